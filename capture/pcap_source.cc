@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "capture/pcap_source.h"
+
+#include <pcap/pcap.h>
+
+namespace imguard::capture {
+namespace {
+
+using packet::Anomaly;
+
+constexpr uint16_t kEtherIpv4 = 0x0800;
+constexpr uint16_t kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEtherVlan = 0x8100;
+constexpr uint16_t kEtherQinQ = 0x88a8;
+constexpr uint16_t kEtherQinQOld = 0x9100;
+constexpr int kMaxVlanTags = 4;
+// Link types by their registered LINKTYPE numbers where libpcap's DLT names vary by platform.
+constexpr int kLinktypeRaw = 101;
+constexpr int kLinktypeIpv4 = 228;
+constexpr int kLinktypeIpv6 = 229;
+constexpr int kLinktypeLinuxSll2 = 276;
+
+uint16_t be16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+bool is_ip_ethertype(uint16_t t) noexcept { return t == kEtherIpv4 || t == kEtherIpv6; }
+
+/// Returns the offset of the IP header, or an anomaly.
+std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t len) noexcept {
+  switch (link_type) {
+    case DLT_EN10MB: {
+      if (len < 14) {
+        return Anomaly::kTruncatedLinkHeader;
+      }
+      size_t off = 12;
+      uint16_t type = be16(p + off);
+      for (int tags = 0; type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld;
+           ++tags) {
+        if (tags == kMaxVlanTags || off + 6 > len) {
+          return Anomaly::kTruncatedLinkHeader;
+        }
+        off += 4;
+        type = be16(p + off);
+      }
+      off += 2;
+      return is_ip_ethertype(type) ? std::variant<size_t, Anomaly>{off} : Anomaly::kNonIpFrame;
+    }
+    case DLT_LINUX_SLL:
+      if (len < 16) {
+        return Anomaly::kTruncatedLinkHeader;
+      }
+      return is_ip_ethertype(be16(p + 14)) ? std::variant<size_t, Anomaly>{size_t{16}}
+                                           : Anomaly::kNonIpFrame;
+    case kLinktypeLinuxSll2:
+      if (len < 20) {
+        return Anomaly::kTruncatedLinkHeader;
+      }
+      return is_ip_ethertype(be16(p)) ? std::variant<size_t, Anomaly>{size_t{20}}
+                                      : Anomaly::kNonIpFrame;
+    case DLT_NULL:
+    case DLT_LOOP:
+      // 4-byte address family in host or network order; the IP version nibble decides.
+      if (len < 4) {
+        return Anomaly::kTruncatedLinkHeader;
+      }
+      return size_t{4};
+    case DLT_RAW:
+    case kLinktypeRaw:
+    case kLinktypeIpv4:
+    case kLinktypeIpv6:
+      return size_t{0};
+    default:
+      return Anomaly::kUnsupportedLinkType;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::string& error) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap* handle =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  if (handle == nullptr) {
+    error = errbuf;  // libpcap names the file itself
+    return nullptr;
+  }
+  int lt = pcap_datalink(handle);
+  // libpcap reports LINKTYPE_RAW as DLT_RAW on Linux; keep the registered number too.
+  if (lt == DLT_RAW) {
+    lt = kLinktypeRaw;
+  }
+  return std::unique_ptr<PcapSource>(new PcapSource(handle, lt));
+}
+
+PcapSource::~PcapSource() { pcap_close(handle_); }
+
+std::string PcapSource::link_type_name() const {
+  const char* n = pcap_datalink_val_to_name(pcap_datalink(handle_));
+  return n != nullptr ? n : "unknown";
+}
+
+PcapSource::Status PcapSource::next(Frame& frame, Anomaly& why) noexcept {
+  pcap_pkthdr* hdr = nullptr;
+  const u_char* data = nullptr;
+  const int rc = pcap_next_ex(handle_, &hdr, &data);
+  if (rc == PCAP_ERROR_BREAK) {
+    return Status::kEnd;
+  }
+  if (rc != 1) {
+    error_ = pcap_geterr(handle_);
+    return Status::kError;
+  }
+  const auto off = strip_link(link_type_, data, hdr->caplen);
+  if (const auto* a = std::get_if<Anomaly>(&off)) {
+    why = *a;
+    return Status::kSkipped;
+  }
+  const size_t l3_off = std::get<size_t>(off);
+  frame.ts = packet::Timestamp(int64_t{hdr->ts.tv_sec} * 1'000'000 + hdr->ts.tv_usec);
+  frame.l3 = std::span<const uint8_t>(data + l3_off, hdr->caplen - l3_off);
+  return Status::kFrame;
+}
+
+}  // namespace imguard::capture

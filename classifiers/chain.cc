@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "classifiers/chain.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace imguard::classifiers {
+
+std::string_view evidence_name(Evidence e) noexcept {
+  switch (e) {
+    case Evidence::kNone: return "none";
+    case Evidence::kPortGuess: return "port_guess";
+    case Evidence::kAddressList: return "address_list";
+    case Evidence::kBehaviour: return "behaviour";
+    case Evidence::kCrossFlow: return "cross_flow";
+    case Evidence::kDpi: return "dpi";
+  }
+  return "none";
+}
+
+Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget)
+    : budget_(budget) {
+  if (classifiers.size() > kMaxClassifiers) {
+    std::fprintf(stderr, "imguard: %zu classifiers registered, at most %zu fit\n",
+                 classifiers.size(), kMaxClassifiers);
+    std::abort();
+  }
+  size_t offset = 0;
+  for (auto& c : classifiers) {
+    const Interest interest = c->interest();
+    const size_t size = (size_t{interest.state_bytes} + 7) & ~size_t{7};
+    if (offset + size > kFlowStateBytes) {
+      std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
+                   kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
+      std::abort();
+    }
+    entries_.push_back(Entry{std::move(c), interest, offset});
+    offset += size;
+  }
+}
+
+FlowSlot Chain::slot_of(const Entry& e, ChainFlowState& state) const noexcept {
+  return FlowSlot(std::span<std::byte>(state.slots).subspan(e.offset, e.interest.state_bytes));
+}
+
+void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept {
+  state.result.app = m.app;
+  state.result.evidence = m.evidence;
+  state.result.features = m.features;
+  state.result.classifier = index;
+  state.result.final = true;
+}
+
+bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+                    ChainFlowState& state) noexcept {
+  if (state.result.final) {
+    return true;
+  }
+  const bool has_payload = !pkt.payload.empty();
+  const bool tcp = pkt.l4 == packet::L4::kTcp;
+  ++state.packets;
+  if (has_payload) {
+    ++state.data_packets;
+  }
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    const uint32_t bit = uint32_t{1} << i;
+    if ((state.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
+        (e.interest.needs_payload && !has_payload)) {
+      continue;
+    }
+    const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, state));
+    if (const auto* m = std::get_if<Match>(&r)) {
+      decide(state, static_cast<uint8_t>(i), *m);
+      return true;
+    }
+    if (std::holds_alternative<NotMine>(r)) {
+      state.done |= bit;
+    }
+  }
+  const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
+  const uint16_t data_budget = tcp ? budget_.tcp_data_packets : budget_.udp_data_packets;
+  if (state.done == all || state.data_packets >= data_budget ||
+      state.packets >= budget_.max_packets) {
+    finish(ctx, state);
+  }
+  return state.result.final;
+}
+
+void Chain::finish(const FlowContext& ctx, ChainFlowState& state) noexcept {
+  if (state.result.final) {
+    return;
+  }
+  std::optional<Match> best;
+  uint8_t best_index = kNoClassifier;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
+    const Entry& e = entries_[i];
+    auto m = e.classifier->give_up(ctx, slot_of(e, state));
+    if (m && (!best || m->evidence > best->evidence)) {
+      best = m;
+      best_index = static_cast<uint8_t>(i);
+    }
+  }
+  if (best) {
+    decide(state, best_index, *best);
+  } else {
+    state.result = Classification{};
+    state.result.final = true;
+  }
+}
+
+void Chain::release(ChainFlowState& state) noexcept {
+  for (const Entry& e : entries_) {
+    e.classifier->release(slot_of(e, state));
+  }
+}
+
+std::string_view Chain::classifier_name(uint8_t index) const noexcept {
+  return index < entries_.size() ? entries_[index].classifier->name() : std::string_view{"none"};
+}
+
+}  // namespace imguard::classifiers

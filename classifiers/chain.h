@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "classifiers/classifier.h"
+
+namespace imguard::classifiers {
+
+/// Bytes of per-flow classifier state every flow carries (all slots together). The chain
+/// refuses, at construction, a set of classifiers that needs more.
+inline constexpr size_t kFlowStateBytes = 128;
+/// Most classifiers one chain can hold (one bit each in ChainFlowState::done).
+inline constexpr size_t kMaxClassifiers = 32;
+inline constexpr uint8_t kNoClassifier = 0xff;
+
+/// The flow's classification so far; `final` once a classifier matched or the budget ran out.
+struct Classification {
+  AppId app = AppId::kUnknown;
+  Evidence evidence = Evidence::kNone;
+  uint8_t features = kFeatureNone;
+  uint8_t classifier = kNoClassifier;  // index into the chain, kNoClassifier if none decided
+  bool final = false;
+};
+
+/// Per-flow chain state, embedded in each flow-table entry. Zero-initialised on a new flow.
+struct ChainFlowState {
+  alignas(8) std::array<std::byte, kFlowStateBytes> slots{};
+  uint32_t done = 0;           // bit i: classifier i answered NotMine for this flow
+  uint16_t data_packets = 0;   // payload-carrying packets inspected
+  uint16_t packets = 0;        // all packets inspected
+  Classification result;
+};
+
+/// How many packets a flow may take before the chain gives up and settles for the best
+/// weak answer. Counted in payload-carrying packets; bare ACKs and handshakes are free up
+/// to `max_packets`.
+struct Budget {
+  uint16_t tcp_data_packets = 24;
+  uint16_t udp_data_packets = 8;
+  uint16_t max_packets = 64;
+};
+
+/// An ordered list of classifiers run over each packet of an undecided flow. One chain per
+/// worker thread; not thread-safe. Never throws after construction.
+class Chain {
+ public:
+  /// Aborts (programming error) if the classifiers' state does not fit kFlowStateBytes or
+  /// there are more than kMaxClassifiers.
+  Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget);
+
+  /// Shows one packet to every interested classifier that has not given up on the flow.
+  /// Returns true when the flow's classification is final (match or budget spent).
+  bool inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+               ChainFlowState& state) noexcept;
+  /// Finalises an undecided flow (flow ended or budget spent): the strongest give_up()
+  /// answer wins, otherwise the flow stays unknown.
+  void finish(const FlowContext& ctx, ChainFlowState& state) noexcept;
+  /// Frees per-flow classifier resources. Call once when the flow leaves the table.
+  void release(ChainFlowState& state) noexcept;
+
+  std::string_view classifier_name(uint8_t index) const noexcept;
+  size_t size() const noexcept { return entries_.size(); }
+  const Budget& budget() const noexcept { return budget_; }
+
+ private:
+  struct Entry {
+    std::unique_ptr<Classifier> classifier;
+    Interest interest;
+    size_t offset = 0;
+  };
+  FlowSlot slot_of(const Entry& e, ChainFlowState& state) const noexcept;
+  void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
+
+  std::vector<Entry> entries_;
+  Budget budget_;
+};
+
+}  // namespace imguard::classifiers

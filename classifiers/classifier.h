@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+#include "classifiers/apps.h"
+#include "packet/packet.h"
+
+namespace imguard::classifiers {
+
+/// What a decision rests on, strongest last. Shown to admins so they can trust or tune it.
+enum class Evidence : uint8_t {
+  kNone,
+  kPortGuess,    // only the port number suggested it
+  kAddressList,  // a signature list of server addresses
+  kBehaviour,    // sizes/timing typical of the protocol, no plaintext marker
+  kCrossFlow,    // what the endpoints did in other flows (e.g. a peer learned from DHT)
+  kDpi,          // protocol framing or content seen in the payload
+};
+std::string_view evidence_name(Evidence e) noexcept;
+
+/// Per-flow facts a policy can act on, beyond the app itself. A bit set.
+enum Feature : uint8_t {
+  kFeatureNone = 0,
+  kFeatureFileTransfer = 1 << 0,  // the flow carries files (DCC SEND, bytestreams, P2P)
+  kFeatureServing = 1 << 1,       // the flow's responder is a local P2P node serving peers
+  kFeatureCleartext = 1 << 2,     // IM messages travel unencrypted
+};
+
+enum class Direction : uint8_t { kClientToServer = 0, kServerToClient = 1 };
+
+struct Match {
+  AppId app = AppId::kUnknown;
+  Evidence evidence = Evidence::kDpi;
+  uint8_t features = kFeatureNone;
+};
+struct NotMine {};
+struct NeedMore {};
+/// A classifier's answer for one packet: a final match, "never this flow", or "keep
+/// showing me packets". Mirrors nDPI's three outcomes.
+using Result = std::variant<Match, NotMine, NeedMore>;
+
+/// Which packets a classifier wants; the chain skips the call otherwise.
+struct Interest {
+  bool tcp = true;
+  bool udp = true;
+  bool needs_payload = true;
+  /// Bytes of zero-initialised per-flow state the classifier keeps (see FlowSlot).
+  uint16_t state_bytes = 0;
+};
+
+/// A classifier's private per-flow state: `state_bytes` bytes, zero on a new flow.
+/// Classifiers view it as their own trivially copyable struct via `as<T>()`.
+class FlowSlot {
+ public:
+  explicit FlowSlot(std::span<std::byte> bytes) noexcept : bytes_(bytes) {}
+
+  template <typename T>
+  T& as() noexcept {
+    static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_default_constructible_v<T>,
+                  "classifier state must be a plain struct");
+    static_assert(alignof(T) <= 8);
+    // The chain hands out exactly the declared size; a mismatch is a programming error.
+    return *std::launder(reinterpret_cast<T*>(bytes_.data()));
+  }
+  size_t size() const noexcept { return bytes_.size(); }
+
+ private:
+  std::span<std::byte> bytes_;
+};
+
+/// What a classifier may know about the flow beyond the packet itself.
+struct FlowContext {
+  Direction direction = Direction::kClientToServer;
+  /// 0-based index of this packet in the flow, all packets counted.
+  uint32_t packet_index = 0;
+  /// Payload-carrying packets seen so far in each direction, this one included.
+  uint32_t payload_packets[2] = {0, 0};
+};
+
+/// One protocol recogniser. Implementations are stateless apart from their FlowSlot and
+/// whatever per-worker state they own; one instance lives in each worker's chain, so no
+/// method needs to be thread-safe. Nothing here may throw: packets are untrusted input.
+class Classifier {
+ public:
+  virtual ~Classifier() = default;
+
+  /// Stable lowercase name, printed as the flow's `classifier` field.
+  virtual std::string_view name() const noexcept = 0;
+  virtual Interest interest() const noexcept = 0;
+  /// Called for each packet of an undecided flow (that matches `interest()`) until this
+  /// classifier or another one returns Match, or this one returns NotMine.
+  virtual Result inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+                         FlowSlot slot) noexcept = 0;
+  /// The flow's packet budget ran out or the flow ended undecided: last chance to answer
+  /// with a weaker match (port guess, behaviour). Default: nothing to say.
+  virtual std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot /*slot*/) noexcept {
+    return std::nullopt;
+  }
+  /// The flow is going away: free anything the slot points to. Called exactly once.
+  virtual void release(FlowSlot /*slot*/) noexcept {}
+};
+
+}  // namespace imguard::classifiers

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Adapter for Debian's nDPI 4.2 (process_packet without id structs; flow->confidence
+// present). The only file in imguard that includes nDPI.
+#include "classifiers/ndpi/ndpi_classifier.h"
+
+#include <cctype>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include <ndpi/ndpi_api.h>
+}
+
+namespace imguard::classifiers {
+namespace {
+
+struct NdpiSlot {
+  ndpi_flow_struct* flow;
+  uint16_t held_master;  // an answer nDPI may still refine (e.g. TLS before the SNI app)
+  uint16_t held_app;
+  uint8_t holding;
+};
+
+std::string lower(const char* s) {
+  std::string out = s != nullptr ? s : "";
+  for (auto& ch : out) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  return out;
+}
+
+class NdpiClassifier final : public Classifier {
+ public:
+  explicit NdpiClassifier(ndpi_detection_module_struct* mod) : mod_(mod) { build_app_map(); }
+  ~NdpiClassifier() override { ndpi_exit_detection_module(mod_); }
+  NdpiClassifier(const NdpiClassifier&) = delete;
+  NdpiClassifier& operator=(const NdpiClassifier&) = delete;
+
+  std::string_view name() const noexcept override { return "ndpi"; }
+  Interest interest() const noexcept override {
+    // nDPI tracks TCP sequence numbers and handshakes, so it sees every packet.
+    return Interest{.tcp = true, .udp = true, .needs_payload = false,
+                    .state_bytes = sizeof(NdpiSlot)};
+  }
+
+  Result inspect(const packet::PacketView& pkt, const FlowContext& /*ctx*/,
+                 FlowSlot slot) noexcept override {
+    auto& s = slot.as<NdpiSlot>();
+    if (s.flow == nullptr) {
+      s.flow = static_cast<ndpi_flow_struct*>(ndpi_flow_malloc(SIZEOF_FLOW_STRUCT));
+      if (s.flow == nullptr) {
+        return NotMine{};
+      }
+      std::memset(s.flow, 0, SIZEOF_FLOW_STRUCT);
+    }
+    const auto len = static_cast<unsigned short>(std::min<size_t>(pkt.l3.size(), 0xffff));
+    const auto ms = static_cast<u_int64_t>(pkt.ts.count() / 1000);
+    const ndpi_protocol p = ndpi_detection_process_packet(mod_, s.flow, pkt.l3.data(), len, ms);
+    if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
+      return NeedMore{};
+    }
+    const AppId app = map(p);
+    // A generic answer (TLS, HTTP, QUIC) may still gain an application from later packets
+    // (certificate, Host header); hold it while nDPI says more dissection is possible.
+    if (app_category(app) == Category::kOther &&
+        ndpi_extra_dissection_possible(mod_, s.flow) != 0) {
+      s.held_master = p.master_protocol;
+      s.held_app = p.app_protocol;
+      s.holding = 1;
+      return NeedMore{};
+    }
+    return Match{.app = app, .evidence = evidence(s.flow), .features = kFeatureNone};
+  }
+
+  std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept override {
+    auto& s = slot.as<NdpiSlot>();
+    if (s.flow == nullptr) {
+      return std::nullopt;
+    }
+    if (s.holding != 0) {
+      ndpi_protocol held{};
+      held.master_protocol = s.held_master;
+      held.app_protocol = s.held_app;
+      return Match{.app = map(held), .evidence = Evidence::kDpi, .features = kFeatureNone};
+    }
+    u_int8_t guessed = 0;
+    const ndpi_protocol p = ndpi_detection_giveup(mod_, s.flow, 1, &guessed);
+    if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
+      return std::nullopt;
+    }
+    const Evidence ev = guessed != 0 ? Evidence::kPortGuess : evidence(s.flow);
+    return Match{.app = map(p), .evidence = ev, .features = kFeatureNone};
+  }
+
+  void release(FlowSlot slot) noexcept override {
+    auto& s = slot.as<NdpiSlot>();
+    if (s.flow != nullptr) {
+      ndpi_free_flow(s.flow);
+      s.flow = nullptr;
+    }
+  }
+
+ private:
+  static Evidence evidence(const ndpi_flow_struct* flow) noexcept {
+    switch (flow->confidence) {
+      case NDPI_CONFIDENCE_MATCH_BY_PORT: return Evidence::kPortGuess;
+      case NDPI_CONFIDENCE_MATCH_BY_IP: return Evidence::kAddressList;
+      case NDPI_CONFIDENCE_DPI_CACHE: return Evidence::kCrossFlow;
+      default: return Evidence::kDpi;
+    }
+  }
+
+  AppId lookup(uint16_t id) const noexcept {
+    return id < by_id_.size() ? by_id_[id] : AppId::kUnknown;
+  }
+
+  /// The most specific imguard app for an nDPI answer: the application if we know it,
+  /// else the master protocol (TLS.Amazon is "tls"; Jabber over TLS is "xmpp").
+  AppId map(const ndpi_protocol& p) const noexcept {
+    const AppId app = lookup(p.app_protocol);
+    const AppId master = lookup(p.master_protocol);
+    // A name lookup for an IM service is DNS traffic, not IM traffic.
+    if (master == AppId::kDns || master == AppId::kMdns) {
+      return master;
+    }
+    if (app != AppId::kUnknown && app != AppId::kOther) {
+      return app;
+    }
+    if (master != AppId::kUnknown) {
+      return master;
+    }
+    return app != AppId::kUnknown ? app : AppId::kOther;
+  }
+
+  void build_app_map() {
+    const u_int n = ndpi_get_num_supported_protocols(mod_);
+    by_id_.assign(n, AppId::kOther);
+    by_id_[NDPI_PROTOCOL_UNKNOWN] = AppId::kUnknown;
+    for (u_int id = 1; id < n; ++id) {
+      const std::string nm = lower(ndpi_get_proto_name(mod_, static_cast<u_int16_t>(id)));
+      AppId found = AppId::kUnknown;
+      for (const AppInfo& a : all_apps()) {
+        for (auto alias : a.ndpi_names) {
+          if (alias == nm) {
+            found = a.id;
+          }
+        }
+      }
+      if (found == AppId::kUnknown) {
+        // Apps we have no name for still get the right class from nDPI's own category.
+        ndpi_protocol p{};
+        p.app_protocol = static_cast<u_int16_t>(id);
+        switch (ndpi_get_proto_category(mod_, p)) {
+          case NDPI_PROTOCOL_CATEGORY_CHAT: found = AppId::kOtherIm; break;
+          case NDPI_PROTOCOL_CATEGORY_VOIP: found = AppId::kOtherVoip; break;
+          case NDPI_PROTOCOL_CATEGORY_VPN: found = AppId::kOtherTunnel; break;
+          default: found = AppId::kOther; break;
+        }
+      }
+      by_id_[id] = found;
+    }
+  }
+
+  ndpi_detection_module_struct* mod_;
+  std::vector<AppId> by_id_;
+};
+
+}  // namespace
+
+std::unique_ptr<Classifier> make_ndpi_classifier(std::string& error) {
+  ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
+  if (mod == nullptr) {
+    error = "nDPI: ndpi_init_detection_module failed (out of memory?)";
+    return nullptr;
+  }
+  NDPI_PROTOCOL_BITMASK all;
+  NDPI_BITMASK_SET_ALL(all);
+  ndpi_set_protocol_detection_bitmask2(mod, &all);
+  ndpi_finalize_initialization(mod);
+  return std::make_unique<NdpiClassifier>(mod);
+}
+
+size_t ndpi_flow_bytes() noexcept { return SIZEOF_FLOW_STRUCT; }
+
+}  // namespace imguard::classifiers

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The one list of classifiers. Adding a protocol = its own files + one line here.
+#include "classifiers/registry.h"
+
+#include "classifiers/bittorrent.h"
+#include "classifiers/ndpi/ndpi_classifier.h"
+
+namespace imguard::classifiers {
+namespace {
+
+std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::make_unique<Bittorrent>());
+  return list;
+}
+
+}  // namespace
+
+std::unique_ptr<Chain> make_chain(Budget budget, std::string& error) {
+  auto list = custom_classifiers();
+  auto ndpi = make_ndpi_classifier(error);
+  if (!ndpi) {
+    return nullptr;
+  }
+  list.push_back(std::move(ndpi));
+  return std::make_unique<Chain>(std::move(list), budget);
+}
+
+std::vector<std::string> registered_classifier_names() {
+  std::vector<std::string> names;
+  for (const auto& c : custom_classifiers()) {
+    names.emplace_back(c->name());
+  }
+  names.emplace_back("ndpi");
+  return names;
+}
+
+}  // namespace imguard::classifiers

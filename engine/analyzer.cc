@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine/analyzer.h"
+
+#include "classifiers/ndpi/ndpi_classifier.h"
+#include "classifiers/registry.h"
+
+namespace imguard::engine {
+namespace {
+// Idle flows are swept at most this often (packet time), keeping the per-packet cost flat.
+constexpr std::chrono::milliseconds kExpiryInterval{100};
+}  // namespace
+
+std::unique_ptr<Analyzer> Analyzer::create(const Config& config, FlowSink& sink,
+                                           std::string& error) {
+  auto chain = classifiers::make_chain(config.budget, error);
+  if (!chain) {
+    return nullptr;
+  }
+  return std::unique_ptr<Analyzer>(new Analyzer(config, sink, std::move(chain)));
+}
+
+Analyzer::Analyzer(const Config& config, FlowSink& sink,
+                   std::unique_ptr<classifiers::Chain> chain)
+    : sink_(sink),
+      chain_(std::move(chain)),
+      flows_(config.flows, [this](Flow& f, EndReason r) { on_flow_end(f, r); }) {}
+
+Analyzer::~Analyzer() { flows_.flush(); }
+
+size_t Analyzer::bytes_per_flow() noexcept {
+  return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();
+}
+
+classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) noexcept {
+  classifiers::FlowContext ctx;
+  ctx.direction = dir;
+  ctx.packet_index = static_cast<uint32_t>(flow.packets[0] + flow.packets[1] - 1);
+  ctx.payload_packets[0] = flow.payload_packets[0];
+  ctx.payload_packets[1] = flow.payload_packets[1];
+  return ctx;
+}
+
+Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts) noexcept {
+  ++stats_.packets;
+  stats_.bytes += l3.size();
+  if (ts - last_expiry_ >= kExpiryInterval) {
+    flows_.expire_idle(ts);
+    last_expiry_ = ts;
+  }
+  auto parsed = packet::parse_ip(l3, ts);
+  if (const auto* a = std::get_if<packet::Anomaly>(&parsed)) {
+    stats_.anomalies.count(*a);
+    return Outcome{};
+  }
+  const auto& pkt = std::get<packet::PacketView>(parsed);
+  const FlowTable::Hit hit = flows_.track(pkt);
+  if (hit.flow == nullptr) {
+    return Outcome{};
+  }
+  ++stats_.flow_packets;
+  Flow& flow = *hit.flow;
+  bool decided_now = false;
+  if (!flow.chain.result.final) {
+    decided_now = chain_->inspect(pkt, context_of(flow, hit.direction), flow.chain);
+    stats_.classified_flows += decided_now ? 1 : 0;
+  }
+  return Outcome{&flow, hit.direction, decided_now};
+}
+
+void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
+  if (!flow.chain.result.final) {
+    chain_->finish(context_of(flow, Direction::kClientToServer), flow.chain);
+  }
+  FlowRecord r;
+  r.id = flow.id;
+  r.l4 = flow.key.l4;
+  r.src = flow.client;
+  r.dst = flow.server;
+  r.sport = flow.client_port;
+  r.dport = flow.server_port;
+  r.result = flow.chain.result;
+  r.classifier = chain_->classifier_name(flow.chain.result.classifier);
+  for (size_t d = 0; d < 2; ++d) {
+    r.packets[d] = flow.packets[d];
+    r.bytes[d] = flow.bytes[d];
+  }
+  r.first_seen = flow.first_seen;
+  r.last_seen = flow.last_seen;
+  r.end = reason;
+  chain_->release(flow.chain);
+  try {
+    sink_.on_flow_end(r);
+  } catch (...) {
+    // A sink that throws (e.g. out of memory while buffering) must not take the packet
+    // path down; the record is lost, the flow still leaves the table.
+  }
+}
+
+}  // namespace imguard::engine

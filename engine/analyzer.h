@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "classifiers/chain.h"
+#include "engine/flow_table.h"
+#include "packet/anomaly.h"
+
+namespace imguard::engine {
+
+/// A finished flow as reported to logs and `imguard classify`: the first packet's
+/// direction, counters and the classification, with names resolved.
+struct FlowRecord {
+  uint64_t id = 0;
+  packet::L4 l4 = packet::L4::kTcp;
+  packet::Address src;
+  packet::Address dst;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  classifiers::Classification result;
+  std::string_view classifier;  // static storage: a classifier's name()
+  uint64_t packets[2] = {0, 0};
+  uint64_t bytes[2] = {0, 0};
+  Timestamp first_seen{};
+  Timestamp last_seen{};
+  EndReason end = EndReason::kShutdown;
+};
+
+/// Receives flows as they leave the table. Called on the analyzer's thread.
+class FlowSink {
+ public:
+  virtual ~FlowSink() = default;
+  virtual void on_flow_end(const FlowRecord& record) = 0;
+};
+
+/// Packet counters of one analyzer.
+struct AnalyzerStats {
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t flow_packets = 0;  // packets that reached a flow
+  uint64_t classified_flows = 0;
+  packet::AnomalyCounters anomalies;
+};
+
+/// The packet pipeline shared by the live engine and `imguard classify`: parse → flow →
+/// classify until final. One per worker thread; owns its flow table and classifier chain
+/// (and so its nDPI module). Not thread-safe; never throws after create().
+class Analyzer {
+ public:
+  struct Config {
+    FlowTable::Config flows;
+    classifiers::Budget budget;
+  };
+  /// `sink` must outlive the analyzer (it is called from the destructor too). nullptr and
+  /// `error` if the classifiers cannot be set up.
+  static std::unique_ptr<Analyzer> create(const Config& config, FlowSink& sink,
+                                          std::string& error);
+  ~Analyzer();
+
+  /// What the pipeline made of one packet.
+  struct Outcome {
+    const Flow* flow = nullptr;  // nullptr: not a flow packet (see stats().anomalies)
+    Direction direction = Direction::kClientToServer;
+    bool decided_now = false;  // this packet made the classification final
+  };
+  /// `l3` starts at the IP header. Expires idle flows as time advances.
+  Outcome on_packet(std::span<const uint8_t> l3, Timestamp ts) noexcept;
+  /// Counts a frame the capture layer could not decode as IP.
+  void count_anomaly(packet::Anomaly a) noexcept { stats_.anomalies.count(a); }
+  /// Ends every flow, reporting each to the sink.
+  void flush() noexcept { flows_.flush(); }
+
+  const AnalyzerStats& stats() const noexcept { return stats_; }
+  const FlowTable& flows() const noexcept { return flows_; }
+  const classifiers::Chain& chain() const noexcept { return *chain_; }
+  /// Bytes one flow costs: table entry plus nDPI's per-flow state.
+  static size_t bytes_per_flow() noexcept;
+
+ private:
+  Analyzer(const Config& config, FlowSink& sink, std::unique_ptr<classifiers::Chain> chain);
+  void on_flow_end(Flow& flow, EndReason reason) noexcept;
+  static classifiers::FlowContext context_of(const Flow& flow, Direction dir) noexcept;
+
+  FlowSink& sink_;
+  std::unique_ptr<classifiers::Chain> chain_;
+  FlowTable flows_;
+  AnalyzerStats stats_;
+  Timestamp last_expiry_{};
+};
+
+}  // namespace imguard::engine

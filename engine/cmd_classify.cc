@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <charconv>
+#include <cstdio>
+
+#include "engine/commands.h"
+#include "engine/offline.h"
+
+namespace imguard::engine {
+namespace {
+
+enum class Format { kText, kJsonl };
+
+bool parse_u16(const std::string& s, uint16_t& out) {
+  unsigned v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 1000) {
+    return false;
+  }
+  out = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+const char* version() noexcept { return "0.1.0"; }
+
+int cmd_classify(const std::vector<std::string>& args) {
+  Format format = Format::kText;
+  Analyzer::Config config;
+  std::vector<std::string> files;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool has_value = i + 1 < args.size();
+    if (a == "--format" && has_value) {
+      const std::string& v = args[++i];
+      if (v == "text") {
+        format = Format::kText;
+      } else if (v == "jsonl") {
+        format = Format::kJsonl;
+      } else {
+        std::fprintf(stderr, "imguard classify: --format '%s': expected text or jsonl\n",
+                     v.c_str());
+        return 2;
+      }
+    } else if ((a == "--tcp-budget" || a == "--udp-budget") && has_value) {
+      uint16_t& slot =
+          a == "--tcp-budget" ? config.budget.tcp_data_packets : config.budget.udp_data_packets;
+      if (!parse_u16(args[++i], slot)) {
+        std::fprintf(stderr, "imguard classify: %s '%s': expected a packet count 1..1000\n",
+                     a.c_str(), args[i].c_str());
+        return 2;
+      }
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "imguard classify: unknown option '%s'%s\n", a.c_str(),
+                   has_value ? "" : " (or missing value)");
+      return 2;
+    } else {
+      files.push_back(a);
+    }
+  }
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: imguard classify PCAP... [--format text|jsonl]\n");
+    return 2;
+  }
+  int rc = 0;
+  std::vector<FileReport> reports;
+  for (const auto& f : files) {
+    FileReport rep = analyze_pcap(f, config);
+    if (!rep.error.empty()) {
+      std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
+      rc = 1;
+    }
+    if (format == Format::kJsonl) {
+      write_jsonl(stdout, rep);
+    } else {
+      write_text(stdout, rep);
+      rep.flows.shrink_to_fit();
+      reports.push_back(std::move(rep));
+    }
+  }
+  if (format == Format::kText) {
+    write_app_summary(stdout, reports);
+  }
+  return rc;
+}
+
+}  // namespace imguard::engine

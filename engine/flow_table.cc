@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine/flow_table.h"
+
+#include <new>
+#include <utility>
+
+namespace imguard::engine {
+namespace {
+
+using packet::tcp_flag::kAck;
+using packet::tcp_flag::kFin;
+using packet::tcp_flag::kRst;
+using packet::tcp_flag::kSyn;
+
+uint64_t mix(uint64_t h, uint64_t v) noexcept {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+uint64_t load64(const uint8_t* p) noexcept {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
+FlowKey key_of(const packet::PacketView& pkt, bool& src_is_a) noexcept {
+  FlowKey k;
+  k.l4 = pkt.l4;
+  src_is_a = std::tie(pkt.src, pkt.sport) <= std::tie(pkt.dst, pkt.dport);
+  if (src_is_a) {
+    k.a = pkt.src;
+    k.port_a = pkt.sport;
+    k.b = pkt.dst;
+    k.port_b = pkt.dport;
+  } else {
+    k.a = pkt.dst;
+    k.port_a = pkt.dport;
+    k.b = pkt.src;
+    k.port_b = pkt.sport;
+  }
+  return k;
+}
+
+}  // namespace
+
+size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
+  uint64_t h = static_cast<uint64_t>(k.l4);
+  h = mix(h, load64(k.a.bytes.data()));
+  h = mix(h, load64(k.a.bytes.data() + 8));
+  h = mix(h, load64(k.b.bytes.data()));
+  h = mix(h, load64(k.b.bytes.data() + 8));
+  h = mix(h, (uint64_t{k.port_a} << 16) | k.port_b);
+  return static_cast<size_t>(h);
+}
+
+std::string_view end_reason_name(EndReason r) noexcept {
+  switch (r) {
+    case EndReason::kIdle: return "idle";
+    case EndReason::kTcpClosed: return "tcp_closed";
+    case EndReason::kEvicted: return "evicted";
+    case EndReason::kPortReused: return "port_reused";
+    case EndReason::kShutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+FlowTable::FlowTable(Config config, EndFn on_end)
+    : config_(config), on_end_(std::move(on_end)) {
+  flows_.reserve(config_.capacity);
+}
+
+FlowTable::~FlowTable() { flush(); }
+
+size_t FlowTable::bytes_per_flow() noexcept {
+  // Node: the key/value pair plus the next pointer and cached hash; one bucket slot.
+  return sizeof(std::pair<const FlowKey, Flow>) + 2 * sizeof(void*) + sizeof(void*);
+}
+
+std::chrono::microseconds FlowTable::timeout_of(const Flow& flow) const noexcept {
+  if (flow.key.l4 == packet::L4::kUdp) {
+    return config_.udp_idle;
+  }
+  return flow.tcp_closed() ? config_.closed_linger : config_.tcp_idle;
+}
+
+void FlowTable::unlink(Flow& f) noexcept {
+  (f.older_ != nullptr ? f.older_->newer_ : oldest_) = f.newer_;
+  (f.newer_ != nullptr ? f.newer_->older_ : newest_) = f.older_;
+  f.older_ = f.newer_ = nullptr;
+}
+
+void FlowTable::touch(Flow& f) noexcept {
+  if (newest_ == &f) {
+    return;
+  }
+  if (f.older_ != nullptr || f.newer_ != nullptr || oldest_ == &f) {
+    unlink(f);
+  }
+  f.older_ = newest_;
+  if (newest_ != nullptr) {
+    newest_->newer_ = &f;
+  }
+  newest_ = &f;
+  if (oldest_ == nullptr) {
+    oldest_ = &f;
+  }
+}
+
+void FlowTable::end(Flow& flow, EndReason reason) noexcept {
+  unlink(flow);
+  on_end_(flow, reason);
+  const FlowKey key = flow.key;  // the erase destroys `flow`
+  flows_.erase(key);
+}
+
+Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt) noexcept {
+  if (flows_.size() >= config_.capacity && oldest_ != nullptr) {
+    ++stats_.evicted;
+    end(*oldest_, EndReason::kEvicted);
+  }
+  Flow* f = nullptr;
+  try {
+    f = &flows_.try_emplace(key).first->second;
+  } catch (const std::bad_alloc&) {
+    ++stats_.alloc_failed;
+    return nullptr;
+  }
+  f->key = key;
+  // A capture that starts mid-handshake: the SYN-ACK's receiver is the client.
+  const bool reply_first = pkt.l4 == packet::L4::kTcp && pkt.has_flag(kSyn) && pkt.has_flag(kAck);
+  f->client = reply_first ? pkt.dst : pkt.src;
+  f->client_port = reply_first ? pkt.dport : pkt.sport;
+  f->server = reply_first ? pkt.src : pkt.dst;
+  f->server_port = reply_first ? pkt.sport : pkt.dport;
+  f->id = next_id_++;
+  f->first_seen = pkt.ts;
+  ++stats_.created;
+  return f;
+}
+
+FlowTable::Hit FlowTable::track(const packet::PacketView& pkt) noexcept {
+  bool src_is_a = false;
+  const FlowKey key = key_of(pkt, src_is_a);
+  auto it = flows_.find(key);
+  Flow* f = it != flows_.end() ? &it->second : nullptr;
+  // A fresh SYN on a closed connection is a new connection reusing the port pair.
+  if (f != nullptr && f->tcp_closed() && pkt.has_flag(kSyn) && !pkt.has_flag(kAck)) {
+    end(*f, EndReason::kPortReused);
+    f = nullptr;
+  }
+  if (f == nullptr) {
+    f = create(key, pkt);
+    if (f == nullptr) {
+      return Hit{};
+    }
+  }
+  const bool from_client = pkt.src == f->client && pkt.sport == f->client_port;
+  const Direction dir = from_client ? Direction::kClientToServer : Direction::kServerToClient;
+  const auto d = static_cast<size_t>(dir);
+  f->last_seen = pkt.ts;
+  ++f->packets[d];
+  f->bytes[d] += pkt.wire_length;
+  if (!pkt.payload.empty()) {
+    ++f->payload_packets[d];
+  }
+  if (pkt.l4 == packet::L4::kTcp) {
+    if (pkt.has_flag(kFin)) {
+      f->fin_seen = static_cast<uint8_t>(f->fin_seen | (1u << d));
+    }
+    if (pkt.has_flag(kRst)) {
+      f->rst_seen = true;
+    }
+  }
+  touch(*f);
+  return Hit{f, dir};
+}
+
+void FlowTable::expire_idle(Timestamp now) noexcept {
+  // Idle order is exact per flow but timeouts differ by kind, so a young flow near the
+  // front (e.g. a just-closed TCP flow) may sit behind an older long-timeout flow; the
+  // walk stops at the first flow that is fresher than the shortest timeout.
+  const auto shortest = std::min({std::chrono::microseconds(config_.closed_linger),
+                                  std::chrono::microseconds(config_.udp_idle),
+                                  std::chrono::microseconds(config_.tcp_idle)});
+  size_t budget = config_.expire_batch;
+  size_t visits = config_.expire_batch * 4;
+  Flow* f = oldest_;
+  while (f != nullptr && budget > 0 && visits-- > 0 && now - f->last_seen >= shortest) {
+    Flow* next = f->newer_;
+    if (now - f->last_seen >= timeout_of(*f)) {
+      const EndReason why = f->tcp_closed() ? EndReason::kTcpClosed : EndReason::kIdle;
+      ++(why == EndReason::kTcpClosed ? stats_.ended_tcp_closed : stats_.ended_idle);
+      end(*f, why);
+      --budget;
+    }
+    f = next;
+  }
+}
+
+void FlowTable::flush() noexcept {
+  while (oldest_ != nullptr) {
+    end(*oldest_, EndReason::kShutdown);
+  }
+}
+
+}  // namespace imguard::engine

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+#include "classifiers/chain.h"
+#include "packet/packet.h"
+
+namespace imguard::engine {
+
+using classifiers::Direction;
+using packet::Timestamp;
+
+/// Direction-independent 5-tuple: endpoint `a` is the smaller (address, port) pair.
+struct FlowKey {
+  packet::Address a;
+  packet::Address b;
+  uint16_t port_a = 0;
+  uint16_t port_b = 0;
+  packet::L4 l4 = packet::L4::kTcp;
+
+  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+};
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& k) const noexcept;
+};
+
+enum class EndReason : uint8_t { kIdle, kTcpClosed, kEvicted, kPortReused, kShutdown };
+std::string_view end_reason_name(EndReason r) noexcept;
+
+/// One bidirectional connection. Index [0] of the per-direction arrays is client→server,
+/// where the client is the sender of the flow's first packet (or the SYN's sender when
+/// the capture starts with a SYN-ACK).
+struct Flow {
+  FlowKey key;
+  packet::Address client;
+  packet::Address server;
+  uint16_t client_port = 0;
+  uint16_t server_port = 0;
+  uint64_t id = 0;  // creation order, unique per table
+  Timestamp first_seen{};
+  Timestamp last_seen{};
+  uint64_t packets[2] = {0, 0};
+  uint64_t bytes[2] = {0, 0};
+  uint32_t payload_packets[2] = {0, 0};
+  uint8_t fin_seen = 0;  // bit 0: client sent FIN, bit 1: server sent FIN
+  bool rst_seen = false;
+  classifiers::ChainFlowState chain;
+
+  bool tcp_closed() const noexcept { return rst_seen || fin_seen == 3; }
+
+ private:
+  friend class FlowTable;
+  Flow* older_ = nullptr;  // idle order: least recently seen first
+  Flow* newer_ = nullptr;
+};
+
+/// A bounded table of flows for one worker thread (not thread-safe). Flows leave through
+/// the `on_end` callback, always before their memory is freed: on idle timeout, TCP close
+/// (after a short linger), eviction when full (the longest-idle flow goes), port reuse,
+/// or flush().
+class FlowTable {
+ public:
+  struct Config {
+    size_t capacity = 262'144;
+    std::chrono::seconds tcp_idle{300};
+    std::chrono::seconds udp_idle{120};
+    std::chrono::seconds closed_linger{10};
+    /// Most flows removed per expire_idle() call, so one packet never pays for a sweep.
+    size_t expire_batch = 64;
+  };
+  struct Stats {
+    uint64_t created = 0;
+    uint64_t ended_idle = 0;
+    uint64_t ended_tcp_closed = 0;
+    uint64_t evicted = 0;
+    uint64_t alloc_failed = 0;
+  };
+  using EndFn = std::function<void(Flow&, EndReason)>;
+
+  FlowTable(Config config, EndFn on_end);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  struct Hit {
+    Flow* flow = nullptr;  // nullptr only if memory ran out
+    Direction direction = Direction::kClientToServer;
+  };
+  /// Finds the packet's flow or creates it (evicting the longest-idle flow when full),
+  /// updates counters, TCP state and idle order.
+  Hit track(const packet::PacketView& pkt) noexcept;
+  /// Ends flows whose idle time passed their timeout, oldest first, at most expire_batch.
+  void expire_idle(Timestamp now) noexcept;
+  /// Ends every flow (EndReason::kShutdown), oldest first.
+  void flush() noexcept;
+
+  size_t size() const noexcept { return flows_.size(); }
+  const Stats& stats() const noexcept { return stats_; }
+  const Config& config() const noexcept { return config_; }
+  /// Approximate bytes one flow costs in this table, excluding classifier heap state.
+  static size_t bytes_per_flow() noexcept;
+
+ private:
+  using Map = std::unordered_map<FlowKey, Flow, FlowKeyHash>;  // nodes never move
+
+  Flow* create(const FlowKey& key, const packet::PacketView& pkt) noexcept;
+  void end(Flow& flow, EndReason reason) noexcept;
+  void touch(Flow& flow) noexcept;
+  void unlink(Flow& flow) noexcept;
+  std::chrono::microseconds timeout_of(const Flow& flow) const noexcept;
+
+  Config config_;
+  EndFn on_end_;
+  Map flows_;
+  Flow* oldest_ = nullptr;
+  Flow* newest_ = nullptr;
+  uint64_t next_id_ = 0;
+  Stats stats_;
+};
+
+}  // namespace imguard::engine

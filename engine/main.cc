@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// imguard: one binary, one subcommand per job.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/commands.h"
+
+namespace {
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: imguard <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  classify PCAP... [--format text|jsonl]\n"
+      "                     identify IM/P2P flows in capture files (pcap, pcapng)\n"
+      "  version            print the version\n"
+      "  help               this text\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string_view cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "classify") {
+    return imguard::engine::cmd_classify(args);
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("imguard %s\n", imguard::engine::version());
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    usage(stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "imguard: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <string>
+
+#include "engine/analyzer.h"
+#include "engine/report.h"
+
+namespace imguard::engine {
+
+/// Runs the packet pipeline over one capture file with a fresh analyzer, as the live engine
+/// would see the packets. Never throws for bad files: `FileReport::error` says what failed,
+/// and flows seen before a damaged region are still reported.
+FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config);
+
+}  // namespace imguard::engine
