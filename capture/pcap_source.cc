@@ -20,9 +20,13 @@ constexpr int kLinktypeIpv4 = 228;
 constexpr int kLinktypeIpv6 = 229;
 constexpr int kLinktypeLinuxSll2 = 276;
 
-uint16_t be16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint16_t be16(const uint8_t* p) noexcept {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 
-bool is_ip_ethertype(uint16_t t) noexcept { return t == kEtherIpv4 || t == kEtherIpv6; }
+bool is_ip_ethertype(uint16_t t) noexcept {
+  return t == kEtherIpv4 || t == kEtherIpv6;
+}
 
 /// Returns the offset of the IP header, or an anomaly.
 std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t len) noexcept {
@@ -91,7 +95,9 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::strin
   return std::unique_ptr<PcapSource>(new PcapSource(handle, lt));
 }
 
-PcapSource::~PcapSource() { pcap_close(handle_); }
+PcapSource::~PcapSource() {
+  pcap_close(handle_);
+}
 
 std::string PcapSource::link_type_name() const {
   const char* n = pcap_datalink_val_to_name(pcap_datalink(handle_));

@@ -33,8 +33,8 @@ constexpr SV kNdpiWhatsapp[] = {"whatsapp", "whatsappcall", "whatsappfiles"};
 constexpr SV kNdpiTelegram[] = {"telegram", "telegramvoip"};
 constexpr SV kNdpiSignal[] = {"signal", "signalvoip"};
 constexpr SV kNdpiDiscord[] = {"discord"};
-constexpr SV kNdpiSkypeTeams[] = {"skype_teams", "skype_teamscall", "skype", "skypecall",
-                                  "teams", "skype_call"};
+constexpr SV kNdpiSkypeTeams[] = {"skype_teams", "skype_teamscall", "skype",
+                                  "skypecall",   "teams",           "skype_call"};
 constexpr SV kNdpiSlack[] = {"slack"};
 constexpr SV kNdpiMatrix[] = {"matrix"};
 constexpr SV kNdpiThreema[] = {"threema"};
@@ -44,8 +44,7 @@ constexpr SV kNdpiWechat[] = {"wechat"};
 constexpr SV kNdpiQq[] = {"qq", "oicq"};
 constexpr SV kNdpiSnapchat[] = {"snapchat", "snapchatcall", "snapchat_call"};
 constexpr SV kNdpiTox[] = {"tox"};
-constexpr SV kNdpiMessenger[] = {"messenger", "facebookmessenger", "facebookvoip",
-                                 "facebook_voip"};
+constexpr SV kNdpiMessenger[] = {"messenger", "facebookmessenger", "facebookvoip", "facebook_voip"};
 constexpr SV kNdpiKakaotalk[] = {"kakaotalk", "kakaotalk_voice"};
 constexpr SV kNdpiGoogleChat[] = {"googlechat", "hangout_duo", "googlehangoutduo"};
 constexpr SV kNdpiImo[] = {"imo"};
@@ -62,8 +61,8 @@ constexpr SV kNdpiTor[] = {"tor"};
 constexpr SV kNdpiOpenvpn[] = {"openvpn"};
 constexpr SV kNdpiWireguard[] = {"wireguard"};
 constexpr SV kNdpiIpsec[] = {"ipsec", "ip_ipsec"};
-constexpr SV kNdpiOtherTunnel[] = {"pptp", "l2tp", "gre", "ip_gre", "softether", "hotspot_shield",
-                                   "cloudflare_warp", "tailscale"};
+constexpr SV kNdpiOtherTunnel[] = {
+    "pptp", "l2tp", "gre", "ip_gre", "softether", "hotspot_shield", "cloudflare_warp", "tailscale"};
 constexpr SV kNdpiHttp[] = {"http", "http_proxy", "http_connect"};
 constexpr SV kNdpiTls[] = {"tls"};
 constexpr SV kNdpiQuic[] = {"quic"};
@@ -160,8 +159,12 @@ const AppInfo& app_info(AppId id) noexcept {
   const auto i = static_cast<size_t>(id);
   return i < kApps.size() ? kApps[i] : kApps[0];
 }
-std::string_view app_name(AppId id) noexcept { return app_info(id).name; }
-Category app_category(AppId id) noexcept { return app_info(id).category; }
+std::string_view app_name(AppId id) noexcept {
+  return app_info(id).name;
+}
+Category app_category(AppId id) noexcept {
+  return app_info(id).category;
+}
 
 std::string_view category_name(Category c) noexcept {
   const auto i = static_cast<size_t>(c);
@@ -186,6 +189,8 @@ std::optional<Category> category_from_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-std::span<const AppInfo> all_apps() noexcept { return kApps; }
+std::span<const AppInfo> all_apps() noexcept {
+  return kApps;
+}
 
 }  // namespace imguard::classifiers

@@ -32,8 +32,8 @@ Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx
                            FlowSlot /*slot*/) noexcept {
   const auto& p = pkt.payload;
   if (starts_with_handshake(p)) {
-    return Match{.app = AppId::kBittorrent, .evidence = Evidence::kDpi,
-                 .features = kFeatureFileTransfer};
+    return Match{
+        .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
   }
   // A short first segment may still be the start of the handshake.
   if (!p.empty() && p.size() < kHandshakePrefix && p[0] == kProtocolString.size() &&

@@ -9,12 +9,18 @@ namespace imguard::classifiers {
 
 std::string_view evidence_name(Evidence e) noexcept {
   switch (e) {
-    case Evidence::kNone: return "none";
-    case Evidence::kPortGuess: return "port_guess";
-    case Evidence::kAddressList: return "address_list";
-    case Evidence::kBehaviour: return "behaviour";
-    case Evidence::kCrossFlow: return "cross_flow";
-    case Evidence::kDpi: return "dpi";
+    case Evidence::kNone:
+      return "none";
+    case Evidence::kPortGuess:
+      return "port_guess";
+    case Evidence::kAddressList:
+      return "address_list";
+    case Evidence::kBehaviour:
+      return "behaviour";
+    case Evidence::kCrossFlow:
+      return "cross_flow";
+    case Evidence::kDpi:
+      return "dpi";
   }
   return "none";
 }

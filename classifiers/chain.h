@@ -30,9 +30,9 @@ struct Classification {
 /// Per-flow chain state, embedded in each flow-table entry. Zero-initialised on a new flow.
 struct ChainFlowState {
   alignas(8) std::array<std::byte, kFlowStateBytes> slots{};
-  uint32_t done = 0;           // bit i: classifier i answered NotMine for this flow
-  uint16_t data_packets = 0;   // payload-carrying packets inspected
-  uint16_t packets = 0;        // all packets inspected
+  uint32_t done = 0;          // bit i: classifier i answered NotMine for this flow
+  uint16_t data_packets = 0;  // payload-carrying packets inspected
+  uint16_t packets = 0;       // all packets inspected
   Classification result;
 };
 

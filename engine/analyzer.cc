@@ -19,13 +19,14 @@ std::unique_ptr<Analyzer> Analyzer::create(const Config& config, FlowSink& sink,
   return std::unique_ptr<Analyzer>(new Analyzer(config, sink, std::move(chain)));
 }
 
-Analyzer::Analyzer(const Config& config, FlowSink& sink,
-                   std::unique_ptr<classifiers::Chain> chain)
+Analyzer::Analyzer(const Config& config, FlowSink& sink, std::unique_ptr<classifiers::Chain> chain)
     : sink_(sink),
       chain_(std::move(chain)),
       flows_(config.flows, [this](Flow& f, EndReason r) { on_flow_end(f, r); }) {}
 
-Analyzer::~Analyzer() { flows_.flush(); }
+Analyzer::~Analyzer() {
+  flows_.flush();
+}
 
 size_t Analyzer::bytes_per_flow() noexcept {
   return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();

@@ -56,8 +56,7 @@ class Analyzer {
   };
   /// `sink` must outlive the analyzer (it is called from the destructor too). nullptr and
   /// `error` if the classifiers cannot be set up.
-  static std::unique_ptr<Analyzer> create(const Config& config, FlowSink& sink,
-                                          std::string& error);
+  static std::unique_ptr<Analyzer> create(const Config& config, FlowSink& sink, std::string& error);
   ~Analyzer();
 
   /// What the pipeline made of one packet.

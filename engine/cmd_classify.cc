@@ -22,7 +22,9 @@ bool parse_u16(const std::string& s, uint16_t& out) {
 
 }  // namespace
 
-const char* version() noexcept { return "0.1.0"; }
+const char* version() noexcept {
+  return "0.1.0";
+}
 
 int cmd_classify(const std::vector<std::string>& args) {
   Format format = Format::kText;

@@ -57,21 +57,27 @@ size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
 
 std::string_view end_reason_name(EndReason r) noexcept {
   switch (r) {
-    case EndReason::kIdle: return "idle";
-    case EndReason::kTcpClosed: return "tcp_closed";
-    case EndReason::kEvicted: return "evicted";
-    case EndReason::kPortReused: return "port_reused";
-    case EndReason::kShutdown: return "shutdown";
+    case EndReason::kIdle:
+      return "idle";
+    case EndReason::kTcpClosed:
+      return "tcp_closed";
+    case EndReason::kEvicted:
+      return "evicted";
+    case EndReason::kPortReused:
+      return "port_reused";
+    case EndReason::kShutdown:
+      return "shutdown";
   }
   return "unknown";
 }
 
-FlowTable::FlowTable(Config config, EndFn on_end)
-    : config_(config), on_end_(std::move(on_end)) {
+FlowTable::FlowTable(Config config, EndFn on_end) : config_(config), on_end_(std::move(on_end)) {
   flows_.reserve(config_.capacity);
 }
 
-FlowTable::~FlowTable() { flush(); }
+FlowTable::~FlowTable() {
+  flush();
+}
 
 size_t FlowTable::bytes_per_flow() noexcept {
   // Node: the key/value pair plus the next pointer and cached hash; one bucket slot.

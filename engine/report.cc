@@ -26,7 +26,9 @@ std::string features_json(uint8_t f) {
   return out + "]";
 }
 
-const char* l4_name(packet::L4 l4) { return l4 == packet::L4::kTcp ? "tcp" : "udp"; }
+const char* l4_name(packet::L4 l4) {
+  return l4 == packet::L4::kTcp ? "tcp" : "udp";
+}
 
 struct AppTotals {
   uint64_t flows = 0;
@@ -57,23 +59,22 @@ std::string json_escape(std::string_view s) {
 
 void write_jsonl(std::FILE* out, const FileReport& rep) {
   for (const FlowRecord& r : rep.flows) {
-    std::fprintf(out,
-                 "{\"record\":\"flow\",\"l4\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
-                 "\"dport\":%u,\"app\":\"%.*s\",\"category\":\"%.*s\",\"classifier\":\"%.*s\","
-                 "\"evidence\":\"%.*s\",\"features\":%s,\"packets\":%" PRIu64
-                 ",\"bytes\":%" PRIu64 ",\"c2s_packets\":%" PRIu64 ",\"s2c_packets\":%" PRIu64
-                 ",\"c2s_bytes\":%" PRIu64 ",\"s2c_bytes\":%" PRIu64 ",\"end\":\"%.*s\"}\n",
-                 l4_name(r.l4), r.src.to_string().c_str(), r.sport, r.dst.to_string().c_str(),
-                 r.dport, static_cast<int>(app_name(r.result.app).size()),
-                 app_name(r.result.app).data(),
-                 static_cast<int>(category_name(app_category(r.result.app)).size()),
-                 category_name(app_category(r.result.app)).data(),
-                 static_cast<int>(r.classifier.size()), r.classifier.data(),
-                 static_cast<int>(evidence_name(r.result.evidence).size()),
-                 evidence_name(r.result.evidence).data(), features_json(r.result.features).c_str(),
-                 r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1], r.packets[0], r.packets[1],
-                 r.bytes[0], r.bytes[1], static_cast<int>(end_reason_name(r.end).size()),
-                 end_reason_name(r.end).data());
+    std::fprintf(
+        out,
+        "{\"record\":\"flow\",\"l4\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
+        "\"dport\":%u,\"app\":\"%.*s\",\"category\":\"%.*s\",\"classifier\":\"%.*s\","
+        "\"evidence\":\"%.*s\",\"features\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+        ",\"c2s_packets\":%" PRIu64 ",\"s2c_packets\":%" PRIu64 ",\"c2s_bytes\":%" PRIu64
+        ",\"s2c_bytes\":%" PRIu64 ",\"end\":\"%.*s\"}\n",
+        l4_name(r.l4), r.src.to_string().c_str(), r.sport, r.dst.to_string().c_str(), r.dport,
+        static_cast<int>(app_name(r.result.app).size()), app_name(r.result.app).data(),
+        static_cast<int>(category_name(app_category(r.result.app)).size()),
+        category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
+        r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
+        evidence_name(r.result.evidence).data(), features_json(r.result.features).c_str(),
+        r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1], r.packets[0], r.packets[1],
+        r.bytes[0], r.bytes[1], static_cast<int>(end_reason_name(r.end).size()),
+        end_reason_name(r.end).data());
   }
   std::string anomalies = "{";
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
@@ -85,37 +86,35 @@ void write_jsonl(std::FILE* out, const FileReport& rep) {
     }
   }
   anomalies += "}";
-  std::fprintf(out,
-               "{\"record\":\"summary\",\"file\":\"%s\",\"packets\":%" PRIu64
-               ",\"flow_packets\":%" PRIu64 ",\"flows\":%zu,\"evicted\":%" PRIu64
-               ",\"anomalies\":%s%s%s%s}\n",
-               json_escape(rep.path).c_str(), rep.stats.packets, rep.stats.flow_packets,
-               rep.flows.size(), rep.table.evicted, anomalies.c_str(),
-               rep.error.empty() ? "" : ",\"error\":\"", json_escape(rep.error).c_str(),
-               rep.error.empty() ? "" : "\"");
+  std::fprintf(
+      out,
+      "{\"record\":\"summary\",\"file\":\"%s\",\"packets\":%" PRIu64 ",\"flow_packets\":%" PRIu64
+      ",\"flows\":%zu,\"evicted\":%" PRIu64 ",\"anomalies\":%s%s%s%s}\n",
+      json_escape(rep.path).c_str(), rep.stats.packets, rep.stats.flow_packets, rep.flows.size(),
+      rep.table.evicted, anomalies.c_str(), rep.error.empty() ? "" : ",\"error\":\"",
+      json_escape(rep.error).c_str(), rep.error.empty() ? "" : "\"");
 }
 
 void write_text(std::FILE* out, const FileReport& rep) {
-  std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows\n", rep.path.c_str(),
-               rep.stats.packets, rep.flows.size());
+  std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows\n", rep.path.c_str(), rep.stats.packets,
+               rep.flows.size());
   if (!rep.error.empty()) {
     std::fprintf(out, "   error: %s\n", rep.error.c_str());
   }
-  std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s\n", "l4", "client",
-               "server", "app", "categ", "classifier", "evidence", "packets", "bytes");
+  std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s\n", "l4", "client", "server",
+               "app", "categ", "classifier", "evidence", "packets", "bytes");
   for (const FlowRecord& r : rep.flows) {
     const std::string c = r.src.to_string() + ":" + std::to_string(r.sport);
     const std::string s = r.dst.to_string() + ":" + std::to_string(r.dport);
-    std::fprintf(out, "%-4s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64
-                      "\n",
-                 l4_name(r.l4), c.c_str(), s.c_str(), static_cast<int>(app_name(r.result.app).size()),
-                 app_name(r.result.app).data(),
-                 static_cast<int>(category_name(app_category(r.result.app)).size()),
-                 category_name(app_category(r.result.app)).data(),
-                 static_cast<int>(r.classifier.size()), r.classifier.data(),
-                 static_cast<int>(evidence_name(r.result.evidence).size()),
-                 evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
-                 r.bytes[0] + r.bytes[1]);
+    std::fprintf(
+        out, "%-4s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64 "\n",
+        l4_name(r.l4), c.c_str(), s.c_str(), static_cast<int>(app_name(r.result.app).size()),
+        app_name(r.result.app).data(),
+        static_cast<int>(category_name(app_category(r.result.app)).size()),
+        category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
+        r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
+        evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
+        r.bytes[0] + r.bytes[1]);
   }
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);
@@ -142,8 +141,8 @@ void write_app_summary(std::FILE* out, const std::vector<FileReport>& reports) {
                "flows", "packets", "bytes");
   for (const auto& [k, t] : totals) {
     std::fprintf(out, "%-8.*s %-16.*s %8" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
-                 static_cast<int>(k.first.size()), k.first.data(), static_cast<int>(k.second.size()),
-                 k.second.data(), t.flows, t.packets, t.bytes);
+                 static_cast<int>(k.first.size()), k.first.data(),
+                 static_cast<int>(k.second.size()), k.second.data(), t.flows, t.packets, t.bytes);
   }
 }
 

@@ -39,8 +39,8 @@ class NdpiClassifier final : public Classifier {
   std::string_view name() const noexcept override { return "ndpi"; }
   Interest interest() const noexcept override {
     // nDPI tracks TCP sequence numbers and handshakes, so it sees every packet.
-    return Interest{.tcp = true, .udp = true, .needs_payload = false,
-                    .state_bytes = sizeof(NdpiSlot)};
+    return Interest{
+        .tcp = true, .udp = true, .needs_payload = false, .state_bytes = sizeof(NdpiSlot)};
   }
 
   Result inspect(const packet::PacketView& pkt, const FlowContext& /*ctx*/,
@@ -103,10 +103,14 @@ class NdpiClassifier final : public Classifier {
  private:
   static Evidence evidence(const ndpi_flow_struct* flow) noexcept {
     switch (flow->confidence) {
-      case NDPI_CONFIDENCE_MATCH_BY_PORT: return Evidence::kPortGuess;
-      case NDPI_CONFIDENCE_MATCH_BY_IP: return Evidence::kAddressList;
-      case NDPI_CONFIDENCE_DPI_CACHE: return Evidence::kCrossFlow;
-      default: return Evidence::kDpi;
+      case NDPI_CONFIDENCE_MATCH_BY_PORT:
+        return Evidence::kPortGuess;
+      case NDPI_CONFIDENCE_MATCH_BY_IP:
+        return Evidence::kAddressList;
+      case NDPI_CONFIDENCE_DPI_CACHE:
+        return Evidence::kCrossFlow;
+      default:
+        return Evidence::kDpi;
     }
   }
 
@@ -151,10 +155,18 @@ class NdpiClassifier final : public Classifier {
         ndpi_protocol p{};
         p.app_protocol = static_cast<u_int16_t>(id);
         switch (ndpi_get_proto_category(mod_, p)) {
-          case NDPI_PROTOCOL_CATEGORY_CHAT: found = AppId::kOtherIm; break;
-          case NDPI_PROTOCOL_CATEGORY_VOIP: found = AppId::kOtherVoip; break;
-          case NDPI_PROTOCOL_CATEGORY_VPN: found = AppId::kOtherTunnel; break;
-          default: found = AppId::kOther; break;
+          case NDPI_PROTOCOL_CATEGORY_CHAT:
+            found = AppId::kOtherIm;
+            break;
+          case NDPI_PROTOCOL_CATEGORY_VOIP:
+            found = AppId::kOtherVoip;
+            break;
+          case NDPI_PROTOCOL_CATEGORY_VPN:
+            found = AppId::kOtherTunnel;
+            break;
+          default:
+            found = AppId::kOther;
+            break;
         }
       }
       by_id_[id] = found;
@@ -180,6 +192,8 @@ std::unique_ptr<Classifier> make_ndpi_classifier(std::string& error) {
   return std::make_unique<NdpiClassifier>(mod);
 }
 
-size_t ndpi_flow_bytes() noexcept { return SIZEOF_FLOW_STRUCT; }
+size_t ndpi_flow_bytes() noexcept {
+  return SIZEOF_FLOW_STRUCT;
+}
 
 }  // namespace imguard::classifiers

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every build, test and lab dependency of imguard from Debian's archive.
+# Safe to re-run. Uses sudo when not already root.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PACKAGES=(
+  # build
+  build-essential cmake pkg-config clang-format
+  libpcap-dev libndpi-dev libnetfilter-queue-dev libmnl-dev libyaml-cpp-dev catch2
+  # tests, lab and benchmarks
+  libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
+  python3 python3-scapy netcat-openbsd curl
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <catch2/catch.hpp>
+
+#include "classifiers/chain.h"
+#include "packet_builder.h"
+
+using namespace imguard::classifiers;
+using imguard::packet::PacketView;
+namespace t = imguard::test;
+
+namespace {
+
+/// A scripted classifier: answers from a list, counts calls and releases.
+struct Scripted final : Classifier {
+  struct State {
+    uint32_t calls;
+  };
+  std::string_view nm;
+  std::vector<Result> answers;
+  std::optional<Match> weak;
+  bool payload_only = true;
+  int* released = nullptr;
+
+  std::string_view name() const noexcept override { return nm; }
+  Interest interest() const noexcept override {
+    return {.tcp = true, .udp = true, .needs_payload = payload_only, .state_bytes = sizeof(State)};
+  }
+  Result inspect(const PacketView&, const FlowContext&, FlowSlot slot) noexcept override {
+    auto& s = slot.as<State>();
+    const uint32_t i = s.calls++;
+    return i < answers.size() ? answers[i] : Result{NeedMore{}};
+  }
+  std::optional<Match> give_up(const FlowContext&, FlowSlot) noexcept override { return weak; }
+  void release(FlowSlot slot) noexcept override {
+    if (released != nullptr) {
+      *released += static_cast<int>(slot.as<State>().calls);
+    }
+  }
+};
+
+PacketView view_of(const std::vector<uint8_t>& v) {
+  return std::get<PacketView>(imguard::packet::parse_ip(v, imguard::packet::Timestamp{0}));
+}
+
+}  // namespace
+
+TEST_CASE("first Match wins and later classifiers are not called", "[chain]") {
+  int released_a = 0;
+  int released_b = 0;
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->answers = {NeedMore{}, Match{AppId::kIrc, Evidence::kDpi, kFeatureCleartext}};
+  a->released = &released_a;
+  auto b = std::make_unique<Scripted>();
+  b->nm = "b";
+  b->released = &released_b;
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  const auto pkt = t::ipv4_tcp({}, "data");
+  FlowContext ctx;
+  CHECK_FALSE(chain.inspect(view_of(pkt), ctx, st));
+  CHECK(chain.inspect(view_of(pkt), ctx, st));
+  CHECK(st.result.final);
+  CHECK(st.result.app == AppId::kIrc);
+  CHECK(st.result.features == kFeatureCleartext);
+  CHECK(chain.classifier_name(st.result.classifier) == "a");
+  chain.release(st);
+  CHECK(released_a == 2);
+  CHECK(released_b == 1);  // b saw the first packet only
+}
+
+TEST_CASE("NotMine skips the classifier for the rest of the flow", "[chain]") {
+  int released = 0;
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->answers = {NotMine{}};
+  a->released = &released;
+  auto b = std::make_unique<Scripted>();
+  b->nm = "b";
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  const auto pkt = t::ipv4_udp({}, "x");
+  for (int i = 0; i < 5; ++i) {
+    chain.inspect(view_of(pkt), FlowContext{}, st);
+  }
+  chain.release(st);
+  CHECK(released == 1);
+}
+
+TEST_CASE("budget exhaustion finalises with the strongest weak answer", "[chain]") {
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->weak = Match{AppId::kDns, Evidence::kPortGuess, kFeatureNone};
+  auto b = std::make_unique<Scripted>();
+  b->nm = "b";
+  b->weak = Match{AppId::kBittorrent, Evidence::kCrossFlow, kFeatureFileTransfer};
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{.tcp_data_packets = 24, .udp_data_packets = 3});
+  ChainFlowState st;
+  const auto pkt = t::ipv4_udp({}, "x");
+  CHECK_FALSE(chain.inspect(view_of(pkt), FlowContext{}, st));
+  CHECK_FALSE(chain.inspect(view_of(pkt), FlowContext{}, st));
+  CHECK(chain.inspect(view_of(pkt), FlowContext{}, st));
+  CHECK(st.result.app == AppId::kBittorrent);
+  CHECK(st.result.evidence == Evidence::kCrossFlow);
+  CHECK(chain.classifier_name(st.result.classifier) == "b");
+}
+
+TEST_CASE("payload-only classifiers are not called on bare ACKs", "[chain]") {
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->answers = {Match{AppId::kXmpp, Evidence::kDpi, kFeatureNone}};
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_tcp({}, "", 0x02)), FlowContext{}, st));
+  CHECK(st.data_packets == 0);
+  CHECK(chain.inspect(view_of(t::ipv4_tcp({}, "<stream", 0x18)), FlowContext{}, st));
+}
+
+TEST_CASE("an undecided flow with no weak answer ends unknown", "[chain]") {
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  chain.inspect(view_of(t::ipv4_tcp({}, "zz")), FlowContext{}, st);
+  chain.finish(FlowContext{}, st);
+  CHECK(st.result.final);
+  CHECK(st.result.app == AppId::kUnknown);
+  CHECK(chain.classifier_name(st.result.classifier) == "none");
+}

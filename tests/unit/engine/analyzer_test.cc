@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <catch2/catch.hpp>
+
+#include "engine/analyzer.h"
+#include "packet_builder.h"
+
+using namespace imguard::engine;
+using imguard::classifiers::AppId;
+using imguard::packet::Timestamp;
+namespace t = imguard::test;
+
+namespace {
+struct Sink final : FlowSink {
+  std::vector<FlowRecord> records;
+  void on_flow_end(const FlowRecord& r) override { records.push_back(r); }
+};
+}  // namespace
+
+TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analyzer]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
+  const std::string hs =
+      std::string("\x13" "BitTorrent protocol") + std::string(8, '\0') + std::string(40, 'x');
+  auto syn = t::ipv4_tcp(c, "", 0x02);
+  auto data = t::ipv4_tcp(c, hs, 0x18);
+  an->on_packet(syn, Timestamp{1});
+  const auto out = an->on_packet(data, Timestamp{2});
+  REQUIRE(out.flow != nullptr);
+  CHECK(out.decided_now);
+  CHECK(out.flow->chain.result.app == AppId::kBittorrent);
+  an->flush();
+  REQUIRE(sink.records.size() == 1);
+  CHECK(sink.records[0].classifier == "bittorrent");
+  CHECK(sink.records[0].dport == 31337);
+  CHECK(sink.records[0].packets[0] == 2);
+}
+
+TEST_CASE("garbage is counted, not crashed on", "[analyzer]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  std::vector<uint8_t> junk = {0x45, 0x00, 0x00};
+  const auto out = an->on_packet(junk, Timestamp{1});
+  CHECK(out.flow == nullptr);
+  CHECK(an->stats().anomalies.get(imguard::packet::Anomaly::kTruncatedIpv4) == 1);
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "engine/flow_table.h"
+#include "packet_builder.h"
+
+using namespace imguard::engine;
+using imguard::packet::PacketView;
+using imguard::packet::Timestamp;
+namespace t = imguard::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Ended {
+  std::vector<std::pair<uint64_t, EndReason>> flows;
+};
+
+struct Fixture {
+  std::vector<std::vector<uint8_t>> buffers;  // keep packet bytes alive
+  PacketView pkt(const std::vector<uint8_t>& v, Timestamp ts) {
+    buffers.push_back(v);
+    return std::get<PacketView>(imguard::packet::parse_ip(buffers.back(), ts));
+  }
+};
+
+FlowTable make(Ended& ended, FlowTable::Config cfg = {}) {
+  return FlowTable(cfg, [&ended](Flow& f, EndReason r) { ended.flows.emplace_back(f.id, r); });
+}
+
+}  // namespace
+
+TEST_CASE("both directions land in one flow with per-direction counters", "[flow]") {
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  const t::Endpoints c2s{.src = "10.1.1.1", .dst = "10.2.2.2", .sport = 5555, .dport = 80};
+  const t::Endpoints s2c{.src = "10.2.2.2", .dst = "10.1.1.1", .sport = 80, .dport = 5555};
+  auto h1 = table.track(fx.pkt(t::ipv4_tcp(c2s, "", 0x02), Timestamp{1}));
+  auto h2 = table.track(fx.pkt(t::ipv4_tcp(s2c, "", 0x12), Timestamp{2}));
+  auto h3 = table.track(fx.pkt(t::ipv4_tcp(c2s, "GET", 0x18), Timestamp{3}));
+  REQUIRE(h1.flow == h2.flow);
+  REQUIRE(h1.flow == h3.flow);
+  CHECK(h1.direction == Direction::kClientToServer);
+  CHECK(h2.direction == Direction::kServerToClient);
+  const Flow& f = *h1.flow;
+  CHECK(f.client.to_string() == "10.1.1.1");
+  CHECK(f.server_port == 80);
+  CHECK(f.packets[0] == 2);
+  CHECK(f.packets[1] == 1);
+  CHECK(f.payload_packets[0] == 1);
+  CHECK(f.bytes[0] == 40 + 43);
+  CHECK(table.size() == 1);
+}
+
+TEST_CASE("a capture that starts with SYN-ACK still finds the client", "[flow]") {
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  const t::Endpoints s2c{.src = "10.2.2.2", .dst = "10.1.1.1", .sport = 443, .dport = 40000};
+  auto h = table.track(fx.pkt(t::ipv4_tcp(s2c, "", 0x12), Timestamp{1}));
+  CHECK(h.flow->client.to_string() == "10.1.1.1");
+  CHECK(h.direction == Direction::kServerToClient);
+}
+
+TEST_CASE("idle timeouts differ for UDP, TCP and closed TCP", "[flow]") {
+  Ended ended;
+  FlowTable::Config cfg;
+  cfg.udp_idle = 30s;
+  cfg.tcp_idle = 300s;
+  cfg.closed_linger = 5s;
+  auto table = make(ended, cfg);
+  Fixture fx;
+  table.track(fx.pkt(t::ipv4_udp({.sport = 1, .dport = 2}, "u"), Timestamp{0}));
+  table.track(fx.pkt(t::ipv4_tcp({.sport = 3, .dport = 4}, "t"), Timestamp{0}));
+  const t::Endpoints c{.sport = 5, .dport = 6};
+  const t::Endpoints s{.src = "10.0.0.2", .dst = "10.0.0.1", .sport = 6, .dport = 5};
+  table.track(fx.pkt(t::ipv4_tcp(c, "", 0x11), Timestamp{0}));
+  table.track(fx.pkt(t::ipv4_tcp(s, "", 0x11), Timestamp{0}));
+  table.expire_idle(Timestamp{std::chrono::microseconds(6s)});
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0].second == EndReason::kTcpClosed);
+  table.expire_idle(Timestamp{std::chrono::microseconds(31s)});
+  REQUIRE(ended.flows.size() == 2);
+  CHECK(ended.flows[1].second == EndReason::kIdle);
+  CHECK(table.size() == 1);
+  table.flush();
+  CHECK(ended.flows.back().second == EndReason::kShutdown);
+  CHECK(table.size() == 0);
+}
+
+TEST_CASE("a full table evicts the longest-idle flow", "[flow]") {
+  Ended ended;
+  FlowTable::Config cfg;
+  cfg.capacity = 3;
+  auto table = make(ended, cfg);
+  Fixture fx;
+  for (uint16_t p = 1; p <= 3; ++p) {
+    table.track(fx.pkt(t::ipv4_udp({.sport = p, .dport = 53}, "q"), Timestamp{p}));
+  }
+  // Touch flow 1 again so flow 2 becomes the longest idle.
+  table.track(fx.pkt(t::ipv4_udp({.sport = 1, .dport = 53}, "q"), Timestamp{10}));
+  table.track(fx.pkt(t::ipv4_udp({.sport = 4, .dport = 53}, "q"), Timestamp{11}));
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0].first == 1);  // ids are 0-based: flow with sport 2
+  CHECK(ended.flows[0].second == EndReason::kEvicted);
+  CHECK(table.size() == 3);
+  CHECK(table.stats().evicted == 1);
+}
+
+TEST_CASE("a new SYN on a closed connection starts a new flow", "[flow]") {
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  const t::Endpoints c{.sport = 7, .dport = 8};
+  auto first = table.track(fx.pkt(t::ipv4_tcp(c, "", 0x02), Timestamp{1}));
+  const uint64_t first_id = first.flow->id;
+  table.track(fx.pkt(t::ipv4_tcp(c, "", 0x04), Timestamp{2}));  // RST
+  auto second = table.track(fx.pkt(t::ipv4_tcp(c, "", 0x02), Timestamp{3}));
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0].first == first_id);
+  CHECK(ended.flows[0].second == EndReason::kPortReused);
+  CHECK(second.flow->id != first_id);
+}
+
+TEST_CASE("memory per flow is known", "[flow]") {
+  CHECK(FlowTable::bytes_per_flow() >= sizeof(Flow));
+  CHECK(FlowTable::bytes_per_flow() < 1024);
+}
