@@ -57,7 +57,7 @@ lab_host() {
   _lab_nooffload "$n" eth0
   ip -n "$(ns sw)" link set "p-$name" master br0 up
   ip -n "$n" addr add "$v4/16" dev eth0
-  [ -n "$v6" ] && ip -n "$n" addr add "$v6/64" dev eth0 nodad
+  [ -n "$v6" ] && [ "$LAB_V6" = 1 ] && ip -n "$n" addr add "$v6/64" dev eth0 nodad
   ip -n "$n" link set eth0 up
 }
 
