@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Minimal scripted IRC client (RFC 1459/2812) used to drive ngircd.
+
+usage: irc_client.py HOST PORT ROLE [--dcc FILE --dcc-ip IP --dcc-port N]
+ROLE alice: registers, joins #imguard, waits for bob, talks to the channel and to bob,
+            optionally offers FILE over DCC SEND (listens on --dcc-port), then quits.
+ROLE bob:   registers, joins #imguard, answers alice, accepts a DCC SEND offer
+            (connects to the offered ip/port, acknowledges every block), then quits.
+All waits are bounded.
+"""
+import argparse, ipaddress, os, socket, struct, sys, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("host"); ap.add_argument("port", type=int); ap.add_argument("role")
+ap.add_argument("--dcc"); ap.add_argument("--dcc-ip"); ap.add_argument("--dcc-port", type=int, default=0)
+a = ap.parse_args()
+DEADLINE = time.time() + 40
+nick = a.role
+peer = "bob" if nick == "alice" else "alice"
+
+fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect((a.host, a.port))
+buf = b""
+
+def send(line):
+    s.sendall(line.encode() + b"\r\n")
+
+def lines():
+    global buf
+    while time.time() < DEADLINE:
+        while b"\r\n" in buf:
+            l, buf = buf.split(b"\r\n", 1)
+            l = l.decode(errors="replace")
+            if l.startswith("PING"):
+                send("PONG" + l[4:]); continue
+            yield l
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            continue
+        if not d:
+            return
+        buf += d
+    sys.exit("timeout")
+
+def wait_for(pred):
+    for l in lines():
+        if pred(l):
+            return l
+    sys.exit("connection closed")
+
+send(f"NICK {nick}")
+send(f"USER {nick} 0 * :{nick.capitalize()} Example")
+wait_for(lambda l: l.split()[1:2] == ["001"])
+send("JOIN #imguard")
+names = []
+wait_for(lambda l: (l.split()[1:2] == ["353"] and names.extend(l.split(":")[2].split())) or l.split()[1:2] == ["366"])
+
+def dcc_send(path, ip, port):
+    data = open(path, "rb").read()
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((ip, port)); ls.listen(1); ls.settimeout(15)
+    ipnum = int(ipaddress.IPv4Address(ip))
+    name = os.path.basename(path)
+    send(f"PRIVMSG {peer} :\x01DCC SEND {name} {ipnum} {port} {len(data)}\x01")
+    c, _ = ls.accept(); c.settimeout(10)
+    off = 0
+    while off < len(data):
+        blk = data[off:off + 1024]
+        c.sendall(blk); off += len(blk)
+        acked = 0
+        while acked < off:  # classic DCC: wait for the 32-bit ack of bytes received so far
+            r = c.recv(4)
+            if len(r) < 4:
+                break
+            acked = struct.unpack("!I", r)[0]
+    c.close(); ls.close()
+
+def dcc_recv(offer):
+    body = offer.split("\x01")[1].split()
+    _, _, name, ipnum, port, size = body[:6]
+    ip = str(ipaddress.IPv4Address(int(ipnum))); port = int(port); size = int(size)
+    c = socket.create_connection((ip, port), timeout=10)
+    got = 0
+    while got < size:
+        d = c.recv(4096)
+        if not d:
+            break
+        got += len(d)
+        c.sendall(struct.pack("!I", got))
+    c.close()
+    print(f"received {name}: {got}/{size} bytes")
+
+if nick == "alice":
+    if peer not in [n.lstrip("@+") for n in names]:
+        wait_for(lambda l: l.startswith(f":{peer}!") and " JOIN " in l)
+    send("PRIVMSG #imguard :hello channel, anyone here?")
+    send(f"PRIVMSG {peer} :hi bob, this is a private message")
+    wait_for(lambda l: l.startswith(f":{peer}!") and f" PRIVMSG {nick} " in l)
+    send("TOPIC #imguard :capture test")
+    if a.dcc:
+        dcc_send(a.dcc, a.dcc_ip, a.dcc_port)
+        wait_for(lambda l: l.startswith(f":{peer}!") and "thanks" in l)
+    send("PART #imguard :bye")
+    send("QUIT :done")
+else:
+    wait_for(lambda l: l.startswith(f":{peer}!") and f" PRIVMSG {nick} " in l)
+    send(f"PRIVMSG {peer} :hello alice, got your message")
+    send("PRIVMSG #imguard :bob says hi to the channel")
+    if a.dcc:
+        offer = wait_for(lambda l: "\x01DCC SEND" in l)
+        dcc_recv(offer)
+        send(f"PRIVMSG {peer} :thanks for the file")
+    wait_for(lambda l: l.startswith(f":{peer}!") and (" QUIT " in l or " PART " in l))
+    send("QUIT :bye")
+for _ in lines():
+    pass
+s.close()
