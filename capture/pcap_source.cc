@@ -84,7 +84,9 @@ std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::strin
   pcap* handle =
       pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (handle == nullptr) {
-    error = errbuf;  // libpcap names the file itself
+    // libpcap names the file in some messages ("x: No such file") but not in others.
+    const std::string msg = errbuf;
+    error = msg.rfind(path, 0) == 0 ? msg : path + ": " + msg;
     return nullptr;
   }
   int lt = pcap_datalink(handle);

@@ -86,18 +86,19 @@ void write_jsonl(std::FILE* out, const FileReport& rep) {
     }
   }
   anomalies += "}";
-  std::fprintf(
-      out,
-      "{\"record\":\"summary\",\"file\":\"%s\",\"packets\":%" PRIu64 ",\"flow_packets\":%" PRIu64
-      ",\"flows\":%zu,\"evicted\":%" PRIu64 ",\"anomalies\":%s%s%s%s}\n",
-      json_escape(rep.path).c_str(), rep.stats.packets, rep.stats.flow_packets, rep.flows.size(),
-      rep.table.evicted, anomalies.c_str(), rep.error.empty() ? "" : ",\"error\":\"",
-      json_escape(rep.error).c_str(), rep.error.empty() ? "" : "\"");
+  std::fprintf(out,
+               "{\"record\":\"summary\",\"file\":\"%s\",\"packets\":%" PRIu64
+               ",\"flow_packets\":%" PRIu64 ",\"flows\":%zu,\"evicted\":%" PRIu64
+               ",\"bytes_per_flow\":%zu,\"anomalies\":%s%s%s%s}\n",
+               json_escape(rep.path).c_str(), rep.stats.packets, rep.stats.flow_packets,
+               rep.flows.size(), rep.table.evicted, Analyzer::bytes_per_flow(), anomalies.c_str(),
+               rep.error.empty() ? "" : ",\"error\":\"", json_escape(rep.error).c_str(),
+               rep.error.empty() ? "" : "\"");
 }
 
 void write_text(std::FILE* out, const FileReport& rep) {
-  std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows\n", rep.path.c_str(), rep.stats.packets,
-               rep.flows.size());
+  std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows (%zu bytes of state per flow)\n",
+               rep.path.c_str(), rep.stats.packets, rep.flows.size(), Analyzer::bytes_per_flow());
   if (!rep.error.empty()) {
     std::fprintf(out, "   error: %s\n", rep.error.c_str());
   }
