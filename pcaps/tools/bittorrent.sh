@@ -1,0 +1,63 @@
+#!/bin/bash
+# BitTorrent captures.  Usage: bittorrent.sh [tcp|udptracker|utpdht|aria2|rc4|lpd|ipv6|all]
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$(cd "$HERE/.." && pwd)/bittorrent
+PY=/usr/bin/python3
+. "$HERE/lab.sh"
+TMP=$(mktemp -d /tmp/bt.XXXXXX)
+chmod 755 "$TMP"
+
+# payload: 96 KiB of pseudo-random bytes, torrent with 32 KiB pieces
+make_torrent() { # $1 announce url ('' = trackerless) $2 extra mktorrent flags
+  mkdir -p "$TMP/seed" "$TMP/leech"
+  head -c 98304 /dev/urandom > "$TMP/seed/payload.bin"
+  rm -f "$TMP/t.torrent"
+  local a=(); [ -n "$1" ] && a=(-a "$1")
+  mktorrent -l 15 ${2:-} "${a[@]}" -o "$TMP/t.torrent" "$TMP/seed/payload.bin" >/dev/null
+  HASH=$(transmission-show "$TMP/t.torrent" | awk '/Hash:/{print $2}')
+}
+
+start_opentracker() { # $1 port (TCP and UDP) ; tracker host 10.10.0.1, whitelist = the torrent
+  mkdir -p "$TMP/ot"; echo "$HASH" > "$TMP/ot/whitelist"; chmod -R a+rX "$TMP/ot"
+  (cd "$TMP/ot" && lab_run tracker 90 opentracker -i 10.10.0.1 -p "$1" -P "$1" -d "$TMP/ot" -w whitelist -u nobody >"$TMP/ot.log" 2>&1)
+  lab_wait_port tracker "$1"
+}
+
+tr_settings() { # $1 dir $2 port $3 utp(true|false) $4 dht(true|false) $5 encryption(0 tolerated,1 preferred,2 required)
+  mkdir -p "$1"
+  cat > "$1/settings.json" <<J
+{
+  "dht-enabled": $4, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": $3,
+  "encryption": $5, "peer-port": $2, "peer-port-random-on-start": false,
+  "port-forwarding-enabled": false, "rpc-enabled": false, "blocklist-enabled": false,
+  "speed-limit-up-enabled": false, "speed-limit-down-enabled": false,
+  "incomplete-dir-enabled": false, "start-added-torrents": true, "message-level": 2
+}
+J
+}
+
+# transmission-cli seeder (10.10.0.2:41733) and leecher (10.10.0.3:52817) via opentracker
+transmission_pair() { # $1 out $2 announce-url $3 tracker-port
+  lab_init; lab_host tracker 10.10.0.1; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
+  make_torrent "$2" -p
+  start_opentracker "$3"
+  tr_settings "$TMP/cs" 41733 false false 0
+  tr_settings "$TMP/cl" 52817 false false 0
+  lab_capture "$1" 90
+  lab_run seed 60 transmission-cli -g "$TMP/cs" -p 41733 -et -M -w "$TMP/seed" "$TMP/t.torrent" >"$TMP/seed.log" 2>&1
+  sleep 3
+  lab_run leech 60 transmission-cli -g "$TMP/cl" -p 52817 -et -M -w "$TMP/leech" "$TMP/t.torrent" >"$TMP/leech.log" 2>&1
+  local i; for i in $(seq 1 40); do
+    cmp -s "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && break; sleep 1; done
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "download complete"
+  sleep 3
+  lab_stop_capture; lab_cleanup; lab_summary "$1"
+}
+tcp()        { transmission_pair "$OUT/transmission-tcp-random-port.pcap" http://10.10.0.1:16969/announce 16969; }
+udptracker() { transmission_pair "$OUT/udp-tracker.pcap" udp://10.10.0.1:16969/announce 16969; }
+
+what=${1:-all}
+if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
+else ( $what ); fi
+rm -rf "$TMP"
