@@ -57,6 +57,40 @@ transmission_pair() { # $1 out $2 announce-url $3 tracker-port
 tcp()        { transmission_pair "$OUT/transmission-tcp-random-port.pcap" http://10.10.0.1:16969/announce 16969; }
 udptracker() { transmission_pair "$OUT/udp-tracker.pcap" udp://10.10.0.1:16969/announce 16969; }
 
+lt() { # libtorrent peer in namespace $1, rest = lt_peer.py args
+  local n=$1; shift
+  lab_run "$n" 60 $PY "$HERE/lt_peer.py" "$@" >>"$TMP/$n.log" 2>&1
+}
+
+# libtorrent, TCP only, RC4 (MSE/PE) forced on both sides, peer given directly (no tracker)
+rc4() {
+  lab_init; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
+  make_torrent ""
+  lab_capture "$OUT/libtorrent-rc4-required.pcap" 60
+  lt seed --listen 10.10.0.2:47001 --save "$TMP/seed" --torrent "$TMP/t.torrent" --enc rc4 --transport tcp --time 40
+  sleep 2
+  nsx leech timeout 40 $PY "$HERE/lt_peer.py" --listen 10.10.0.3:38211 --save "$TMP/leech" --torrent "$TMP/t.torrent" \
+    --enc rc4 --transport tcp --peer 10.10.0.2:47001 --exit-when-done --time 30 | tail -2
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "payload verified"
+  lab_stop_capture; lab_cleanup; lab_summary "$OUT/libtorrent-rc4-required.pcap"
+}
+
+# libtorrent, three DHT nodes bootstrapping off each other; the leecher only has a magnet
+# link, finds the seeder through DHT get_peers, fetches the metadata and payload over uTP
+utpdht() {
+  lab_init; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3; lab_host node 10.10.0.4
+  make_torrent ""
+  lab_capture "$OUT/libtorrent-utp-dht.pcap" 90
+  lt node --listen 10.10.0.4:50001 --dht-only --dht --transport utp --bootstrap 10.10.0.2:45123,10.10.0.3:34567 --time 60
+  lt seed --listen 10.10.0.2:45123 --save "$TMP/seed" --torrent "$TMP/t.torrent" --dht --transport utp \
+    --bootstrap 10.10.0.4:50001,10.10.0.3:34567 --time 60
+  sleep 4
+  nsx leech timeout 55 $PY "$HERE/lt_peer.py" --listen 10.10.0.3:34567 --save "$TMP/leech" --magnet "magnet:?xt=urn:btih:$HASH" \
+    --dht --transport utp --bootstrap 10.10.0.4:50001,10.10.0.2:45123 --exit-when-done --time 50 | tail -2
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "payload verified"
+  lab_stop_capture; lab_cleanup; lab_summary "$OUT/libtorrent-utp-dht.pcap"
+}
+
 what=${1:-all}
 if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
 else ( $what ); fi
