@@ -91,6 +91,23 @@ utpdht() {
   lab_stop_capture; lab_cleanup; lab_summary "$OUT/libtorrent-utp-dht.pcap"
 }
 
+# aria2 seeder and leecher via opentracker; aria2 opens every peer connection with the
+# MSE/PE handshake; crypto required and minimum level arc4, so the payload is RC4 too
+aria2() {
+  lab_init; lab_host tracker 10.10.0.1; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
+  make_torrent http://10.10.0.1:16969/announce -p
+  start_opentracker 16969
+  local common=(--enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false
+    --bt-require-crypto=true --bt-min-crypto-level=arc4 --disable-ipv6=true --summary-interval=0
+    --console-log-level=warn --file-allocation=none --bt-tracker-connect-timeout=5)
+  lab_capture "$OUT/aria2-mse-encrypted.pcap" 90
+  lab_run seed 60 aria2c "${common[@]}" --listen-port=42811 -V --seed-ratio=0.0 -d "$TMP/seed" "$TMP/t.torrent" >"$TMP/seed.log" 2>&1
+  sleep 3
+  nsx leech timeout 45 aria2c "${common[@]}" --listen-port=39544 --seed-time=0 -d "$TMP/leech" "$TMP/t.torrent" 2>&1 | tail -3
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "payload verified"
+  lab_stop_capture; lab_cleanup; lab_summary "$OUT/aria2-mse-encrypted.pcap"
+}
+
 what=${1:-all}
 if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
 else ( $what ); fi
