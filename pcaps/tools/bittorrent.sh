@@ -108,6 +108,22 @@ aria2() {
   lab_stop_capture; lab_cleanup; lab_summary "$OUT/aria2-mse-encrypted.pcap"
 }
 
+# libtorrent Local Peer Discovery: BT-SEARCH datagrams to 239.192.152.143:6771, then a plain
+# TCP transfer between the two peers that found each other that way.  A multicast route on
+# eth0 inside each namespace lets the announces leave (they only reach the lab bridge).
+lpd() {
+  lab_init; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
+  ip -n "$(ns seed)" route add 224.0.0.0/4 dev eth0; ip -n "$(ns leech)" route add 224.0.0.0/4 dev eth0
+  make_torrent ""
+  lab_capture "$OUT/lpd.pcap" 90 'not igmp'
+  lt seed --listen 10.10.0.2:46881 --save "$TMP/seed" --torrent "$TMP/t.torrent" --lsd --transport tcp --time 60
+  sleep 2
+  nsx leech timeout 50 $PY "$HERE/lt_peer.py" --listen 10.10.0.3:36112 --save "$TMP/leech" --torrent "$TMP/t.torrent" \
+    --lsd --transport tcp --exit-when-done --time 45 | tail -1
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "payload verified"
+  lab_stop_capture; lab_cleanup; lab_summary "$OUT/lpd.pcap"
+}
+
 what=${1:-all}
 if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
 else ( $what ); fi
