@@ -124,6 +124,19 @@ lpd() {
   lab_stop_capture; lab_cleanup; lab_summary "$OUT/lpd.pcap"
 }
 
+# libtorrent over IPv6 only: plain TCP peer-wire transfer between fd00:10:10::2 and ::3
+ipv6() {
+  lab_init ipv6; lab_host seed 10.10.0.2 fd00:10:10::2; lab_host leech 10.10.0.3 fd00:10:10::3
+  make_torrent ""
+  lab_capture "$OUT/libtorrent-tcp-ipv6.pcap" 60 'not ip6 multicast or ip6 dst net ff02::1:ff00:0/104'
+  lt seed --listen '[fd00:10:10::2]:47002' --save "$TMP/seed" --torrent "$TMP/t.torrent" --enc plain --transport tcp --time 40
+  sleep 2
+  nsx leech timeout 40 $PY "$HERE/lt_peer.py" --listen '[fd00:10:10::3]:38212' --save "$TMP/leech" --torrent "$TMP/t.torrent" \
+    --enc plain --transport tcp --peer '[fd00:10:10::2]:47002' --exit-when-done --time 30 | tail -1
+  cmp "$TMP/seed/payload.bin" "$TMP/leech/payload.bin" && echo "payload verified"
+  lab_stop_capture; lab_cleanup; lab_summary "$OUT/libtorrent-tcp-ipv6.pcap"
+}
+
 what=${1:-all}
 if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
 else ( $what ); fi
