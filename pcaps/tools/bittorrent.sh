@@ -38,12 +38,12 @@ J
 }
 
 # transmission-cli seeder (10.10.0.2:41733) and leecher (10.10.0.3:52817) via opentracker
-transmission_pair() { # $1 out $2 announce-url $3 tracker-port
+transmission_pair() { # $1 out $2 announce-url $3 tracker-port [$4 utp true/false]
   lab_init; lab_host tracker 10.10.0.1; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
   make_torrent "$2" -p
   start_opentracker "$3"
-  tr_settings "$TMP/cs" 41733 false false 0
-  tr_settings "$TMP/cl" 52817 false false 0
+  tr_settings "$TMP/cs" 41733 "${4:-false}" false 0
+  tr_settings "$TMP/cl" 52817 "${4:-false}" false 0
   lab_capture "$1" 90
   lab_run seed 60 transmission-cli -g "$TMP/cs" -p 41733 -et -M -w "$TMP/seed" "$TMP/t.torrent" >"$TMP/seed.log" 2>&1
   sleep 3
@@ -56,6 +56,7 @@ transmission_pair() { # $1 out $2 announce-url $3 tracker-port
 }
 tcp()        { transmission_pair "$OUT/transmission-tcp-random-port.pcap" http://10.10.0.1:16969/announce 16969; }
 udptracker() { transmission_pair "$OUT/udp-tracker.pcap" udp://10.10.0.1:16969/announce 16969; }
+utp()        { transmission_pair "$OUT/transmission-utp.pcap" http://10.10.0.1:16969/announce 16969 true; }
 
 lt() { # libtorrent peer in namespace $1, rest = lt_peer.py args
   local n=$1; shift
@@ -138,6 +139,6 @@ ipv6() {
 }
 
 what=${1:-all}
-if [ "$what" = all ]; then for w in tcp udptracker utpdht aria2 rc4 lpd ipv6; do ( $w ); done
+if [ "$what" = all ]; then for w in tcp udptracker utp utpdht aria2 rc4 lpd ipv6; do ( $w ); done
 else ( $what ); fi
 rm -rf "$TMP"
