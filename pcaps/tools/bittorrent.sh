@@ -10,6 +10,7 @@ chmod 755 "$TMP"
 
 # payload: 96 KiB of pseudo-random bytes, torrent with 32 KiB pieces
 make_torrent() { # $1 announce url ('' = trackerless) $2 extra mktorrent flags
+  rm -rf "$TMP/seed" "$TMP/leech" "$TMP/cs" "$TMP/cl" "$TMP/ot"
   mkdir -p "$TMP/seed" "$TMP/leech"
   head -c 98304 /dev/urandom > "$TMP/seed/payload.bin"
   rm -f "$TMP/t.torrent"

@@ -6,7 +6,8 @@ usage: lt_peer.py --listen IP:PORT --save DIR [--torrent FILE | --magnet URI | -
                   [--bootstrap IP:PORT,...] [--peer IP:PORT] [--time SECS] [--exit-when-done]
 Runs for at most --time seconds; prints progress.  All addresses are lab addresses.
 """
-import argparse, sys, time
+import argparse, sys, time, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
 import libtorrent as lt
 
 ap = argparse.ArgumentParser()
