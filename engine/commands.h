@@ -8,6 +8,8 @@ namespace imguard::engine {
 
 /// Each returns the process exit code: 0 ok, 1 a runtime failure, 2 bad usage.
 int cmd_classify(const std::vector<std::string>& args);
+/// `imguard run --config FILE`: the live engine; returns when SIGINT/SIGTERM arrive.
+int cmd_run(const std::vector<std::string>& args);
 
 const char* version() noexcept;
 
