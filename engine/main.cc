@@ -20,6 +20,9 @@ void usage(std::FILE* out) {
       "  run --config FILE [--log-decisions]\n"
       "                     the live engine: bind the queues, install the rules, decide\n"
       "                     connections until SIGINT/SIGTERM (foreground, logs to stderr)\n"
+      "  check-config FILE  validate a configuration (exit 1 with file:line:col errors)\n"
+      "  rules --config FILE [--plan nftables|nftables+iptables-queue|iptables]\n"
+      "                     print the firewall ruleset imguard installs\n"
       "  version            print the version\n"
       "  help               this text\n",
       out);
@@ -39,6 +42,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "run") {
     return imguard::engine::cmd_run(args);
+  }
+  if (cmd == "check-config") {
+    return imguard::engine::cmd_check_config(args);
+  }
+  if (cmd == "rules") {
+    return imguard::engine::cmd_rules(args);
   }
   if (cmd == "version" || cmd == "--version") {
     std::printf("imguard %s\n", imguard::engine::version());
