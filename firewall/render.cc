@@ -110,6 +110,9 @@ Part nft_part(const Config& c, bool with_queue) {
   }
   s += "\t}\n";
   s += "\tchain enforce {\n";
+  // Reject answers (TCP RST, ICMP errors) carry the rejected connection's ct as RELATED:
+  // let them out instead of enforcing the connection's own decision on them.
+  s += tagged("ct state related return", p.owned_rules);
   s += tagged("ct mark & " + w + " == 0x00000000 jump save", p.owned_rules);
   s +=
       tagged("ct mark & " + hex(a) + " == " + hex(mark_of(Action::kDrop, 0, c.mark_mask)) + " drop",
@@ -186,6 +189,8 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   const std::string chain = "-A " + std::string(kEnforceChain) + " ";
   std::string& s = p.script;
   s += "*filter\n:" + std::string(kEnforceChain) + " - [0:0]\n";
+  s += chain + "-m conntrack --ctstate RELATED -j RETURN\n";  // reject answers, see nft_part
+  ++p.owned_rules;
   s += chain + "-m connmark --mark 0x0/" + w + " -j CONNMARK --save-mark --nfmask " + w +
        " --ctmask " + w + "\n";
   s += chain + "-m connmark --mark " + hex_short(mark_of(Action::kDrop, 0, c.mark_mask)) + "/" + a +

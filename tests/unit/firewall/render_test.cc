@@ -85,7 +85,8 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
             "8000 bytes drop"));
   CHECK_FALSE(has(s, "hook input"));
   CHECK(count_nft_owned(s) == parts[0].owned_rules);
-  CHECK(parts[0].owned_rules == 12);
+  CHECK(parts[0].owned_rules == 13);
+  CHECK(has(s, "ct state related return"));
 }
 
 TEST_CASE("without nft queue, the queue rule moves to ip(6)tables", "[firewall]") {
@@ -128,7 +129,8 @@ TEST_CASE("iptables plan: save-mark with masks, reject per family, hashlimit", "
             "-A IMGUARD-ENFORCE -m connmark --mark 0x70000/0xff0000 -m hashlimit "
             "--hashlimit-above 8000b/s --hashlimit-name imguard-b0 -j DROP"));
   CHECK(has(v4, "-I FORWARD -m comment --comment imguard -j IMGUARD-ENFORCE"));
-  CHECK(parts[0].owned_rules == 9);
+  CHECK(parts[0].owned_rules == 10);
+  CHECK(has(v4, "-A IMGUARD-ENFORCE -m conntrack --ctstate RELATED -j RETURN"));
 }
 
 TEST_CASE("host mode hooks input and output and skips loopback", "[firewall]") {
