@@ -211,7 +211,14 @@ import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 5555)); s.listen(16)
 while True:
-    c, _ = s.accept(); c.sendall(b"hello"); c.close()
+    c, _ = s.accept()
+    try:
+        c.sendall(b"hello"); c.settimeout(1)
+        if c.recv(4) == b"bulk":
+            c.sendall(b"x" * 320000)
+    except OSError:
+        pass
+    c.close()
 ' &
   SERVER_PID=$!
   sleep 0.5
@@ -246,6 +253,28 @@ except (socket.timeout, TimeoutError): print("timeout")
   mark_first 0x00050000
   r=$(connect)
   [ "$r" = refused ] && pass "reject mark: TCP reset" || fail "reject mark: $r"
+  # bulk: bytes and seconds to download 320 kB. A 64 kB/s bucket (nft starts it with rate +
+  # burst = 128 kB of tokens) needs at least 3 s; unthrottled it takes milliseconds.
+  bulk() {
+    in_ns python3 -c '
+import socket, time
+s = socket.socket(); s.settimeout(30); s.connect(("10.77.0.2", 5555))
+start = time.monotonic(); s.recv(5); s.sendall(b"bulk"); n = 0
+while n < 320000:
+    d = s.recv(65536)
+    if not d: break
+    n += len(d)
+print("%d %.2f" % (n, time.monotonic() - start))
+'
+  }
+  mark_first 0x00010000
+  read -r n t <<<"$(bulk)"
+  awk -v n="$n" -v t="$t" 'BEGIN { exit !(n == 320000 && t < 2.0) }' &&
+    pass "allow: 320 kB in ${t}s" || fail "allow bulk: $n bytes in ${t}s"
+  mark_first 0x00070000  # throttle, bucket 0 (irc: 64kB/s)
+  read -r n t <<<"$(bulk)"
+  awk -v n="$n" -v t="$t" 'BEGIN { exit !(n == 320000 && t >= 2.5) }' &&
+    pass "throttle: 320 kB took ${t}s at 64 kB/s" || fail "throttle bulk: $n bytes in ${t}s"
   mark_first 0x01000000  # foreign bits only: not imguard's, undecided
   r=$(connect)
   [ "$r" = data ] && pass "bits outside the window are ignored" || fail "foreign mark: $r"
