@@ -215,6 +215,7 @@ while True:
     try:
         c.sendall(b"hello"); c.settimeout(1)
         if c.recv(4) == b"bulk":
+            c.settimeout(60)  # a throttled send takes seconds
             c.sendall(b"x" * 320000)
     except OSError:
         pass
