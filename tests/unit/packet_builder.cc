@@ -18,8 +18,8 @@ std::vector<uint8_t> l4(uint8_t proto, const Endpoints& e, std::string_view payl
   put16(v, 0, e.sport);
   put16(v, 2, e.dport);
   if (proto == 6) {
-    v[4] = 0x01;         // seq
-    v[12] = 5 << 4;      // data offset
+    v[4] = 0x01;     // seq
+    v[12] = 5 << 4;  // data offset
     v[13] = flags;
     put16(v, 14, 65535);  // window
   } else {
@@ -62,11 +62,15 @@ std::vector<uint8_t> ipv6(uint8_t proto, const Endpoints& e, std::string_view pa
 std::vector<uint8_t> ipv4_tcp(const Endpoints& e, std::string_view p, uint8_t flags) {
   return ipv4(6, e, p, flags);
 }
-std::vector<uint8_t> ipv4_udp(const Endpoints& e, std::string_view p) { return ipv4(17, e, p, 0); }
+std::vector<uint8_t> ipv4_udp(const Endpoints& e, std::string_view p) {
+  return ipv4(17, e, p, 0);
+}
 std::vector<uint8_t> ipv6_tcp(const Endpoints& e, std::string_view p, uint8_t flags) {
   return ipv6(6, e, p, flags);
 }
-std::vector<uint8_t> ipv6_udp(const Endpoints& e, std::string_view p) { return ipv6(17, e, p, 0); }
+std::vector<uint8_t> ipv6_udp(const Endpoints& e, std::string_view p) {
+  return ipv6(17, e, p, 0);
+}
 
 std::string bytes(std::initializer_list<int> b) {
   std::string s;

@@ -17,8 +17,10 @@ Result probe(Bittorrent& bt, const std::string& payload, uint32_t nth = 1) {
   std::array<std::byte, 8> slot{};
   return bt.inspect(pkt, ctx, FlowSlot(slot));
 }
-const std::string kHandshake =
-    std::string("\x13" "BitTorrent protocol") + std::string(8, '\0') + std::string(20, 'h');
+const std::string kHandshake = std::string(
+                                   "\x13"
+                                   "BitTorrent protocol") +
+                               std::string(8, '\0') + std::string(20, 'h');
 }  // namespace
 
 TEST_CASE("BitTorrent handshake matches on any port", "[bittorrent]") {
@@ -32,9 +34,20 @@ TEST_CASE("BitTorrent handshake matches on any port", "[bittorrent]") {
 TEST_CASE("BitTorrent look-alikes are not matched", "[bittorrent]") {
   Bittorrent bt;
   CHECK(std::holds_alternative<NotMine>(probe(bt, "GET /announce?info_hash=x HTTP/1.1\r\n")));
-  CHECK(std::holds_alternative<NotMine>(probe(bt, "\x13" "BitTorrent protocoX" + kHandshake)));
-  CHECK(std::holds_alternative<NotMine>(probe(bt, "\x12" "BitTorrent protocol")));
+  CHECK(std::holds_alternative<NotMine>(probe(bt,
+                                              "\x13"
+                                              "BitTorrent protocoX" +
+                                                  kHandshake)));
+  CHECK(std::holds_alternative<NotMine>(probe(bt,
+                                              "\x12"
+                                              "BitTorrent protocol")));
   // A split first segment waits for more; the same prefix later in the flow does not.
-  CHECK(std::holds_alternative<NeedMore>(probe(bt, "\x13" "BitTor", 1)));
-  CHECK(std::holds_alternative<NotMine>(probe(bt, "\x13" "BitTor", 2)));
+  CHECK(std::holds_alternative<NeedMore>(probe(bt,
+                                               "\x13"
+                                               "BitTor",
+                                               1)));
+  CHECK(std::holds_alternative<NotMine>(probe(bt,
+                                              "\x13"
+                                              "BitTor",
+                                              2)));
 }

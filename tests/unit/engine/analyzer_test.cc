@@ -22,8 +22,10 @@ TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analy
   auto an = Analyzer::create(Analyzer::Config{}, sink, error);
   REQUIRE(an);
   const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
-  const std::string hs =
-      std::string("\x13" "BitTorrent protocol") + std::string(8, '\0') + std::string(40, 'x');
+  const std::string hs = std::string(
+                             "\x13"
+                             "BitTorrent protocol") +
+                         std::string(8, '\0') + std::string(40, 'x');
   auto syn = t::ipv4_tcp(c, "", 0x02);
   auto data = t::ipv4_tcp(c, hs, 0x18);
   an->on_packet(syn, Timestamp{1});

@@ -18,9 +18,8 @@ std::variant<PacketView, Anomaly> parse(const std::vector<uint8_t>& v) {
 }  // namespace
 
 TEST_CASE("IPv4 TCP packet parses to ports, flags and payload", "[packet]") {
-  const auto v = t::ipv4_tcp({.src = "192.0.2.1", .dst = "198.51.100.7", .sport = 1234,
-                              .dport = 80},
-                             "GET /", 0x18);
+  const auto v = t::ipv4_tcp(
+      {.src = "192.0.2.1", .dst = "198.51.100.7", .sport = 1234, .dport = 80}, "GET /", 0x18);
   const auto r = parse(v);
   REQUIRE(std::holds_alternative<PacketView>(r));
   const auto& p = std::get<PacketView>(r);
@@ -35,8 +34,8 @@ TEST_CASE("IPv4 TCP packet parses to ports, flags and payload", "[packet]") {
 }
 
 TEST_CASE("IPv6 UDP packet parses", "[packet]") {
-  const auto v = t::ipv6_udp({.src = "2001:db8::1", .dst = "2001:db8::2", .sport = 5, .dport = 6},
-                             "hello");
+  const auto v =
+      t::ipv6_udp({.src = "2001:db8::1", .dst = "2001:db8::2", .sport = 5, .dport = 6}, "hello");
   const auto r = parse(v);
   REQUIRE(std::holds_alternative<PacketView>(r));
   const auto& p = std::get<PacketView>(r);
