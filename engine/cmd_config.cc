@@ -86,7 +86,10 @@ int cmd_rules(const std::vector<std::string>& args) {
   } else {
     auto created = firewall::Firewall::create(*config, firewall::system_runner());
     if (auto* err = std::get_if<firewall::Error>(&created)) {
-      std::fprintf(stderr, "imguard rules: %s\n", err->message.c_str());
+      std::fprintf(stderr,
+                   "imguard rules: %s\n(probing needs CAP_NET_ADMIN; --plan renders without "
+                   "probing)\n",
+                   err->message.c_str());
       return 1;
     }
     fw = std::move(std::get<std::unique_ptr<firewall::Firewall>>(created));

@@ -37,7 +37,7 @@ class Runner {
   /// Runs argv[0] (looked up in PATH) with `stdin_text` as its standard input.
   virtual Output run(const std::vector<std::string>& argv, const std::string& stdin_text) = 0;
 };
-/// The real runner: fork/exec, no shell. Sets SIGPIPE to ignored for the process (a tool
+/// The real runner: posix_spawnp, no shell. Sets SIGPIPE to ignored for the process (a tool
 /// that exits early then yields EPIPE instead of killing imguard).
 std::unique_ptr<Runner> system_runner();
 

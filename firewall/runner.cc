@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +15,7 @@ namespace imguard::firewall {
 
 namespace {
 
-/// fork/exec without a shell; stdin fed from a string, stdout+stderr captured together.
+/// posix_spawnp without a shell; stdin fed from a string, stdout+stderr captured together.
 class SystemRunner final : public Runner {
  public:
   Output run(const std::vector<std::string>& argv, const std::string& stdin_text) override {
@@ -40,20 +41,20 @@ class SystemRunner final : public Runner {
       args.push_back(const_cast<char*>(a.c_str()));
     }
     args.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      dup2(in_pipe[0], STDIN_FILENO);
-      dup2(out_pipe[1], STDOUT_FILENO);
-      dup2(out_pipe[1], STDERR_FILENO);
-      execvp(args[0], args.data());
-      const std::string msg = argv[0] + ": cannot run: " + std::strerror(errno) + "\n";
-      (void)!write(STDERR_FILENO, msg.data(), msg.size());
-      _exit(127);
-    }
+    // posix_spawn rather than fork: safe in a multi-threaded daemon (nothing runs in a
+    // forked copy of our address space) and it reports a failed exec as an error code.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDERR_FILENO);
+    pid_t pid = -1;
+    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
     close(in_pipe[0]);
     close(out_pipe[1]);
-    if (pid < 0) {
-      out.text = std::string("fork: ") + std::strerror(errno);
+    if (rc != 0) {
+      out.text = argv[0] + ": " + std::strerror(rc);
       close(in_pipe[1]);
       close(out_pipe[0]);
       return out;
@@ -63,9 +64,6 @@ class SystemRunner final : public Runner {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (out.exit_code == 127 && out.text.find("cannot run") != std::string::npos) {
-      out.exit_code = -1;
-    }
     return out;
   }
 

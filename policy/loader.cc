@@ -288,7 +288,6 @@ class ConfigBuilder {
           cfg_.reject_with = static_cast<RejectWith>(*i);
         }
       } else if (e.key == "mark_mask") {
-        mark_mask_pos_ = e.value_pos;
         if (auto n = v_.integer(e, path, 0, 0xffffffff)) {
           if (!valid_mark_mask(static_cast<uint32_t>(*n))) {
             v_.error(e.value_pos, path, "\"" + e.value.Scalar() + "\" is not a usable window",
@@ -503,7 +502,6 @@ class ConfigBuilder {
 
   Validator v_;
   Config cfg_;
-  Pos mark_mask_pos_;
   std::vector<std::pair<uint16_t, Pos>> throttle_pos_;  // rule index, where it was written
 };
 
