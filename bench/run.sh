@@ -108,11 +108,14 @@ echo "== 2. small UDP (64-byte payload, one flow), every packet queued, one queu
 # Delivered packets are counted after the queue (forward hook, late priority); the
 # server drops them silently (no ICMP back through the router).
 ip netns exec "$LAB_S" nft -f - <<'EOF2'
-table inet bench_sink { chain input { type filter hook input priority 0; udp dport 9 drop; } }
+table inet bench_sink {
+  chain input { type filter hook input priority 0; udp dport 9 drop; }
+}
 EOF2
 rns nft -f - <<'EOF2'
-table inet bench_count { chain forward { type filter hook forward priority 100;
-  udp dport 9 counter; } }
+table inet bench_count {
+  chain forward { type filter hook forward priority 100; udp dport 9 counter; }
+}
 EOF2
 delivered() { rns nft list table inet bench_count | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
 udp_kpps() {
