@@ -128,7 +128,7 @@ udp_kpps() {
 U_RAW=$(udp_kpps)
 echo "  no queue (sender ceiling):  $U_RAW kpps"
 bare() {  # bare ARGS... : the accept-all loop on queue 5, every UDP packet queued
-  lab_bg "$LAB_R" "$LOOP" 5 "$@" 2>/dev/null
+  lab_bg "$LAB_R" "$LOOP" 5 "$@" >/dev/null 2>&1
   local pid=$LAB_LAST_PID
   sleep 0.5
   rns iptables -t mangle -I FORWARD -p udp -j NFQUEUE --queue-num 5
