@@ -80,8 +80,10 @@ struct Firewall::Impl {
     return runner->run(argv, input);
   }
 
-  /// Restore script lines that delete every tagged jump and IMGUARD-* chain present now.
-  std::string ipt_cleanup(const std::string& save, bool keep_chains) const {
+  enum class Chains : uint8_t { kKeep, kDelete };
+  /// Restore script lines that delete every tagged jump present now and, with
+  /// Chains::kDelete, every IMGUARD-* chain.
+  std::string ipt_cleanup(const std::string& save, Chains chains_action) const {
     std::string table;
     std::string s;
     auto jumps = ipt_jumps(save);
@@ -93,7 +95,7 @@ struct Firewall::Impl {
           body += "-D" + line.substr(2) + "\n";
         }
       }
-      if (!keep_chains) {
+      if (chains_action == Chains::kDelete) {
         for (const auto& [ct, chain] : chains) {
           if (ct == t) {
             body += "-F " + chain + "\n-X " + chain + "\n";
@@ -123,7 +125,7 @@ struct Firewall::Impl {
     }
     // Old jumps are deleted in the same transaction that re-adds them, so the queue rule
     // is never missing and never doubled. Re-declaring an IMGUARD-* chain flushes it.
-    const std::string script = ipt_cleanup(saved.text, /*keep_chains=*/true) + p.script;
+    const std::string script = ipt_cleanup(saved.text, Chains::kKeep) + p.script;
     const std::vector<std::string> argv = {restore_cmd(p.tool), "--noflush"};
     auto out = run(argv, script);
     if (out.exit_code != 0) {
@@ -146,7 +148,7 @@ struct Firewall::Impl {
     if (saved.exit_code != 0) {
       return tool_error("reading the current ruleset", save_argv, saved);
     }
-    const std::string script = ipt_cleanup(saved.text, /*keep_chains=*/false);
+    const std::string script = ipt_cleanup(saved.text, Chains::kDelete);
     if (script.empty()) {
       return Ok{};
     }

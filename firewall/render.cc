@@ -85,12 +85,18 @@ std::string queue_target_ipt(const Config& c) {
   return s;
 }
 
+/// Whether the nft part carries the queue rule, and whether an iptables part carries
+/// the enforcement chain (instead of nftables).
+enum class NftQueue : uint8_t { kIncluded, kElsewhere };
+enum class IptEnforce : uint8_t { kIncluded, kElsewhere };
+
 std::string tagged(const std::string& rule, size_t& count) {
   ++count;
   return "\t\t" + rule + " comment \"" + std::string(kTag) + "\"\n";
 }
 
-Part nft_part(const Config& c, bool with_queue) {
+Part nft_part(const Config& c, NftQueue queueing) {
+  const bool with_queue = queueing == NftQueue::kIncluded;
   Part p;
   p.tool = Tool::kNft;
   p.purpose = with_queue ? "queueing of undecided connections, mark saving and enforcement"
@@ -224,7 +230,8 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   s += "COMMIT\n";
 }
 
-Part ipt_part(const Config& c, Tool tool, bool with_enforce) {
+Part ipt_part(const Config& c, Tool tool, IptEnforce enforcing) {
+  const bool with_enforce = enforcing == IptEnforce::kIncluded;
   Part p;
   p.tool = tool;
   p.purpose = with_enforce ? "queueing of undecided connections, mark saving and enforcement"
@@ -254,16 +261,16 @@ std::vector<Part> render_parts(const Config& config, Plan plan) {
   std::vector<Part> parts;
   switch (plan) {
     case Plan::kNftables:
-      parts.push_back(nft_part(config, /*with_queue=*/true));
+      parts.push_back(nft_part(config, NftQueue::kIncluded));
       break;
     case Plan::kNftablesIptablesQueue:
-      parts.push_back(nft_part(config, /*with_queue=*/false));
-      parts.push_back(ipt_part(config, Tool::kIptables, /*with_enforce=*/false));
-      parts.push_back(ipt_part(config, Tool::kIp6tables, /*with_enforce=*/false));
+      parts.push_back(nft_part(config, NftQueue::kElsewhere));
+      parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kElsewhere));
+      parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kElsewhere));
       break;
     case Plan::kIptables:
-      parts.push_back(ipt_part(config, Tool::kIptables, /*with_enforce=*/true));
-      parts.push_back(ipt_part(config, Tool::kIp6tables, /*with_enforce=*/true));
+      parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kIncluded));
+      parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kIncluded));
       break;
   }
   return parts;
