@@ -197,9 +197,10 @@ enforce() {
   local plan=$1
   write_config host auto
   ip netns add "$PEER"
-  ip link add fwa type veth peer name fwb
-  ip link set fwa netns "$NS"
-  ip link set fwb netns "$PEER"
+  # Unique names: the pair is born in the caller's namespace before it moves.
+  ip link add "fw$$a" type veth peer name "fw$$b"
+  ip link set "fw$$a" netns "$NS" name fwa
+  ip link set "fw$$b" netns "$PEER" name fwb
   in_ns ip addr add 10.77.0.1/24 dev fwa
   ip netns exec "$PEER" ip addr add 10.77.0.2/24 dev fwb
   in_ns ip link set fwa up
