@@ -17,6 +17,12 @@ void usage(std::FILE* out) {
       "commands:\n"
       "  classify PCAP... [--format text|jsonl]\n"
       "                     identify IM/P2P flows in capture files (pcap, pcapng)\n"
+      "  run --config FILE [--log-decisions]\n"
+      "                     the live engine: bind the queues, install the rules, decide\n"
+      "                     connections until SIGINT/SIGTERM (foreground, logs to stderr)\n"
+      "  check-config FILE  validate a configuration (exit 1 with file:line:col errors)\n"
+      "  rules --config FILE [--plan nftables|nftables+iptables-queue|iptables]\n"
+      "                     print the firewall ruleset imguard installs\n"
       "  version            print the version\n"
       "  help               this text\n",
       out);
@@ -33,6 +39,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (cmd == "classify") {
     return imguard::engine::cmd_classify(args);
+  }
+  if (cmd == "run") {
+    return imguard::engine::cmd_run(args);
+  }
+  if (cmd == "check-config") {
+    return imguard::engine::cmd_check_config(args);
+  }
+  if (cmd == "rules") {
+    return imguard::engine::cmd_rules(args);
   }
   if (cmd == "version" || cmd == "--version") {
     std::printf("imguard %s\n", imguard::engine::version());

@@ -11,7 +11,7 @@ PACKAGES=(
   libpcap-dev libndpi-dev libnetfilter-queue-dev libmnl-dev libyaml-cpp-dev catch2
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
-  python3 python3-scapy netcat-openbsd curl
+  python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `imguard check-config FILE` and `imguard rules --config FILE [--plan NAME]`.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/commands.h"
+#include "firewall/firewall.h"
+#include "policy/loader.h"
+
+namespace imguard::engine {
+
+namespace {
+
+/// Loads `path`; on failure prints one message per line to stderr and returns nullptr.
+std::shared_ptr<const policy::Config> load_or_report(const std::string& path) {
+  auto result = policy::load_config_file(path);
+  if (auto* err = std::get_if<policy::LoadError>(&result)) {
+    for (const std::string& m : err->messages) {
+      std::fprintf(stderr, "%s\n", m.c_str());
+    }
+    return nullptr;
+  }
+  return std::get<std::shared_ptr<const policy::Config>>(result);
+}
+
+std::optional<firewall::Plan> plan_from_name(const std::string& name) {
+  for (auto p : {firewall::Plan::kNftables, firewall::Plan::kNftablesIptablesQueue,
+                 firewall::Plan::kIptables}) {
+    if (firewall::plan_name(p) == name) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int cmd_check_config(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::fputs("usage: imguard check-config FILE\n", stderr);
+    return 2;
+  }
+  auto config = load_or_report(args[0]);
+  if (!config) {
+    return 1;
+  }
+  std::printf("%s: ok (%zu rules, %u throttle buckets)\n", args[0].c_str(),
+              config->actions.rules.size(), config->actions.bucket_count);
+  return 0;
+}
+
+int cmd_rules(const std::vector<std::string>& args) {
+  std::string path;
+  std::string plan_arg;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      path = args[++i];
+    } else if (args[i] == "--plan" && i + 1 < args.size()) {
+      plan_arg = args[++i];
+    } else {
+      path.clear();
+      break;
+    }
+  }
+  if (path.empty()) {
+    std::fputs(
+        "usage: imguard rules --config FILE [--plan nftables|nftables+iptables-queue|"
+        "iptables]\n"
+        "  without --plan the kernel is probed (needs CAP_NET_ADMIN) as `run` would\n",
+        stderr);
+    return 2;
+  }
+  auto config = load_or_report(path);
+  if (!config) {
+    return 1;
+  }
+  std::unique_ptr<firewall::Firewall> fw;
+  if (!plan_arg.empty()) {
+    auto plan = plan_from_name(plan_arg);
+    if (!plan) {
+      std::fprintf(stderr, "imguard rules: unknown plan '%s'\n", plan_arg.c_str());
+      return 2;
+    }
+    fw = firewall::Firewall::create_for_plan(*config, *plan, firewall::system_runner());
+  } else {
+    auto created = firewall::Firewall::create(*config, firewall::system_runner());
+    if (auto* err = std::get_if<firewall::Error>(&created)) {
+      std::fprintf(stderr,
+                   "imguard rules: %s\n(probing needs CAP_NET_ADMIN; --plan renders without "
+                   "probing)\n",
+                   err->message.c_str());
+      return 1;
+    }
+    fw = std::move(std::get<std::unique_ptr<firewall::Firewall>>(created));
+  }
+  std::fputs(fw->render().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace imguard::engine

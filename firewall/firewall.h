@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "policy/config.h"
+
+namespace imguard::firewall {
+
+/// What went wrong talking to the kernel's firewall: which step, and the tool's output.
+struct Error {
+  std::string message;
+};
+
+/// The concrete split of work between the two tools. nftables enforces whenever it is
+/// used; the queue rule lives in iptables when the kernel lacks nft's `queue` statement
+/// (CONFIG_NFT_QUEUE).
+enum class Plan : uint8_t {
+  kNftables,               // everything in `table inet imguard`
+  kNftablesIptablesQueue,  // enforcement in nftables, queue rule in ip(6)tables mangle
+  kIptables,               // everything in ip(6)tables chains IMGUARD-*
+};
+std::string_view plan_name(Plan p) noexcept;
+
+/// Runs the external tools (nft, iptables-restore, ...). Tests substitute their own to
+/// check the scripts without touching the kernel.
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  struct Output {
+    int exit_code = -1;  // -1: the program could not be started
+    std::string text;    // stdout and stderr together
+  };
+  /// Runs argv[0] (looked up in PATH) with `stdin_text` as its standard input.
+  virtual Output run(const std::vector<std::string>& argv, const std::string& stdin_text) = 0;
+};
+/// The real runner: posix_spawnp, no shell. Sets SIGPIPE to ignored for the process (a tool
+/// that exits early then yields EPIPE instead of killing imguard).
+std::unique_ptr<Runner> system_runner();
+
+/// Owns imguard's rules in the kernel: nftables `table inet imguard` and/or the iptables
+/// and ip6tables chains named IMGUARD-* plus one tagged jump rule per hooked built-in
+/// chain. The design (queue only undecided connections, save the verdict's packet mark
+/// into the ct mark in a later chain, enforce in the kernel) is in firewall/README.md.
+///
+/// Not thread-safe; one instance per process, used from the control thread. Never throws;
+/// errors come back as values. The destructor does not remove rules (call remove()): a
+/// crashing daemon must leave the queue-bypass rules in place.
+class Firewall {
+ public:
+  /// Chooses the plan (probing the kernel for Backend::kAuto and for the nft queue
+  /// statement) and renders the ruleset. Fails when the backend the config asks for is
+  /// unusable here.
+  static std::variant<std::unique_ptr<Firewall>, Error> create(const policy::Config& config,
+                                                               std::unique_ptr<Runner> runner);
+  /// Same, without probing: renders for a given plan (for `imguard rules --plan`, tests).
+  static std::unique_ptr<Firewall> create_for_plan(const policy::Config& config, Plan plan,
+                                                   std::unique_ptr<Runner> runner);
+
+  ~Firewall();
+  Firewall(const Firewall&) = delete;
+  Firewall& operator=(const Firewall&) = delete;
+
+  Plan plan() const noexcept;
+  /// The exact text fed to each tool by install(), each part headed by a comment naming
+  /// the tool and what the part does.
+  std::string render() const;
+
+  /// Installs (or atomically replaces) the whole ruleset: one `nft -f` transaction and/or
+  /// one `iptables-restore --noflush` / `ip6tables-restore --noflush` per family.
+  std::variant<std::monostate, Error> install();
+  /// Removes everything imguard installed (its table, its chains, its jump rules). Not an
+  /// error when nothing is installed.
+  std::variant<std::monostate, Error> remove();
+  /// True when every part of the ruleset is present (table/chains exist and the jump
+  /// rules are in place). Reads the kernel state with `nft list` / `iptables-save`.
+  bool installed() const;
+  /// Reinstalls when installed() is false (someone flushed the table or chains). Returns
+  /// true when it reinstalled.
+  std::variant<bool, Error> reinstall_if_missing();
+
+ private:
+  struct Impl;
+  explicit Firewall(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imguard::firewall

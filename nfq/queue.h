@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+struct mnl_socket;  // libmnl's handle, kept out of this header
+struct nlmsghdr;
+
+namespace imguard::nfq {
+
+/// Whether the kernel accepts packets itself when the queue is full (fail-open) or drops
+/// them (fail-closed). Queue bypass (no listener at all) is a property of the ruleset.
+enum class WhenFull : uint8_t { kAccept, kDrop };
+/// Whether to ask the kernel for the owning socket's UID/GID (host mode: local traffic).
+enum class Owner : uint8_t { kSkip, kRequest };
+
+/// How one queue is bound and configured.
+struct QueueOptions {
+  uint16_t queue_num = 0;
+  /// Packets the kernel holds for this queue before it applies `when_full`.
+  uint32_t max_len = 4096;
+  /// Bytes of each packet copied to userspace (0xffff: whole packets).
+  uint32_t copy_bytes = 0xffff;
+  WhenFull when_full = WhenFull::kAccept;
+  Owner owner = Owner::kSkip;
+  /// Most packets read from the socket before their verdicts are sent together (the
+  /// unmarked accepts among them as one NFQNL_MSG_VERDICT_BATCH).
+  uint32_t batch = 32;
+};
+
+/// Optional queue features as the kernel answered them (each requested in its own config
+/// message and acknowledged; a refused flag is recorded, never fatal unless required).
+struct Capabilities {
+  bool gso = false;         // whole GSO super-packets are queued (no segmentation)
+  bool uid_gid = false;     // NFQA_UID/NFQA_GID present on local packets
+  bool fail_open = false;   // NFQA_CFG_F_FAIL_OPEN accepted
+  bool conntrack = false;   // NFQA_CFG_F_CONNTRACK accepted (needs NETLINK_GLUE_CT)
+  int conntrack_errno = 0;  // why it was refused (EOPNOTSUPP on kernels without glue)
+};
+
+/// One queued packet as the handler sees it. Views point into the receive buffer and stay
+/// valid only during the handler call.
+struct Packet {
+  uint32_t id = 0;
+  std::span<const uint8_t> l3;     // starts at the IP header
+  uint32_t mark = 0;               // the packet's mark when it was queued
+  std::chrono::microseconds ts{};  // receive time, wall clock
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+/// The answer for one packet. `mark`, when set, replaces the whole packet mark: callers
+/// merge their masked bits into Packet::mark themselves.
+struct Verdict {
+  enum class Action : uint8_t { kAccept, kDrop };
+  Action action = Action::kAccept;
+  std::optional<uint32_t> mark;
+
+  static Verdict accept() noexcept { return Verdict{}; }
+  static Verdict drop() noexcept { return Verdict{Action::kDrop, std::nullopt}; }
+  static Verdict accept_marked(uint32_t mark) noexcept { return Verdict{Action::kAccept, mark}; }
+};
+
+/// Decides packets; implemented by the engine. Called on the queue's thread only.
+class PacketHandler {
+ public:
+  virtual ~PacketHandler() = default;
+  virtual Verdict on_packet(const Packet& packet) noexcept = 0;
+};
+
+/// Counters of one queue. Written by the queue's thread; read them after run() returned.
+struct QueueStats {
+  uint64_t packets = 0;          // packets received and handed to the handler
+  uint64_t verdicts = 0;         // single verdict messages sent (marked or dropped)
+  uint64_t batch_verdicts = 0;   // NFQNL_MSG_VERDICT_BATCH messages sent
+  uint64_t batched_packets = 0;  // packets answered by a batch verdict
+  uint64_t recv_batches = 0;     // wake-ups that read at least one packet
+  uint64_t enobufs = 0;          // receive errors ENOBUFS (socket overrun reported)
+  uint64_t recv_errors = 0;      // other receive errors
+  uint64_t send_errors = 0;      // verdict sends that failed
+  uint64_t kernel_errors = 0;    // NLMSG_ERROR answers to our verdicts
+  uint64_t truncated = 0;        // packets copied shorter than their length
+  /// From /proc/net/netfilter/nfnetlink_queue, read by read_kernel_counters().
+  uint64_t kernel_queue_dropped = 0;  // queue full, fail-closed
+  uint64_t kernel_user_dropped = 0;   // netlink delivery failed (socket buffer full)
+};
+
+/// One NFQUEUE bound to its own netlink socket. Owned and used by one thread; open() and
+/// the destructor may run on another thread than run(), never concurrently.
+class Queue {
+ public:
+  /// Binds queue `options.queue_num`, sizes the socket receive buffer to the queue length,
+  /// sets NETLINK_NO_ENOBUFS and requests each optional flag (GSO, UID/GID, FAIL_OPEN,
+  /// CONNTRACK probe) in its own acknowledged message, then starts copying packets.
+  /// nullptr and a message in `error` (object, cause, hint) on failure.
+  static std::unique_ptr<Queue> open(const QueueOptions& options, std::string& error);
+  /// Unbinds the queue. Packets still in the kernel's queue are then dropped by the
+  /// kernel, so call run() to completion (it drains) before destroying.
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  /// Reads packets and answers each through `handler` until `stop_fd` (an eventfd or pipe)
+  /// becomes readable; then reads whatever is already in the socket, answers it, and
+  /// returns. Never throws. Returns false (and sets last_error()) if the socket broke.
+  bool run(PacketHandler& handler, int stop_fd) noexcept;
+
+  /// Refreshes the kernel_* counters from /proc (not on the packet path).
+  void read_kernel_counters() noexcept;
+
+  /// Handles one message of a received datagram (called through libmnl's C callback).
+  int on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexcept;
+
+  const Capabilities& capabilities() const noexcept { return caps_; }
+  const QueueStats& stats() const noexcept { return stats_; }
+  const QueueOptions& options() const noexcept { return options_; }
+  const std::string& last_error() const noexcept { return error_; }
+
+ private:
+  Queue(mnl_socket* sock, const QueueOptions& options);
+  bool configure(std::string& error);
+  int request(const char* what, const std::vector<uint8_t>& msg, std::string& error);
+  enum class Wait : uint8_t { kBlock, kDrain };
+  int receive_batch(PacketHandler& handler, Wait wait) noexcept;
+  void handle_message(PacketHandler& handler, const uint8_t* buf, size_t len) noexcept;
+  void flush_verdicts() noexcept;
+
+  mnl_socket* sock_;
+  QueueOptions options_;
+  Capabilities caps_;
+  QueueStats stats_;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+  bool bound_ = false;
+  std::string error_;
+  // One datagram's receive buffer and the verdict buffer, sized once in open().
+  std::vector<uint8_t> recv_buf_;
+  size_t slot_bytes_ = 0;
+  std::vector<uint8_t> send_buf_;
+  size_t send_len_ = 0;
+  std::optional<uint32_t> batch_upto_;  // highest id answered "accept, no mark" in a batch
+  uint64_t batch_count_ = 0;
+};
+
+}  // namespace imguard::nfq

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# End-to-end tests of `imguard run` on a router namespace between a client and a server
+# namespace (tests/e2e/lab.sh). Real sockets cross the router; imguard decides them.
+#
+#   e2e.sh IMGUARD CASE     CASE is one of the functions named case_* below.
+#
+# Needs root; exits 77 (ctest: skipped) with a message otherwise. Every wait is bounded.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+IMGUARD=$(realpath "$1")
+CASE=$2
+# shellcheck source=tests/e2e/lab.sh
+. "$HERE/lab.sh"
+lab_require_root "e2e/$CASE"
+
+TRAFFIC="$HERE/traffic.py"
+PORT=$((20000 + RANDOM % 20000))  # any port: classification must not depend on it
+FAILS=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+pass() { echo "ok: $*"; }
+
+# write_config FILE [bypass] [backend] [p2p action]
+write_config() {
+  cat >"$1" <<EOF
+version: 1
+engine:
+  backend: ${3:-auto}
+  mode: gateway
+  queue: {first: 0, count: 2, maxlen: 2048, fail_open: true, bypass: ${2:-true}}
+  budget: {tcp_packets: 24, udp_packets: 8}
+actions:
+  default: allow
+  categories: {p2p: ${4:-drop}}
+EOF
+}
+
+start_imguard() {
+  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --log-decisions 2>>"$LAB_TMP/imguard.log"
+  IMGUARD_PID=$LAB_LAST_PID
+  if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
+    cat "$LAB_TMP/imguard.log" >&2
+    echo "FAIL: imguard did not start" >&2
+    exit 1
+  fi
+}
+
+stop_imguard() {
+  lab_stop "$IMGUARD_PID"
+  STATS=$(grep "imguard: stats" "$LAB_TMP/imguard.log" | tail -1 || true)
+}
+
+stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$STATS"; }
+
+# talk KIND HOST [ROUNDS] : 0 passed, 3 blocked
+talk() {
+  timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk "$1" "$2" "$PORT" \
+    --rounds "${3:-3}" --timeout 2
+}
+
+expect_pass() {
+  if talk "$@"; then pass "$1 to $2 passed"; else fail "$1 to $2 should pass"; fi
+}
+expect_blocked() {
+  local rc=0
+  talk "$@" || rc=$?
+  if [ "$rc" -eq 3 ]; then pass "$1 to $2 blocked"; else fail "$1 to $2 should be blocked (rc=$rc)"; fi
+}
+
+rules_present() {
+  ip netns exec "$LAB_R" nft list table inet imguard >/dev/null 2>&1 ||
+    ip netns exec "$LAB_R" iptables-save 2>/dev/null | grep -q IMGUARD
+}
+
+start_servers() {
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 ip netns exec "$LAB_S" ss -ltn "sport = :$PORT" -H
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+}
+
+# P2P is blocked from its first data packet; HTTP, DNS and allowed IM pass; IPv4 and IPv6.
+case_enforce() {
+  local backend=${1:-auto}
+  start_servers
+  local dns=0
+  if command -v dnsmasq >/dev/null && command -v dig >/dev/null; then
+    lab_bg "$LAB_S" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+      --pid-file="$LAB_TMP/dnsmasq.pid" --port=53 --listen-address="$LAB_SERVER" \
+      --bind-interfaces --address=/lab.test/10.199.2.2 --log-facility=/dev/null
+    dns=1
+  fi
+  write_config "$LAB_TMP/c.yaml" true "$backend"
+  start_imguard "$LAB_TMP/c.yaml"
+  expect_pass http "$LAB_SERVER" 20
+  expect_pass xmpp "$LAB_SERVER" 20
+  expect_pass irc "$LAB_SERVER" 20
+  expect_blocked bittorrent "$LAB_SERVER"
+  expect_pass http "$LAB_SERVER6" 5
+  expect_blocked bittorrent "$LAB_SERVER6"
+  if [ "$dns" = 1 ]; then
+    local answer=""
+    lab_wait_for 5 ip netns exec "$LAB_S" ss -lunH "sport = :53"
+    answer=$(timeout 10 ip netns exec "$LAB_C" dig +short +time=2 +tries=2 -p 53 \
+      @"$LAB_SERVER" lab.test A || true)
+    if [ "$answer" = "10.199.2.2" ]; then pass "dns passed"; else fail "dns: got '$answer'"; fi
+  fi
+  stop_imguard
+  echo "$STATS"
+  [ "$(stat_of decided_drop)" -ge 2 ] || fail "expected >= 2 dropped flows in: $STATS"
+  [ "$(stat_of app_bittorrent)" -ge 2 ] || fail "bittorrent flows not identified: $STATS"
+  [ "$(stat_of app_xmpp)" -ge 1 ] || fail "xmpp flow not identified: $STATS"
+  [ "$(stat_of app_irc)" -ge 1 ] || fail "irc flow not identified: $STATS"
+  [ "$(stat_of app_http)" -ge 2 ] || fail "http flows not identified: $STATS"
+  if [ "$dns" = 1 ]; then [ "$(stat_of app_dns)" -ge 1 ] || fail "dns flow not identified: $STATS"; fi
+  grep -q "app=bittorrent category=p2p action=drop" "$LAB_TMP/imguard.log" ||
+    fail "no drop decision logged"
+}
+
+case_enforce_iptables() {
+  case_enforce iptables
+  grep -q "rules installed (iptables)" "$LAB_TMP/imguard.log" || fail "iptables backend not used"
+}
+
+# A decided connection leaves the queue: hundreds of request/reply rounds after the
+# decision add (almost) nothing to the kernel's queued-packet counter.
+case_offload() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  local before after
+  before=$(lab_queue_total)
+  expect_pass xmpp "$LAB_SERVER" 500
+  after=$(lab_queue_total)
+  local queued=$((after - before))
+  echo "one xmpp connection, ~1000 data packets + handshake: $queued packets queued"
+  # Decided on the first data packets: handshake, opening, reply and a few in flight.
+  [ "$queued" -le 24 ] || fail "decided connection kept being queued ($queued packets)"
+  [ "$queued" -ge 3 ] || fail "connection was never queued ($queued packets)"
+  stop_imguard
+  echo "$STATS"
+  [ "$(stat_of queued_per_conn_max)" -le 24 ] || fail "queued per connection too high: $STATS"
+  [ "$(stat_of connections)" -ge 1 ] || fail "no connection counted: $STATS"
+}
+
+# Queue bypass (default): with the daemon gone (crash: rules stay) traffic still passes.
+case_bypass() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml" true
+  start_imguard "$LAB_TMP/c.yaml"
+  expect_blocked bittorrent "$LAB_SERVER"
+  kill -9 "$IMGUARD_PID"
+  wait "$IMGUARD_PID" 2>/dev/null || true
+  rules_present || fail "rules should stay after a crash"
+  expect_pass http "$LAB_SERVER" 3
+  expect_pass bittorrent "$LAB_SERVER" 3
+}
+
+# Fail-closed (bypass false): with the daemon gone nothing new passes.
+case_fail_closed() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml" false
+  start_imguard "$LAB_TMP/c.yaml"
+  expect_pass http "$LAB_SERVER" 3
+  kill -9 "$IMGUARD_PID"
+  wait "$IMGUARD_PID" 2>/dev/null || true
+  rules_present || fail "rules should stay after a crash"
+  expect_blocked http "$LAB_SERVER"
+  expect_blocked irc "$LAB_SERVER"
+}
+
+# A clean stop removes every rule; traffic then flows without imguard.
+case_stop() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  rules_present || fail "rules not installed"
+  expect_blocked bittorrent "$LAB_SERVER"
+  stop_imguard
+  grep -q "rules removed" "$LAB_TMP/imguard.log" || fail "no 'rules removed' in log"
+  if rules_present; then fail "rules left after stop"; else pass "no rules after stop"; fi
+  ip netns exec "$LAB_R" iptables-save | grep -qi imguard && fail "iptables rules left"
+  ip netns exec "$LAB_R" ip6tables-save | grep -qi imguard && fail "ip6tables rules left"
+  ip netns exec "$LAB_R" nft list ruleset | grep -qi imguard && fail "nft rules left"
+  expect_pass bittorrent "$LAB_SERVER" 3
+  [ -n "$STATS" ] || fail "no stats line on exit"
+}
+
+# Someone flushes imguard's table: the daemon notices and puts it back.
+case_reinstall() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  ip netns exec "$LAB_R" nft delete table inet imguard 2>/dev/null ||
+    ip netns exec "$LAB_R" iptables -t mangle -F IMGUARD-QUEUE
+  if lab_wait_for 10 grep -q "re-installed" "$LAB_TMP/imguard.log"; then
+    pass "re-installed"
+  else
+    fail "flushed rules were not re-installed"
+  fi
+  rules_present || fail "rules missing after re-install"
+  expect_blocked bittorrent "$LAB_SERVER"
+  expect_pass http "$LAB_SERVER" 3
+  stop_imguard
+  [ "$(stat_of rules_reinstalled)" -ge 1 ] || fail "rules_reinstalled not counted: $STATS"
+}
+
+if ! declare -F "case_${CASE//-/_}" >/dev/null; then
+  echo "e2e.sh: unknown case '$CASE'" >&2
+  exit 2
+fi
+lab_up
+"case_${CASE//-/_}"
+if [ "$FAILS" -ne 0 ]; then
+  echo "--- imguard log" >&2
+  cat "$LAB_TMP/imguard.log" >&2 || true
+  exit 1
+fi
+echo "e2e/$CASE: passed"

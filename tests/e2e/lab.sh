@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Network-namespace lab shared by the end-to-end tests, the live demo and the benchmark.
+# Source it; then call lab_up. Three namespaces joined by two veth pairs:
+#
+#   client 10.199.1.2/24 fd99:1::2  <->  router 10.199.1.1 / 10.199.2.1 (forwarding)
+#                                        fd99:1::1 / fd99:2::1  <->  server 10.199.2.2 fd99:2::2
+#
+# Names carry the caller's PID, so parallel runs do not collide; lab_down (installed as
+# an EXIT trap by lab_up) kills every process started through lab_bg by PID and deletes
+# the namespaces. Only addresses inside these namespaces are used.
+
+LAB_ID="igt-$$"
+LAB_C="${LAB_ID}-c"
+LAB_R="${LAB_ID}-r"
+LAB_S="${LAB_ID}-s"
+LAB_CLIENT=10.199.1.2
+LAB_SERVER=10.199.2.2
+LAB_CLIENT6=fd99:1::2
+LAB_SERVER6=fd99:2::2
+LAB_PIDS=()
+LAB_TMP=""
+PY=/usr/bin/python3
+
+lab_require_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: $1 needs root (network namespaces, NFQUEUE, firewall rules); run as root" >&2
+    exit 77
+  fi
+  for tool in ip iptables nft "$PY" timeout; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "SKIP: $1 needs '$tool' (scripts/install-deps.sh installs it)" >&2
+      exit 77
+    fi
+  done
+}
+
+lab_down() {
+  local pid
+  for pid in "${LAB_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${LAB_PIDS[@]}"; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
+  done
+  LAB_PIDS=()
+  ip netns del "$LAB_C" 2>/dev/null || true
+  ip netns del "$LAB_R" 2>/dev/null || true
+  ip netns del "$LAB_S" 2>/dev/null || true
+  [ -n "$LAB_TMP" ] && rm -rf "$LAB_TMP"
+  return 0
+}
+
+lab_up() {
+  trap lab_down EXIT
+  trap 'exit 130' INT TERM
+  LAB_TMP=$(mktemp -d /tmp/imguard-lab.XXXXXX)
+  ip netns add "$LAB_C"
+  ip netns add "$LAB_R"
+  ip netns add "$LAB_S"
+  ip link add c0 netns "$LAB_C" type veth peer name rc netns "$LAB_R"
+  ip link add s0 netns "$LAB_S" type veth peer name rs netns "$LAB_R"
+  ip -n "$LAB_C" addr add "$LAB_CLIENT/24" dev c0
+  ip -n "$LAB_C" addr add "$LAB_CLIENT6/64" dev c0 nodad
+  ip -n "$LAB_S" addr add "$LAB_SERVER/24" dev s0
+  ip -n "$LAB_S" addr add "$LAB_SERVER6/64" dev s0 nodad
+  ip -n "$LAB_R" addr add 10.199.1.1/24 dev rc
+  ip -n "$LAB_R" addr add fd99:1::1/64 dev rc nodad
+  ip -n "$LAB_R" addr add 10.199.2.1/24 dev rs
+  ip -n "$LAB_R" addr add fd99:2::1/64 dev rs nodad
+  local ns
+  for ns in "$LAB_C" "$LAB_R" "$LAB_S"; do
+    ip -n "$ns" link set lo up
+  done
+  ip -n "$LAB_C" link set c0 up
+  ip -n "$LAB_S" link set s0 up
+  ip -n "$LAB_R" link set rc up
+  ip -n "$LAB_R" link set rs up
+  ip -n "$LAB_C" route add default via 10.199.1.1
+  ip -n "$LAB_C" -6 route add default via fd99:1::1
+  ip -n "$LAB_S" route add default via 10.199.2.1
+  ip -n "$LAB_S" -6 route add default via fd99:2::1
+  ip netns exec "$LAB_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  # Conntrack on in the router even before imguard: the baseline a stateful firewall has.
+  ip netns exec "$LAB_R" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=1 2>/dev/null || true
+}
+
+# lab_bg NS CMD... : runs CMD in namespace NS in the background, remembering its PID.
+lab_bg() {
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@" &
+  LAB_PIDS+=("$!")
+  LAB_LAST_PID=$!
+}
+
+# lab_stop PID : SIGTERM and wait (bounded) for one process started by lab_bg.
+lab_stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# lab_wait_for TIMEOUT_S CMD... : retries CMD until it succeeds or the time is up.
+lab_wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+# Queue counters of the router: "<queue> <packets ever queued (id sequence)>" per line.
+lab_queue_ids() {
+  ip netns exec "$LAB_R" awk '{print $1, $8}' /proc/net/netfilter/nfnetlink_queue 2>/dev/null
+}
+lab_queue_total() {
+  lab_queue_ids | awk '{s += $2} END {print s + 0}'
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# `imguard check-config` and `imguard rules` as a user runs them: exit codes and output.
+#   check_config_cli.sh IMGUARD SOURCE_DIR
+set -uo pipefail
+IMGUARD=$1
+SRC=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+FAILS=0
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+
+out=$("$IMGUARD" check-config "$SRC/systemd/imguard.yaml" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] || fail "shipped config: exit $rc: $out"
+
+printf 'version: 1\nengine:\n  mode: router\nactions:\n  apps: {bitorrent: drop}\n' >"$WORK/bad.yaml"
+out=$("$IMGUARD" check-config "$WORK/bad.yaml" 2>&1)
+rc=$?
+[ "$rc" -eq 1 ] || fail "bad config: exit $rc, want 1"
+[ "$(wc -l <<<"$out")" -eq 2 ] || fail "bad config: want 2 lines, got: $out"
+grep -qF "$WORK/bad.yaml:3:9: engine.mode: unknown value \"router\" (expected: gateway, host)" <<<"$out" ||
+  fail "bad config: mode message missing: $out"
+grep -qF "$WORK/bad.yaml:5:10: actions.apps.bitorrent: unknown app \"bitorrent\"" <<<"$out" ||
+  fail "bad config: app message missing: $out"
+
+"$IMGUARD" check-config >/dev/null 2>&1
+[ $? -eq 2 ] || fail "check-config without FILE: want usage exit 2"
+
+out=$("$IMGUARD" rules --config "$SRC/systemd/imguard.yaml" --plan iptables 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] || fail "rules --plan iptables: exit $rc: $out"
+grep -qF -- "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -j NFQUEUE --queue-num 0 --queue-bypass" <<<"$out" ||
+  fail "rules: NFQUEUE rule missing: $out"
+grep -qF "# ---- ip6tables (\`ip6tables-restore --noflush\`)" <<<"$out" || fail "rules: ip6tables part missing"
+
+"$IMGUARD" rules --config "$WORK/bad.yaml" --plan iptables >/dev/null 2>&1
+[ $? -eq 1 ] || fail "rules with a bad config: want exit 1"
+
+[ "$FAILS" -eq 0 ] || exit 1
+echo "check-config/rules CLI: all checks passed"

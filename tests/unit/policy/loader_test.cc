@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <unistd.h>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "policy/loader.h"
+
+using namespace imguard::policy;
+using imguard::classifiers::AppId;
+using imguard::classifiers::Category;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& text) {
+  auto r = load_config_string(text, "t.yaml");
+  if (auto* e = std::get_if<LoadError>(&r)) {
+    return e->messages;
+  }
+  return {};
+}
+
+std::shared_ptr<const Config> ok(const std::string& text) {
+  auto r = load_config_string(text, "t.yaml");
+  if (auto* e = std::get_if<LoadError>(&r)) {
+    for (const auto& m : e->messages) {
+      UNSCOPED_INFO(m);
+    }
+    FAIL("config refused");
+  }
+  return std::get<std::shared_ptr<const Config>>(r);
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config gets every documented default", "[policy]") {
+  auto c = ok("version: 1\n");
+  CHECK(c->backend == Backend::kAuto);
+  CHECK(c->mode == HookMode::kGateway);
+  CHECK(c->queue_first == 0);
+  CHECK(c->queue_count == 1);
+  CHECK(c->queue_maxlen == 4096);
+  CHECK(c->mark_mask == 0x00ff0000u);
+  CHECK(c->tcp_budget == 24);
+  CHECK(c->udp_budget == 8);
+  CHECK(c->fail_open);
+  CHECK(c->queue_bypass);
+  CHECK(c->reject_with == RejectWith::kTcpReset);
+  REQUIRE(c->actions.rules.size() == 1);
+  CHECK(c->actions.rules[0].spec.action == Action::kAllow);
+  CHECK(c->source == "t.yaml");
+}
+
+TEST_CASE("a full config is read into the structs", "[policy]") {
+  auto c = ok(R"(version: 1
+engine:
+  backend: iptables
+  mode: host
+  queue: {first: 10, count: 4, maxlen: 100, fail_open: false, bypass: false}
+  mark_mask: 0x0000ff00
+  budget: {tcp_packets: 12, udp_packets: 4}
+  reject_with: icmp
+actions:
+  default: reject
+  categories: {p2p: drop, im: allow}
+  features: {file_transfer: drop}
+  apps:
+    bittorrent: throttle 256kbit/s
+    xmpp: allow
+)");
+  CHECK(c->backend == Backend::kIptables);
+  CHECK(c->mode == HookMode::kHost);
+  CHECK(c->queue_first == 10);
+  CHECK(c->queue_count == 4);
+  CHECK(c->queue_maxlen == 100);
+  CHECK_FALSE(c->fail_open);
+  CHECK_FALSE(c->queue_bypass);
+  CHECK(c->mark_mask == 0x0000ff00u);
+  CHECK(c->tcp_budget == 12);
+  CHECK(c->udp_budget == 4);
+  CHECK(c->reject_with == RejectWith::kIcmp);
+  const ActionTable& t = c->actions;
+  CHECK(t.rules[0].spec.action == Action::kReject);
+  REQUIRE(t.by_app[static_cast<size_t>(AppId::kBittorrent)] != kNoRule);
+  const Rule& bt = t.rules[t.by_app[static_cast<size_t>(AppId::kBittorrent)]];
+  CHECK(bt.spec.action == Action::kThrottle);
+  CHECK(bt.spec.rate_bytes_per_sec == 32000);
+  CHECK(bt.bucket == 0);
+  CHECK(bt.origin == "t.yaml:14:17");
+  CHECK(t.bucket_count == 1);
+  CHECK(t.by_category[static_cast<size_t>(Category::kP2p)] != kNoRule);
+  CHECK(t.by_category[static_cast<size_t>(Category::kVoip)] == kNoRule);
+  CHECK(t.by_feature[0] != kNoRule);
+}
+
+TEST_CASE("unknown keys are errors with file:line:col and the allowed keys", "[policy]") {
+  const auto e = errors_of("version: 1\nengine:\n  backend: auto\n  queues: 3\n");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0] ==
+        "t.yaml:4:3: engine.queues: unknown key (expected: backend, mode, queue, mark_mask, "
+        "budget, reject_with)");
+  const auto top = errors_of("version: 1\npolicy: {}\n");
+  REQUIRE(top.size() == 1);
+  CHECK(top[0] == "t.yaml:2:1: policy: unknown key (expected: version, engine, actions)");
+}
+
+TEST_CASE("a bad action names the value and the choices", "[policy]") {
+  const auto e = errors_of("version: 1\nactions:\n  categories:\n    p2p: throtle\n");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0] ==
+        "t.yaml:4:10: actions.categories.p2p: unknown action \"throtle\" (expected: allow, "
+        "drop, reject, throttle <rate> with rate like 256kbit/s, 64kB/s)");
+  const auto rate = errors_of("version: 1\nactions:\n  default: throttle fast\n");
+  REQUIRE(rate.size() == 1);
+  CHECK(rate[0].starts_with("t.yaml:3:12: actions.default: bad throttle rate \"fast\""));
+  const auto arg = errors_of("version: 1\nactions:\n  default: drop 5\n");
+  REQUIRE(arg.size() == 1);
+  CHECK(arg[0].starts_with("t.yaml:3:12: actions.default: \"drop\" takes no argument"));
+  const auto slow = errors_of("version: 1\nactions:\n  default: throttle 10B/s\n");
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0] ==
+        "t.yaml:3:12: actions.default: throttle rate 10B/s is out of range "
+        "(expected: 1kB/s to 10Gbit/s)");
+}
+
+TEST_CASE("a bad app name is reported at the key", "[policy]") {
+  const auto e = errors_of("version: 1\nactions:\n  apps:\n    xmpp: allow\n    bitorrent: drop\n");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].starts_with(
+      "t.yaml:5:5: actions.apps.bitorrent: unknown app \"bitorrent\" (expected: unknown, "
+      "bittorrent, "));
+  const auto cat = errors_of("version: 1\nactions:\n  categories: {chat: drop}\n");
+  REQUIRE(cat.size() == 1);
+  CHECK(
+      cat[0].starts_with("t.yaml:3:16: actions.categories.chat: unknown key (expected: "
+                         "unknown, im, p2p, voip, tunnel, other)"));
+}
+
+TEST_CASE("bad mark masks are refused", "[policy]") {
+  for (const char* bad : {"0x00f0f000", "0", "0x3", "0x00ff00ff"}) {
+    const auto e = errors_of(std::string("version: 1\nengine:\n  mark_mask: ") + bad + "\n");
+    REQUIRE(e.size() == 1);
+    CHECK(e[0] == std::string("t.yaml:3:14: engine.mark_mask: \"") + bad +
+                      "\" is not a usable window (expected: one contiguous run of at least 3 "
+                      "set bits, e.g. 0x00ff0000)");
+  }
+  const auto text = errors_of("version: 1\nengine:\n  mark_mask: lots\n");
+  REQUIRE(text.size() == 1);
+  CHECK(text[0] ==
+        "t.yaml:3:14: engine.mark_mask: \"lots\" is not an integer (expected: an "
+        "integer from 0 to 4294967295)");
+  CHECK(ok("version: 1\nengine:\n  mark_mask: 0x7\n")->mark_mask == 7u);
+}
+
+TEST_CASE("version is required and must be 1", "[policy]") {
+  const auto e = errors_of("engine:\n  mode: host\n");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0] == "t.yaml:1:1: version: missing (expected: 1)");
+  const auto two = errors_of("version: 2\n");
+  REQUIRE(two.size() == 1);
+  CHECK(two[0] == "t.yaml:1:10: version: 2 is out of range (expected: an integer from 1 to 1)");
+}
+
+TEST_CASE("every problem is reported, not only the first", "[policy]") {
+  const auto e = errors_of(
+      "version: 1\nengine:\n  mode: router\n  queue: {count: 0, bypass: yes}\nactions:\n"
+      "  default: allow\n  default: drop\n");
+  REQUIRE(e.size() == 4);
+  CHECK(e[0] == "t.yaml:3:9: engine.mode: unknown value \"router\" (expected: gateway, host)");
+  CHECK(e[1] ==
+        "t.yaml:4:18: engine.queue.count: 0 is out of range (expected: an integer "
+        "from 1 to 64)");
+  CHECK(e[2] ==
+        "t.yaml:4:29: engine.queue.bypass: \"yes\" is not a boolean (expected: true, "
+        "false)");
+  CHECK(e[3] == "t.yaml:7:3: actions.default: duplicate key");
+}
+
+TEST_CASE("structure and syntax errors carry positions", "[policy]") {
+  const auto list = errors_of("version: 1\nengine: [1, 2]\n");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0] == "t.yaml:2:9: engine: not a mapping (expected: key: value pairs)");
+  const auto syntax = errors_of("version: 1\nengine: {mode: host\n");
+  REQUIRE(syntax.size() == 1);
+  CHECK(syntax[0].starts_with("t.yaml:"));
+  CHECK(syntax[0].find(": (syntax): ") != std::string::npos);
+  const auto empty = errors_of("");
+  REQUIRE(empty.size() == 1);
+  CHECK(empty[0].starts_with("t.yaml:1:1: (root): the configuration must be a mapping"));
+  const auto queues = errors_of("version: 1\nengine:\n  queue: {first: 65535, count: 2}\n");
+  REQUIRE(queues.size() == 1);
+  CHECK(queues[0] ==
+        "t.yaml:3:32: engine.queue.count: queues 65535..65536 pass the last "
+        "queue number (expected: first + count <= 65536)");
+}
+
+TEST_CASE("throttle rules must fit the mark window", "[policy]") {
+  // 0x7 has room for the decided bit and the action only: one bucket (index 0).
+  const auto c = ok("version: 1\nengine: {mark_mask: 0x7}\nactions:\n  default: throttle 1MB/s\n");
+  CHECK(c->actions.bucket_count == 1);
+  const auto e = errors_of(
+      "version: 1\nengine: {mark_mask: 0x7}\nactions:\n  default: throttle 1MB/s\n"
+      "  apps: {irc: throttle 2MB/s}\n");
+  REQUIRE(e.size() == 1);
+  CHECK(e[0] ==
+        "t.yaml:5:15: actions: too many throttle rules for the mark window (expected: "
+        "at most 1 with engine.mark_mask)");
+}
+
+TEST_CASE("files: missing file and the shipped default config", "[policy]") {
+  auto missing = load_config_file("/nonexistent/imguard.yaml");
+  REQUIRE(std::holds_alternative<LoadError>(missing));
+  CHECK(std::get<LoadError>(missing).messages.at(0) ==
+        "/nonexistent/imguard.yaml: cannot open: No such file or directory");
+  auto shipped = load_config_file(IMGUARD_SOURCE_DIR "/systemd/imguard.yaml");
+  if (auto* e = std::get_if<LoadError>(&shipped)) {
+    FAIL(e->messages.at(0));
+  }
+  const auto& c = *std::get<std::shared_ptr<const Config>>(shipped);
+  CHECK(c.actions.rules[c.actions.by_category[static_cast<size_t>(Category::kP2p)]].spec.action ==
+        Action::kDrop);
+}
