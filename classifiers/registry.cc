@@ -3,13 +3,18 @@
 #include "classifiers/registry.h"
 
 #include "classifiers/bittorrent.h"
+#include "classifiers/im_address.h"
 #include "classifiers/ndpi/ndpi_classifier.h"
+#include "classifiers/tls_sni.h"
 
 namespace imguard::classifiers {
 namespace {
 
 std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   std::vector<std::unique_ptr<Classifier>> list;
+  const auto sigs = Signatures::builtin();  // shared read-only by the IM classifiers
+  list.push_back(std::make_unique<ImAddress>(sigs));
+  list.push_back(std::make_unique<TlsSni>(sigs));
   list.push_back(std::make_unique<Bittorrent>());
   return list;
 }

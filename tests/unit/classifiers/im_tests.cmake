@@ -1,0 +1,5 @@
+# Unit tests of the IM classifiers (included from tests/unit/CMakeLists.txt).
+target_sources(imguard_unit_tests PRIVATE
+  classifiers/signatures_test.cc
+  classifiers/tls_sni_test.cc
+  classifiers/im_address_test.cc)
