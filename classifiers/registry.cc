@@ -3,8 +3,10 @@
 #include "classifiers/registry.h"
 
 #include "classifiers/bittorrent.h"
+#include "classifiers/bittorrent_udp.h"
 #include "classifiers/im_address.h"
 #include "classifiers/ndpi/ndpi_classifier.h"
+#include "classifiers/peer_cache.h"
 #include "classifiers/tls_sni.h"
 
 namespace imguard::classifiers {
@@ -16,6 +18,9 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   list.push_back(std::make_unique<ImAddress>(sigs));
   list.push_back(std::make_unique<TlsSni>(sigs));
   list.push_back(std::make_unique<Bittorrent>());
+  list.push_back(std::make_unique<BittorrentUdp>());
+  // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
+  list.push_back(std::make_unique<KnownPeers>());
   return list;
 }
 

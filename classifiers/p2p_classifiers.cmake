@@ -1,0 +1,6 @@
+# P2P classifiers and the cross-flow peer cache (included from classifiers/CMakeLists.txt).
+target_sources(imguard_classifiers PRIVATE
+  bittorrent_bencode.cc
+  bittorrent_common.cc
+  bittorrent_udp.cc
+  peer_cache.cc)
