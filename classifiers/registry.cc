@@ -5,9 +5,11 @@
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
 #include "classifiers/im_address.h"
+#include "classifiers/irc.h"
 #include "classifiers/ndpi/ndpi_classifier.h"
 #include "classifiers/peer_cache.h"
 #include "classifiers/tls_sni.h"
+#include "classifiers/xmpp.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -17,6 +19,9 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   const auto sigs = Signatures::builtin();  // shared read-only by the IM classifiers
   list.push_back(std::make_unique<ImAddress>(sigs));
   list.push_back(std::make_unique<TlsSni>(sigs));
+  list.push_back(std::make_unique<Xmpp>());
+  list.push_back(std::make_unique<Irc>());
+  list.push_back(std::make_unique<IrcDcc>());  // before any other reader of the PeerCache
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
   // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.

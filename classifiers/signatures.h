@@ -49,7 +49,9 @@ class Signatures {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   using NameMap = std::unordered_map<std::string, AppId, Hash, std::equal_to<>>;
   struct Prefix {

@@ -162,8 +162,7 @@ HelloParse parse_client_hello(std::span<const uint8_t> msg, ClientHelloInfo& out
 }
 
 size_t tls_handshake_record_length(std::span<const uint8_t> payload) noexcept {
-  if (payload.size() < 5 || payload[0] != kContentHandshake || payload[1] != 3 ||
-      payload[2] > 4) {
+  if (payload.size() < 5 || payload[0] != kContentHandshake || payload[1] != 3 || payload[2] > 4) {
     return 0;
   }
   return (size_t{payload[3]} << 8) | payload[4];

@@ -16,7 +16,8 @@ TEST_CASE("Flows to an IM service's own prefix match by address", "[im_address]"
   CHECK(std::get<Match>(r).app == AppId::kTelegram);
   CHECK(std::get<Match>(r).evidence == Evidence::kAddressList);
   t::Probe mid;  // a capture starting with the server's packet
-  const auto back = t::ipv4_udp({.src = "91.108.8.7", .dst = "10.0.0.1", .sport = 521, .dport = 40000}, "x");
+  const auto back =
+      t::ipv4_udp({.src = "91.108.8.7", .dst = "10.0.0.1", .sport = 521, .dport = 40000}, "x");
   CHECK(std::holds_alternative<Match>(t::probe_packet(c, mid, back, Direction::kClientToServer)));
 }
 

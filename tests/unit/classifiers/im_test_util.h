@@ -32,10 +32,9 @@ inline classifiers::Result probe_packet(classifiers::Classifier& c, Probe& st,
 }
 
 /// One TCP payload from client (10.0.0.1:40000) to server (10.0.0.2:dport) or back.
-inline classifiers::Result probe_tcp(classifiers::Classifier& c, Probe& st,
-                                     const std::string& payload,
-                                     classifiers::Direction dir = classifiers::Direction::kClientToServer,
-                                     uint16_t dport = 5222) {
+inline classifiers::Result probe_tcp(
+    classifiers::Classifier& c, Probe& st, const std::string& payload,
+    classifiers::Direction dir = classifiers::Direction::kClientToServer, uint16_t dport = 5222) {
   Endpoints e{.sport = 40000, .dport = dport};
   if (dir == classifiers::Direction::kServerToClient) {
     e = Endpoints{.src = "10.0.0.2", .dst = "10.0.0.1", .sport = dport, .dport = 40000};
@@ -43,10 +42,9 @@ inline classifiers::Result probe_tcp(classifiers::Classifier& c, Probe& st,
   return probe_packet(c, st, ipv4_tcp(e, payload), dir);
 }
 
-inline classifiers::Result probe_udp(classifiers::Classifier& c, Probe& st,
-                                     const std::string& payload,
-                                     classifiers::Direction dir = classifiers::Direction::kClientToServer,
-                                     uint16_t dport = 3478) {
+inline classifiers::Result probe_udp(
+    classifiers::Classifier& c, Probe& st, const std::string& payload,
+    classifiers::Direction dir = classifiers::Direction::kClientToServer, uint16_t dport = 3478) {
   Endpoints e{.sport = 40000, .dport = dport};
   if (dir == classifiers::Direction::kServerToClient) {
     e = Endpoints{.src = "10.0.0.2", .dst = "10.0.0.1", .sport = dport, .dport = 40000};
@@ -73,8 +71,7 @@ inline void put16(std::string& s, size_t v) {
 
 /// A TLS 1.2-framed ClientHello handshake message (no record header).
 inline std::string client_hello_message(const std::string& sni,
-                                        const std::vector<std::string>& alpn,
-                                        size_t padding = 0) {
+                                        const std::vector<std::string>& alpn, size_t padding = 0) {
   std::string ext;
   if (!sni.empty()) {
     std::string list;
@@ -103,8 +100,8 @@ inline std::string client_hello_message(const std::string& sni,
     ext += std::string(padding, '\0');
   }
   std::string body = "\x03\x03" + std::string(32, 'r');
-  body.push_back(0);     // session id
-  put16(body, 4);        // cipher suites
+  body.push_back(0);  // session id
+  put16(body, 4);     // cipher suites
   body += "\x13\x01\x13\x02";
   body += std::string("\x01\x00", 2);  // compression: null
   put16(body, ext.size());
@@ -116,8 +113,7 @@ inline std::string client_hello_message(const std::string& sni,
 }
 
 /// The ClientHello in one TLS handshake record.
-inline std::string client_hello_record(const std::string& sni,
-                                       const std::vector<std::string>& alpn,
+inline std::string client_hello_record(const std::string& sni, const std::vector<std::string>& alpn,
                                        size_t padding = 0) {
   const std::string msg = client_hello_message(sni, alpn, padding);
   std::string rec = "\x16\x03\x01";

@@ -2,4 +2,6 @@
 target_sources(imguard_unit_tests PRIVATE
   classifiers/signatures_test.cc
   classifiers/tls_sni_test.cc
-  classifiers/im_address_test.cc)
+  classifiers/im_address_test.cc
+  classifiers/xmpp_test.cc
+  classifiers/irc_test.cc)

@@ -32,8 +32,8 @@ TEST_CASE("Signature look-alikes do not match", "[signatures]") {
 
 TEST_CASE("Signature files report file:line errors", "[signatures]") {
   std::string error;
-  CHECK_FALSE(Signatures::parse("# ok\nsni a.example whatsapp\nsnii b.example xmpp\n",
-                                "site.conf", error));
+  CHECK_FALSE(
+      Signatures::parse("# ok\nsni a.example whatsapp\nsnii b.example xmpp\n", "site.conf", error));
   CHECK(error.rfind("site.conf:3: unknown kind 'snii'", 0) == 0);
   CHECK_FALSE(Signatures::parse("cidr 10.0.0.0/33 telegram\n", "x.conf", error));
   CHECK(error.rfind("x.conf:1: bad prefix length", 0) == 0);

@@ -47,9 +47,10 @@ TEST_CASE("A ClientHello split over segments is reassembled", "[tls_sni]") {
   // Put the SNI after the padding so it is only in the second segment.
   t::Probe st;
   const auto first = t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(0, 1000));
-  const auto second = t::seq_plus(t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(1000)), 1000);
-  CHECK(std::holds_alternative<NeedMore>(
-      t::probe_packet(c, st, first, Direction::kClientToServer)));
+  const auto second =
+      t::seq_plus(t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(1000)), 1000);
+  CHECK(
+      std::holds_alternative<NeedMore>(t::probe_packet(c, st, first, Direction::kClientToServer)));
   CHECK(matched(t::probe_packet(c, st, second, Direction::kClientToServer)) == AppId::kSignal);
   c.release(FlowSlot(std::span<std::byte>(st.slot).first(c.interest().state_bytes)));
 }
@@ -60,7 +61,8 @@ TEST_CASE("TLS look-alikes are not IM", "[tls_sni]") {
   CHECK(std::holds_alternative<NotMine>(
       t::probe_tcp(c, a, t::client_hello_record("www.example.com", {"h2"}))));
   t::Probe b;
-  CHECK(std::holds_alternative<NotMine>(t::probe_tcp(c, b, "GET / HTTP/1.1\r\nHost: t.me\r\n\r\n")));
+  CHECK(
+      std::holds_alternative<NotMine>(t::probe_tcp(c, b, "GET / HTTP/1.1\r\nHost: t.me\r\n\r\n")));
   t::Probe d;  // the server speaking first is not a TLS client
   CHECK(std::holds_alternative<NotMine>(
       t::probe_tcp(c, d, t::client_hello_record("t.me", {}), Direction::kServerToClient)));
