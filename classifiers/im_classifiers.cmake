@@ -20,5 +20,11 @@ target_sources(imguard_classifiers PRIVATE
   tls_sni.cc
   im_address.cc
   xmpp.cc
-  irc.cc)
+  irc.cc
+  oscar.cc
+  msnp.cc
+  ymsg.cc
+  mtproto.cc
+  stun.cc
+  discord_voice.cc)
 target_link_libraries(imguard_classifiers PRIVATE PkgConfig::LIBCRYPTO)

@@ -4,12 +4,18 @@
 
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
+#include "classifiers/discord_voice.h"
 #include "classifiers/im_address.h"
 #include "classifiers/irc.h"
+#include "classifiers/msnp.h"
+#include "classifiers/mtproto.h"
 #include "classifiers/ndpi/ndpi_classifier.h"
+#include "classifiers/oscar.h"
 #include "classifiers/peer_cache.h"
+#include "classifiers/stun.h"
 #include "classifiers/tls_sni.h"
 #include "classifiers/xmpp.h"
+#include "classifiers/ymsg.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -22,6 +28,12 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   list.push_back(std::make_unique<Xmpp>());
   list.push_back(std::make_unique<Irc>());
   list.push_back(std::make_unique<IrcDcc>());  // before any other reader of the PeerCache
+  list.push_back(std::make_unique<Oscar>());
+  list.push_back(std::make_unique<Msnp>());
+  list.push_back(std::make_unique<Ymsg>());
+  list.push_back(std::make_unique<Mtproto>());
+  list.push_back(std::make_unique<Stun>(sigs));
+  list.push_back(std::make_unique<DiscordVoice>());
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
   // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
