@@ -253,11 +253,13 @@ Result BittorrentUdp::inspect(const packet::PacketView& pkt, const FlowContext& 
   switch (s.kind) {
     case Kind::kUtp: {
       const auto h = parse_utp(p);
-      if (!h ||
-          (c2s && h->conn != s.utp_conn && h->conn != static_cast<uint16_t>(s.utp_conn + 1))) {
-        return NotMine{};
+      const bool same_conn =
+          h && (!c2s || h->conn == s.utp_conn || h->conn == static_cast<uint16_t>(s.utp_conn + 1));
+      const Result r = same_conn ? on_utp(*h, pkt, ctx, s) : Result{NotMine{}};
+      if (std::holds_alternative<NotMine>(r)) {
+        s = State{};  // contradicted: nothing is left for give_up() to claim
       }
-      return on_utp(*h, pkt, ctx, s);
+      return r;
     }
     case Kind::kDht: {
       const auto type = krpc_type(p);

@@ -4,3 +4,4 @@ target_sources(imguard_classifiers PRIVATE
   bittorrent_common.cc
   bittorrent_udp.cc
   peer_cache.cc)
+target_sources(imguard_classifiers PRIVATE edonkey.cc)

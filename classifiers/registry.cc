@@ -5,6 +5,7 @@
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
 #include "classifiers/discord_voice.h"
+#include "classifiers/edonkey.h"
 #include "classifiers/im_address.h"
 #include "classifiers/irc.h"
 #include "classifiers/msnp.h"
@@ -36,6 +37,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   list.push_back(std::make_unique<DiscordVoice>());
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
+  list.push_back(std::make_unique<Edonkey>());
   // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
   list.push_back(std::make_unique<KnownPeers>());
   return list;

@@ -200,3 +200,14 @@ TEST_CASE("Local peer discovery gives the announcer's port", "[bittorrent_udp]")
   CHECK(f.cache.lookup(addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("M-SEARCH * HTTP/1.1\r\nHost: x\r\n\r\n")));
 }
+
+TEST_CASE("a contradicted uTP SYN is not claimed when the flow ends", "[bittorrent_udp]") {
+  Flow f;
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(utp(4, 0x1234, 10, 0))));
+  CHECK(std::holds_alternative<NotMine>(f.s2c(utp(2, 0x9999, 1, 10))));
+  CHECK_FALSE(f.end().has_value());
+  Flow g;
+  CHECK(std::holds_alternative<NeedMore>(g.c2s(utp(4, 0x1234, 10, 0))));
+  CHECK(std::holds_alternative<NotMine>(g.c2s("not utp at all, just text")));
+  CHECK_FALSE(g.end().has_value());
+}
