@@ -5,3 +5,6 @@ target_sources(imguard_classifiers PRIVATE
   bittorrent_udp.cc
   peer_cache.cc)
 target_sources(imguard_classifiers PRIVATE edonkey.cc)
+target_sources(imguard_classifiers PRIVATE gnutella.cc)
+target_sources(imguard_classifiers PRIVATE directconnect.cc)
+target_sources(imguard_classifiers PRIVATE soulseek.cc)

@@ -5,7 +5,9 @@
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
 #include "classifiers/discord_voice.h"
+#include "classifiers/directconnect.h"
 #include "classifiers/edonkey.h"
+#include "classifiers/gnutella.h"
 #include "classifiers/im_address.h"
 #include "classifiers/irc.h"
 #include "classifiers/msnp.h"
@@ -13,6 +15,7 @@
 #include "classifiers/ndpi/ndpi_classifier.h"
 #include "classifiers/oscar.h"
 #include "classifiers/peer_cache.h"
+#include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
 #include "classifiers/tls_sni.h"
 #include "classifiers/xmpp.h"
@@ -38,6 +41,9 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
   list.push_back(std::make_unique<Edonkey>());
+  list.push_back(std::make_unique<Gnutella>());
+  list.push_back(std::make_unique<DirectConnect>());
+  list.push_back(std::make_unique<Soulseek>());
   // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
   list.push_back(std::make_unique<KnownPeers>());
   return list;
