@@ -31,8 +31,11 @@ constexpr uint8_t kKadRepeats = 2;
 // Kademlia 2 contact: 16-byte id, IPv4, UDP port, TCP port, version.
 constexpr size_t kKadContact = 25;
 
+constexpr uint8_t kFramedLong = 1;   // a first message running past the segment
+constexpr uint8_t kFramedExact = 2;  // messages filling the first segment exactly
+
 struct State {
-  uint8_t framed[2];  // well-framed first payloads per direction
+  uint8_t framed[2];  // kFramed* of the first payload per direction, 0 if none
   uint8_t kad[2];     // valid Kad datagrams per direction
   uint8_t peer;       // a client hello/answer was seen
 };
@@ -201,6 +204,7 @@ Result inspect_tcp(const packet::PacketView& pkt, const FlowContext& ctx, State&
   }
   const Framing f = frames(p);
   if (f == Framing::kNone) {
+    s = State{};  // the other side's framing alone is no longer evidence
     return NotMine{};
   }
   if (f == Framing::kExact && is_peer_hello(p)) {
@@ -208,7 +212,7 @@ Result inspect_tcp(const packet::PacketView& pkt, const FlowContext& ctx, State&
     s.peer = 1;
     return kPeer;
   }
-  s.framed[dir] = 1;
+  s.framed[dir] = f == Framing::kExact ? kFramedExact : kFramedLong;
   if (s.framed[0] != 0 && s.framed[1] != 0) {
     return kSignalling;
   }
@@ -251,6 +255,11 @@ Result Edonkey::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
 std::optional<Match> Edonkey::give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept {
   const auto& s = slot.as<State>();
   if (s.kad[0] >= kKadRepeats || s.kad[1] >= kKadRepeats) {
+    return kSignalling;
+  }
+  // One side opened with messages filling the segment exactly and the other side never
+  // contradicted it (it sent nothing, or the capture began mid-flow).
+  if (s.framed[0] == kFramedExact || s.framed[1] == kFramedExact) {
     return kSignalling;
   }
   return std::nullopt;

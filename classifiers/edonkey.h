@@ -10,7 +10,8 @@ namespace imguard::classifiers {
 ///   protocol 0xE3 (eDonkey), 0xC5 (eMule extensions) or 0xD4 (zlib-packed). A segment is
 ///   accepted when its messages' lengths add up to exactly the segment. The client hello
 ///   (0xE3, opcode 0x01, then the hash length 16 and the 16-byte user hash) decides alone;
-///   otherwise both directions must open with well-framed messages.
+///   otherwise both directions must open with well-framed messages, or one side with an
+///   exactly framed segment that the other never contradicts (decided when the flow ends).
 /// - UDP Kad (0xE4 plain, 0xE5 zlib-packed): a known Kademlia opcode with a size that fits
 ///   its layout, answered by a Kad message from the other side (or repeated when unanswered).
 ///   Contacts in Kad responses feed the cross-flow peer cache, so later obfuscated

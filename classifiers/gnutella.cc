@@ -6,6 +6,8 @@
 // False positives: none known; the UDP header rule needs an exact 32-bit length match.
 #include "classifiers/gnutella.h"
 
+#include <algorithm>
+
 #include "classifiers/p2p_text.h"
 
 namespace imguard::classifiers {
@@ -70,6 +72,15 @@ bool is_push_answer(Bytes p) noexcept {
   return p[i + 1 + kServentIdHex] == '/';
 }
 
+/// An "X-Gnutella-" header (e.g. X-Gnutella-Content-URN) in the HTTP header block.
+bool has_gnutella_header(Bytes p) noexcept {
+  constexpr std::string_view kEnd = "\r\n\r\n";
+  constexpr std::string_view kMarker = "\r\nX-Gnutella-";
+  const auto eq = [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); };
+  const auto end = std::search(p.begin(), p.end(), kEnd.begin(), kEnd.end(), eq);
+  return std::search(p.begin(), end, kMarker.begin(), kMarker.end(), eq) != end;
+}
+
 }  // namespace
 
 Interest Gnutella::interest() const noexcept {
@@ -86,11 +97,19 @@ Result Gnutella::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
     return NotMine{};
   }
   const bool c2s = ctx.direction == Direction::kClientToServer;
-  if (c2s && (p2p::starts_with(p, "GNUTELLA CONNECT/") || is_push_answer(p) ||
-              p2p::starts_with(p, "GET /uri-res/N2R?urn:"))) {
-    return kServing;
+  if (c2s) {
+    if (p2p::starts_with(p, "GNUTELLA CONNECT/") || is_push_answer(p) ||
+        p2p::starts_with(p, "GET /uri-res/N2R?urn:")) {
+      return kServing;
+    }
+    if (!p2p::starts_with(p, "GET /") && !p2p::starts_with(p, "HEAD /")) {
+      return NotMine{};
+    }
+    // A servent's HTTP file request or its answer carries X-Gnutella-* headers.
+    return has_gnutella_header(p) ? Result{kServing} : Result{NeedMore{}};
   }
-  if (!c2s && (p2p::starts_with(p, "GNUTELLA/0.6 ") || p2p::starts_with(p, "GNUTELLA OK"))) {
+  if (p2p::starts_with(p, "GNUTELLA/0.6 ") || p2p::starts_with(p, "GNUTELLA OK") ||
+      (p2p::starts_with(p, "HTTP/1.") && has_gnutella_header(p))) {
     return kServing;
   }
   return NotMine{};

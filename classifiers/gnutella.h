@@ -9,7 +9,7 @@ namespace imguard::classifiers {
 /// - TCP: the connection handshake ("GNUTELLA CONNECT/0.6" from the initiator, "GNUTELLA/0.6
 ///   <code>" back; 0.4's "GNUTELLA CONNECT/0.4" / "GNUTELLA OK"), a push answer ("GIV
 ///   <index>:<32 hex servent id>/"), and HTTP file requests by content URN
-///   ("GET /uri-res/N2R?urn:").
+///   ("GET /uri-res/N2R?urn:") or HTTP requests/answers with X-Gnutella-* headers.
 /// - UDP: a Gnutella message (16-byte GUID, payload type, TTL, hops, little-endian payload
 ///   length equal to the rest of the datagram) or a GND fragment header (UDP "semi-reliable"
 ///   layer: "GND", flags, sequence, part number <= part count).

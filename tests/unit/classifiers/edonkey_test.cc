@@ -133,3 +133,18 @@ TEST_CASE("Kad look-alikes: wrong sizes, unknown opcodes, lone packets", "[edonk
   CHECK(std::holds_alternative<NeedMore>(lone.c2s(t::bytes({0xe4, 0x60}))));
   CHECK(lone.end().has_value());  // a repeated request is Kad even unanswered
 }
+
+TEST_CASE("eD2k: one exactly framed side decides at the end unless contradicted", "[edonkey]") {
+  Flow one;
+  CHECK(std::holds_alternative<NeedMore>(one.c2s(frame(0xe3, 0x38, le16(3) + "hi!"))));
+  CHECK(one.end().has_value());
+  Flow contradicted;
+  CHECK(std::holds_alternative<NeedMore>(contradicted.c2s(frame(0xe3, 0x38, le16(3) + "hi!"))));
+  CHECK(std::holds_alternative<NotMine>(contradicted.s2c("SSH-2.0-OpenSSH_9.2\r\n")));
+  CHECK_FALSE(contradicted.end().has_value());
+  // A first message that runs past a large segment is not enough on its own.
+  Flow long_msg;
+  CHECK(std::holds_alternative<NeedMore>(
+      long_msg.c2s(t::bytes({0xe3}) + le32(5000) + t::bytes({0x46}) + std::string(1400, 'd'))));
+  CHECK_FALSE(long_msg.end().has_value());
+}

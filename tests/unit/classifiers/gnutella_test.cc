@@ -53,7 +53,9 @@ TEST_CASE("Gnutella UDP messages and GND fragments", "[gnutella]") {
 TEST_CASE("Gnutella look-alikes are refused", "[gnutella]") {
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GNUTELLA is a protocol\r\n")));
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GIV 12:nothex/a\n\n")));
-  CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GET /uri-res/other HTTP/1.1\r\n\r\n")));
+  Flow other_uri;
+  CHECK(std::holds_alternative<NeedMore>(other_uri.c2s("GET /uri-res/other HTTP/1.1\r\n\r\n")));
+  CHECK(std::holds_alternative<NotMine>(other_uri.s2c("HTTP/1.1 404 Not Found\r\n\r\n")));
   // The server reply string sent by a client, or later in the flow, is not a handshake.
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GNUTELLA/0.6 200 OK\r\n\r\n")));
   Flow late;
@@ -69,4 +71,17 @@ TEST_CASE("Gnutella look-alikes are refused", "[gnutella]") {
   CHECK(std::holds_alternative<NotMine>(udp_flow().c2s(message(0x55, 1, 0, ""))));
   CHECK(std::holds_alternative<NotMine>(
       udp_flow().c2s("GND" + t::bytes({0, 0, 7, 3, 2}) + "fragment")));
+}
+
+TEST_CASE("Gnutella HTTP transfers are known by their X-Gnutella headers", "[gnutella]") {
+  CHECK(t::serving(Flow{}.c2s(
+      "GET /get/4/song.ogg HTTP/1.1\r\nHost: b\r\nX-Gnutella-Content-URN: urn:sha1:X\r\n\r\n")));
+  Flow answer;
+  CHECK(std::holds_alternative<NeedMore>(answer.c2s("GET /get/4/song.ogg HTTP/1.1\r\n\r\n")));
+  CHECK(t::serving(answer.s2c("HTTP/1.1 200 OK\r\nX-Gnutella-Content-URN: urn:sha1:X\r\n\r\n")));
+  // Ordinary web traffic, or the header name only in the body, is not Gnutella.
+  Flow web;
+  CHECK(std::holds_alternative<NeedMore>(web.c2s("GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")));
+  CHECK(std::holds_alternative<NotMine>(
+      web.s2c("HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n\r\nX-Gnutella-Content-URN: x")));
 }
