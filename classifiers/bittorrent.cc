@@ -1,46 +1,199 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// BitTorrent peer wire (BEP 3): each side opens with the byte 19 and the 19-character
-// protocol string, 8 reserved bytes, the 20-byte info-hash and (usually) the peer id.
-// Evidence: pcaps/bittorrent/transmission-tcp-random-port.pcap.
-// False positives: none known; the 20-byte prefix is specific.
+// BitTorrent over TCP. Signatures: peer wire (BEP 3) opens with the byte 19 and the
+// 19-character protocol string; HTTP tracker GET with info_hash= and peer_id= (BEP 3);
+// MSE/PE opens with a 96-byte DH public key plus up to 512 random bytes on each side.
+// Evidence: pcaps/bittorrent/ (transmission, libtorrent plain and RC4, aria2 MSE).
+// False positives: MSE behaviour needs a host already seen running BitTorrent, so a random
+// high-entropy protocol between two such hosts (rare) would be taken for MSE.
 #include "classifiers/bittorrent.h"
 
 #include <algorithm>
 #include <string_view>
 
+#include "classifiers/bittorrent_bencode.h"
+#include "classifiers/bittorrent_common.h"
+#include "classifiers/peer_cache.h"
+
 namespace imguard::classifiers {
 namespace {
 
+using bt::Bytes;
+
 constexpr std::string_view kProtocolString = "BitTorrent protocol";
 constexpr size_t kHandshakePrefix = 1 + kProtocolString.size();
+// Response segments examined for a tracker's peer list before settling for the request.
+constexpr uint8_t kTrackerResponseSegments = 3;
 
-bool starts_with_handshake(std::span<const uint8_t> p) noexcept {
-  if (p.size() < kHandshakePrefix || p[0] != kProtocolString.size()) {
+enum class Stage : uint8_t { kStart, kTracker, kTrackerBody, kMseOffer };
+
+struct State {
+  Stage stage;
+  uint8_t response_segments;
+};
+
+constexpr Match kPeerMatch{.app = AppId::kBittorrent,
+                           .evidence = Evidence::kDpi,
+                           .features = kFeatureFileTransfer | kFeatureServing};
+constexpr Match kTrackerMatch{
+    .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
+
+bool starts_with_handshake(Bytes p) noexcept {
+  return p.size() >= kHandshakePrefix && p[0] == kProtocolString.size() &&
+         bt::starts_with(p.subspan(1), kProtocolString);
+}
+
+/// The request line of a tracker announce or scrape: "GET <path>?<query> HTTP/1.x" whose
+/// query names info_hash and either peer_id (announce) or a path ending in "scrape".
+bool is_tracker_request(Bytes p) noexcept {
+  if (!bt::starts_with(p, "GET /")) {
     return false;
   }
-  return std::equal(kProtocolString.begin(), kProtocolString.end(), p.begin() + 1,
-                    [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; });
+  const Bytes line = p.first(std::min(p.size(), bt::find(p, "\r\n")));
+  const size_t q = bt::find(line, "?");
+  if (q == line.size()) {
+    return false;
+  }
+  const Bytes query = line.subspan(q);
+  if (bt::find(query, "info_hash=") == query.size()) {
+    return false;
+  }
+  const Bytes path = line.first(q);
+  const bool scrape = path.size() >= 6 && bt::starts_with(path.last(6), "scrape");
+  return scrape || bt::find(query, "peer_id=") != query.size();
+}
+
+/// The "port=" value of an announce query (the client's peer listening port), or 0.
+uint16_t announced_port(Bytes p) noexcept {
+  const Bytes line = p.first(std::min(p.size(), bt::find(p, " HTTP/")));
+  size_t at = bt::find(line, "&port=");
+  if (at == line.size()) {
+    at = bt::find(line, "?port=");
+  }
+  if (at == line.size()) {
+    return 0;
+  }
+  uint32_t port = 0;
+  for (size_t i = at + 6; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+    port = port * 10 + (line[i] - '0');
+    if (port > 65535) {
+      return 0;
+    }
+  }
+  return static_cast<uint16_t>(port);
+}
+
+/// Feeds the compact peer lists of a tracker response body (a bencoded dictionary,
+/// possibly cut at the segment end) into the cache.
+void learn_tracker_body(Bytes body, const FlowContext& ctx, packet::Timestamp now) noexcept {
+  if (ctx.peers == nullptr || body.empty() || body[0] != 'd') {
+    return;
+  }
+  if (const auto peers = bencode::find_string_prefix(body, 0, "peers")) {
+    bt::learn_compact(ctx.peers, *peers, 0, 4, now);
+  }
+  if (const auto peers6 = bencode::find_string_prefix(body, 0, "peers6")) {
+    bt::learn_compact(ctx.peers, *peers6, 0, 16, now);
+  }
+}
+
+bool host_known(const packet::PacketView& pkt, const FlowContext& ctx) noexcept {
+  if (ctx.peers == nullptr) {
+    return false;
+  }
+  return ctx.peers->lookup(pkt.src, 0, pkt.ts) == AppId::kBittorrent ||
+         ctx.peers->lookup(pkt.dst, 0, pkt.ts) == AppId::kBittorrent;
+}
+
+Result on_tracker_response(const packet::PacketView& pkt, const FlowContext& ctx,
+                           State& s) noexcept {
+  const Bytes p = pkt.payload;
+  ++s.response_segments;
+  if (s.stage == Stage::kTracker) {
+    const size_t end = bt::find(p, "\r\n\r\n");
+    if (end == p.size()) {
+      // Headers continue in the next segment.
+      return s.response_segments >= kTrackerResponseSegments ? Result{kTrackerMatch}
+                                                             : Result{NeedMore{Hold::kClaim}};
+    }
+    s.stage = Stage::kTrackerBody;
+    if (end + 4 == p.size()) {
+      return s.response_segments >= kTrackerResponseSegments ? Result{kTrackerMatch}
+                                                             : Result{NeedMore{Hold::kClaim}};
+    }
+    learn_tracker_body(p.subspan(end + 4), ctx, pkt.ts);
+    return kTrackerMatch;
+  }
+  learn_tracker_body(p, ctx, pkt.ts);
+  return kTrackerMatch;
 }
 
 }  // namespace
 
 Interest Bittorrent::interest() const noexcept {
-  return Interest{.tcp = true, .udp = false, .needs_payload = true, .state_bytes = 0};
+  return Interest{.tcp = true, .udp = false, .needs_payload = true, .state_bytes = sizeof(State)};
 }
 
 Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
-                           FlowSlot /*slot*/) noexcept {
-  const auto& p = pkt.payload;
+                           FlowSlot slot) noexcept {
+  auto& s = slot.as<State>();
+  const Bytes p = pkt.payload;
+  const bool c2s = ctx.direction == Direction::kClientToServer;
+  const bool first_of_direction = ctx.payload_packets[static_cast<size_t>(ctx.direction)] == 1;
+
+  switch (s.stage) {
+    case Stage::kTracker:
+    case Stage::kTrackerBody:
+      return c2s ? Result{NeedMore{Hold::kClaim}} : on_tracker_response(pkt, ctx, s);
+    case Stage::kMseOffer:
+      if (!c2s && first_of_direction) {
+        if (bt::looks_like_mse_key(p)) {
+          bt::learn_flow(pkt, ctx, false);
+          return Match{.app = AppId::kBittorrent,
+                       .evidence = Evidence::kBehaviour,
+                       .features = kFeatureFileTransfer | kFeatureServing};
+        }
+        return NotMine{};
+      }
+      // The initiator may send more (MSE req1/req2 follow once it has the answer).
+      return NeedMore{};
+    case Stage::kStart:
+      break;
+  }
+
+  if (!first_of_direction) {
+    return NotMine{};
+  }
   if (starts_with_handshake(p)) {
-    return Match{
-        .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
+    bt::learn_flow(pkt, ctx, false);
+    return kPeerMatch;
   }
   // A short first segment may still be the start of the handshake.
-  if (!p.empty() && p.size() < kHandshakePrefix && p[0] == kProtocolString.size() &&
-      ctx.payload_packets[static_cast<size_t>(ctx.direction)] == 1) {
+  if (!p.empty() && p.size() < kHandshakePrefix && p[0] == kProtocolString.size()) {
+    return NeedMore{};
+  }
+  if (c2s && is_tracker_request(p)) {
+    if (ctx.peers != nullptr) {
+      ctx.peers->remember(pkt.src, 0, AppId::kBittorrent, pkt.ts);
+      if (const uint16_t port = announced_port(p); port != 0) {
+        ctx.peers->remember(pkt.src, port, AppId::kBittorrent, pkt.ts);
+      }
+    }
+    s.stage = Stage::kTracker;
+    return NeedMore{Hold::kClaim};
+  }
+  if (c2s && bt::looks_like_mse_key(p) && host_known(pkt, ctx)) {
+    s.stage = Stage::kMseOffer;
     return NeedMore{};
   }
   return NotMine{};
+}
+
+std::optional<Match> Bittorrent::give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept {
+  const auto& s = slot.as<State>();
+  if (s.stage == Stage::kTracker || s.stage == Stage::kTrackerBody) {
+    return kTrackerMatch;
+  }
+  return std::nullopt;
 }
 
 }  // namespace imguard::classifiers

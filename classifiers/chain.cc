@@ -25,8 +25,9 @@ std::string_view evidence_name(Evidence e) noexcept {
   return "none";
 }
 
-Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget)
-    : budget_(budget) {
+Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget,
+             PeerCache::Config peers)
+    : budget_(budget), peers_(peers) {
   if (classifiers.size() > kMaxClassifiers) {
     std::fprintf(stderr, "imguard: %zu classifiers registered, at most %zu fit\n",
                  classifiers.size(), kMaxClassifiers);
@@ -46,6 +47,12 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
   }
 }
 
+FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
+  FlowContext c = ctx;
+  c.peers = &peers_;
+  return c;
+}
+
 FlowSlot Chain::slot_of(const Entry& e, ChainFlowState& state) const noexcept {
   return FlowSlot(std::span<std::byte>(state.slots).subspan(e.offset, e.interest.state_bytes));
 }
@@ -58,8 +65,9 @@ void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const n
   state.result.final = true;
 }
 
-bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
                     ChainFlowState& state) noexcept {
+  const FlowContext ctx = with_peers(flow_ctx);
   if (state.result.final) {
     return true;
   }
@@ -83,6 +91,8 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
     }
     if (std::holds_alternative<NotMine>(r)) {
       state.done |= bit;
+    } else if (std::get<NeedMore>(r).hold == Hold::kClaim) {
+      break;
     }
   }
   const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
@@ -94,10 +104,11 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   return state.result.final;
 }
 
-void Chain::finish(const FlowContext& ctx, ChainFlowState& state) noexcept {
+void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept {
   if (state.result.final) {
     return;
   }
+  const FlowContext ctx = with_peers(flow_ctx);
   std::optional<Match> best;
   uint8_t best_index = kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {

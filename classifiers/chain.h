@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "classifiers/classifier.h"
+#include "classifiers/peer_cache.h"
 
 namespace imguard::classifiers {
 
@@ -50,8 +51,10 @@ struct Budget {
 class Chain {
  public:
   /// Aborts (programming error) if the classifiers' state does not fit kFlowStateBytes or
-  /// there are more than kMaxClassifiers.
-  Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget);
+  /// there are more than kMaxClassifiers. The chain owns the worker's PeerCache and hands it
+  /// to every classifier through FlowContext::peers.
+  Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget,
+        PeerCache::Config peers = {});
 
   /// Shows one packet to every interested classifier that has not given up on the flow.
   /// Returns true when the flow's classification is final (match or budget spent).
@@ -66,6 +69,7 @@ class Chain {
   std::string_view classifier_name(uint8_t index) const noexcept;
   size_t size() const noexcept { return entries_.size(); }
   const Budget& budget() const noexcept { return budget_; }
+  const PeerCache& peers() const noexcept { return peers_; }
 
  private:
   struct Entry {
@@ -76,8 +80,11 @@ class Chain {
   FlowSlot slot_of(const Entry& e, ChainFlowState& state) const noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
 
+  FlowContext with_peers(const FlowContext& ctx) noexcept;
+
   std::vector<Entry> entries_;
   Budget budget_;
+  PeerCache peers_;
 };
 
 }  // namespace imguard::classifiers

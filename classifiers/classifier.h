@@ -42,7 +42,17 @@ struct Match {
   uint8_t features = kFeatureNone;
 };
 struct NotMine {};
-struct NeedMore {};
+/// How a NeedMore answer affects the classifiers after this one in the chain.
+enum class Hold : uint8_t {
+  kNone,
+  /// The classifier recognised the flow but waits for later packets (e.g. a DHT reply to
+  /// learn peers from); the classifiers after it skip this packet, so a weaker one cannot
+  /// decide the flow first. It must answer Match by the end (inspect or give_up).
+  kClaim,
+};
+struct NeedMore {
+  Hold hold = Hold::kNone;
+};
 /// A classifier's answer for one packet: a final match, "never this flow", or "keep
 /// showing me packets". Mirrors nDPI's three outcomes.
 using Result = std::variant<Match, NotMine, NeedMore>;
@@ -76,6 +86,8 @@ class FlowSlot {
   std::span<std::byte> bytes_;
 };
 
+class PeerCache;
+
 /// What a classifier may know about the flow beyond the packet itself.
 struct FlowContext {
   Direction direction = Direction::kClientToServer;
@@ -83,6 +95,9 @@ struct FlowContext {
   uint32_t packet_index = 0;
   /// Payload-carrying packets seen so far in each direction, this one included.
   uint32_t payload_packets[2] = {0, 0};
+  /// The worker's cross-flow P2P peer cache (classifiers/peer_cache.h), set by the Chain;
+  /// nullptr when none is attached. Classifiers that do not use it ignore it.
+  PeerCache* peers = nullptr;
 };
 
 /// One protocol recogniser. Implementations are stateless apart from their FlowSlot and

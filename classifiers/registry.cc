@@ -3,14 +3,49 @@
 #include "classifiers/registry.h"
 
 #include "classifiers/bittorrent.h"
+#include "classifiers/bittorrent_udp.h"
+#include "classifiers/directconnect.h"
+#include "classifiers/discord_voice.h"
+#include "classifiers/edonkey.h"
+#include "classifiers/gnutella.h"
+#include "classifiers/im_address.h"
+#include "classifiers/irc.h"
+#include "classifiers/msnp.h"
+#include "classifiers/mtproto.h"
 #include "classifiers/ndpi/ndpi_classifier.h"
+#include "classifiers/oscar.h"
+#include "classifiers/peer_cache.h"
+#include "classifiers/soulseek.h"
+#include "classifiers/stun.h"
+#include "classifiers/tls_sni.h"
+#include "classifiers/xmpp.h"
+#include "classifiers/ymsg.h"
 
 namespace imguard::classifiers {
 namespace {
 
 std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   std::vector<std::unique_ptr<Classifier>> list;
+  const auto sigs = Signatures::builtin();  // shared read-only by the IM classifiers
+  list.push_back(std::make_unique<ImAddress>(sigs));
+  list.push_back(std::make_unique<TlsSni>(sigs));
+  list.push_back(std::make_unique<Xmpp>());
+  list.push_back(std::make_unique<Irc>());
+  list.push_back(std::make_unique<IrcDcc>());  // before any other reader of the PeerCache
+  list.push_back(std::make_unique<Oscar>());
+  list.push_back(std::make_unique<Msnp>());
+  list.push_back(std::make_unique<Ymsg>());
+  list.push_back(std::make_unique<Mtproto>());
+  list.push_back(std::make_unique<Stun>(sigs));
+  list.push_back(std::make_unique<DiscordVoice>());
   list.push_back(std::make_unique<Bittorrent>());
+  list.push_back(std::make_unique<BittorrentUdp>());
+  list.push_back(std::make_unique<Edonkey>());
+  list.push_back(std::make_unique<Gnutella>());
+  list.push_back(std::make_unique<DirectConnect>());
+  list.push_back(std::make_unique<Soulseek>());
+  // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
+  list.push_back(std::make_unique<KnownPeers>());
   return list;
 }
 

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "classifiers/bittorrent.h"
+#include "classifiers/peer_cache.h"
 #include "packet_builder.h"
 
 using namespace imguard::classifiers;
@@ -9,45 +12,141 @@ using imguard::packet::PacketView;
 namespace t = imguard::test;
 
 namespace {
-Result probe(Bittorrent& bt, const std::string& payload, uint32_t nth = 1) {
-  const auto v = t::ipv4_tcp({.sport = 51000, .dport = 23456}, payload);
-  const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
-  FlowContext ctx;
-  ctx.payload_packets[0] = nth;
+
+/// Feeds packets of one TCP flow (client 10.0.0.1:51000 → 198.51.100.2:23456) through one
+/// classifier instance with a shared peer cache, as the chain would.
+struct Flow {
+  Bittorrent bt;
+  PeerCache cache;
   std::array<std::byte, 8> slot{};
-  return bt.inspect(pkt, ctx, FlowSlot(slot));
-}
+  uint32_t payloads[2] = {0, 0};
+  std::string client = "10.0.0.1";
+
+  Result send(Direction dir, const std::string& payload) {
+    const bool c2s = dir == Direction::kClientToServer;
+    const t::Endpoints e = c2s ? t::Endpoints{client, "198.51.100.2", 51000, 23456}
+                               : t::Endpoints{"198.51.100.2", client, 23456, 51000};
+    const auto v = t::ipv4_tcp(e, payload);
+    const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
+    FlowContext ctx;
+    ctx.direction = dir;
+    ++payloads[c2s ? 0 : 1];
+    ctx.payload_packets[0] = payloads[0];
+    ctx.payload_packets[1] = payloads[1];
+    ctx.peers = &cache;
+    return bt.inspect(pkt, ctx, FlowSlot(slot));
+  }
+  Result c2s(const std::string& p) { return send(Direction::kClientToServer, p); }
+  Result s2c(const std::string& p) { return send(Direction::kServerToClient, p); }
+};
+
 const std::string kHandshake = std::string(
                                    "\x13"
                                    "BitTorrent protocol") +
                                std::string(8, '\0') + std::string(20, 'h');
+
+std::string random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) {
+    c = static_cast<char>(rng() & 0xff);
+  }
+  return s;
+}
+
+imguard::packet::Address addr(const char* s) {
+  return imguard::packet::Address::parse(s);
+}
+
 }  // namespace
 
-TEST_CASE("BitTorrent handshake matches on any port", "[bittorrent]") {
-  Bittorrent bt;
-  const auto r = probe(bt, kHandshake);
+TEST_CASE("BitTorrent handshake matches on any port and marks the listener", "[bittorrent]") {
+  Flow f;
+  const auto r = f.c2s(kHandshake);
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).app == AppId::kBittorrent);
+  CHECK(std::get<Match>(r).evidence == Evidence::kDpi);
   CHECK((std::get<Match>(r).features & kFeatureFileTransfer) != 0);
+  CHECK((std::get<Match>(r).features & kFeatureServing) != 0);
+  // The responder is a peer listener; the initiator a BitTorrent host.
+  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), 0, {}) == AppId::kBittorrent);
+  CHECK_FALSE(f.cache.lookup(addr("10.0.0.1"), 51000, {}));
 }
 
 TEST_CASE("BitTorrent look-alikes are not matched", "[bittorrent]") {
-  Bittorrent bt;
-  CHECK(std::holds_alternative<NotMine>(probe(bt, "GET /announce?info_hash=x HTTP/1.1\r\n")));
-  CHECK(std::holds_alternative<NotMine>(probe(bt,
-                                              "\x13"
-                                              "BitTorrent protocoX" +
-                                                  kHandshake)));
-  CHECK(std::holds_alternative<NotMine>(probe(bt,
-                                              "\x12"
-                                              "BitTorrent protocol")));
+  CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GET /index.html?info_hash=x HTTP/1.1\r\n")));
+  CHECK(
+      std::holds_alternative<NotMine>(Flow{}.c2s("\x13"
+                                                 "BitTorrent protocoX" +
+                                                 kHandshake)));
+  CHECK(
+      std::holds_alternative<NotMine>(Flow{}.c2s("\x12"
+                                                 "BitTorrent protocol")));
   // A split first segment waits for more; the same prefix later in the flow does not.
-  CHECK(std::holds_alternative<NeedMore>(probe(bt,
-                                               "\x13"
-                                               "BitTor",
-                                               1)));
-  CHECK(std::holds_alternative<NotMine>(probe(bt,
-                                              "\x13"
-                                              "BitTor",
-                                              2)));
+  Flow split;
+  CHECK(
+      std::holds_alternative<NeedMore>(split.c2s("\x13"
+                                                 "BitTor")));
+  CHECK(
+      std::holds_alternative<NotMine>(split.c2s("\x13"
+                                                "BitTor")));
+}
+
+TEST_CASE("HTTP tracker announce is held until the response feeds the cache", "[bittorrent]") {
+  Flow f;
+  const auto req = f.c2s(
+      "GET /announce?info_hash=%12%34&peer_id=-TR3000-abcdefghijkl&port=51413&uploaded=0 "
+      "HTTP/1.1\r\nHost: tracker\r\n\r\n");
+  REQUIRE(std::holds_alternative<NeedMore>(req));
+  CHECK(std::get<NeedMore>(req).hold == Hold::kClaim);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
+  const std::string peers = t::bytes({198, 51, 100, 9, 0x1a, 0xe1, 203, 0, 113, 4, 0xc8, 0xd5});
+  const auto resp = f.s2c(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nd8:intervali1800e5:peers12:" + peers +
+      "e");
+  REQUIRE(std::holds_alternative<Match>(resp));
+  CHECK((std::get<Match>(resp).features & kFeatureServing) == 0);
+  CHECK(f.cache.lookup(addr("198.51.100.9"), 6881, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("203.0.113.4"), 51413, {}) == AppId::kBittorrent);
+}
+
+TEST_CASE("HTTP tracker scrape matches; ordinary GETs do not", "[bittorrent]") {
+  Flow scrape;
+  CHECK(std::holds_alternative<NeedMore>(
+      scrape.c2s("GET /scrape?info_hash=%aa%bb HTTP/1.0\r\n\r\n")));
+  CHECK(std::holds_alternative<Match>(scrape.s2c("HTTP/1.0 200 OK\r\n\r\nd5:filesdee")));
+  CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("GET /search?q=peer_id HTTP/1.1\r\n\r\n")));
+  CHECK(std::holds_alternative<NotMine>(
+      Flow{}.c2s("GET /announce HTTP/1.1\r\nX: info_hash=1&peer_id=2\r\n\r\n")));
+}
+
+TEST_CASE("MSE key exchange from a known BitTorrent host matches by behaviour", "[bittorrent]") {
+  Flow f;
+  f.cache.remember(addr("10.0.0.1"), 0, AppId::kBittorrent, {});
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(96 + 137, 1))));
+  const auto r = f.s2c(random_bytes(96 + 20, 2));
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(std::get<Match>(r).evidence == Evidence::kBehaviour);
+  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+}
+
+TEST_CASE("MSE-sized blobs are not taken for BitTorrent without other signals", "[bittorrent]") {
+  // Unknown hosts: the size and randomness alone are not enough.
+  CHECK(std::holds_alternative<NotMine>(Flow{}.c2s(random_bytes(200, 3))));
+  Flow known;
+  known.cache.remember(addr("10.0.0.1"), 0, AppId::kBittorrent, {});
+  // Too short for a DH key, or not random, or framed: not MSE.
+  CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(random_bytes(95, 4))));
+  CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(std::string(200, 'A'))));
+  std::string tls = random_bytes(200, 5);
+  tls[0] = 0x16, tls[1] = 0x03, tls[2] = 0x01;
+  CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(tls)));
+  std::string prefixed = random_bytes(200, 6);
+  prefixed[0] = 0, prefixed[1] = static_cast<char>(198);
+  CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(prefixed)));
+  // A random request answered by a short or structured reply is not a DH exchange.
+  Flow answer = known;
+  CHECK(std::holds_alternative<NeedMore>(answer.c2s(random_bytes(150, 7))));
+  CHECK(std::holds_alternative<NotMine>(answer.s2c("HTTP/1.1 400 Bad Request\r\n\r\n")));
 }

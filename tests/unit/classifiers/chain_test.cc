@@ -140,3 +140,49 @@ TEST_CASE("an undecided flow with no weak answer ends unknown", "[chain]") {
   CHECK(st.result.app == AppId::kUnknown);
   CHECK(chain.classifier_name(st.result.classifier) == "none");
 }
+
+TEST_CASE("NeedMore with Hold::kClaim keeps later classifiers off that packet", "[chain]") {
+  int released_b = 0;
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->answers = {NeedMore{Hold::kClaim}, NeedMore{},
+                Match{AppId::kBittorrent, Evidence::kDpi, kFeatureFileTransfer}};
+  auto b = std::make_unique<Scripted>();
+  b->nm = "b";
+  b->released = &released_b;
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  const auto pkt = t::ipv4_udp({}, "d1:y1:qe");
+  CHECK_FALSE(chain.inspect(view_of(pkt), FlowContext{}, st));  // claimed: b skipped
+  CHECK_FALSE(chain.inspect(view_of(pkt), FlowContext{}, st));  // plain NeedMore: b runs
+  CHECK(chain.inspect(view_of(pkt), FlowContext{}, st));
+  CHECK(chain.classifier_name(st.result.classifier) == "a");
+  chain.release(st);
+  CHECK(released_b == 1);
+}
+
+TEST_CASE("the chain hands its peer cache to classifiers", "[chain]") {
+  struct Learner final : Classifier {
+    std::string_view name() const noexcept override { return "learner"; }
+    Interest interest() const noexcept override { return {}; }
+    Result inspect(const PacketView& pkt, const FlowContext& ctx, FlowSlot) noexcept override {
+      if (ctx.peers == nullptr) {
+        return NotMine{};
+      }
+      ctx.peers->remember(pkt.dst, pkt.dport, AppId::kEdonkey, pkt.ts);
+      return NeedMore{};
+    }
+  };
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::make_unique<Learner>());
+  Chain chain(std::move(list), Budget{}, PeerCache::Config{.capacity = 8});
+  ChainFlowState st;
+  const auto v = t::ipv4_udp({.dst = "198.51.100.4", .dport = 4672}, "x");
+  chain.inspect(view_of(v), FlowContext{}, st);
+  CHECK(chain.peers().lookup(imguard::packet::Address::parse("198.51.100.4"), 4672,
+                             imguard::packet::Timestamp{0}) == AppId::kEdonkey);
+  CHECK(chain.peers().capacity() == 8);
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Shared BitTorrent helpers: compact peer info (BEP 23 "peers", BEP 5 "nodes"/"values",
+// BEP 32 "nodes6"/"peers6") and the MSE/PE key-exchange shape.
+#include "classifiers/bittorrent_common.h"
+
+#include <array>
+
+namespace imguard::classifiers::bt {
+
+void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
+                   packet::Timestamp now) noexcept {
+  if (cache == nullptr || (addr_len != 4 && addr_len != 16)) {
+    return;
+  }
+  const size_t entry = skip + addr_len + 2;
+  for (size_t at = 0; at + entry <= list.size(); at += entry) {
+    const uint8_t* a = list.data() + at + skip;
+    const uint16_t port = be16(list, at + skip + addr_len);
+    if (port == 0) {
+      continue;
+    }
+    const auto addr = addr_len == 4 ? packet::Address::v4(a) : packet::Address::v6(a);
+    cache->remember(addr, port, AppId::kBittorrent, now);
+  }
+}
+
+void learn_flow(const packet::PacketView& pkt, const FlowContext& ctx,
+                bool client_port_too) noexcept {
+  if (ctx.peers == nullptr) {
+    return;
+  }
+  const bool c2s = ctx.direction == Direction::kClientToServer;
+  const auto& client = c2s ? pkt.src : pkt.dst;
+  const auto& server = c2s ? pkt.dst : pkt.src;
+  ctx.peers->remember(server, c2s ? pkt.dport : pkt.sport, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember(server, 0, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember(client, 0, AppId::kBittorrent, pkt.ts);
+  if (client_port_too) {
+    ctx.peers->remember(client, c2s ? pkt.sport : pkt.dport, AppId::kBittorrent, pkt.ts);
+  }
+}
+
+bool looks_like_mse_key(Bytes p) noexcept {
+  if (p.size() < kMseMinBytes || p.size() > kMseMaxBytes || has_common_framing(p)) {
+    return false;
+  }
+  // A length prefix that matches the segment is framing, not a DH key.
+  const size_t n = p.size();
+  const size_t prefix16 = be16(p, 0);
+  const size_t prefix32 = be32(p, 0);
+  if (prefix16 == n || prefix16 + 2 == n || prefix32 == n || prefix32 + 4 == n) {
+    return false;
+  }
+  const uint32_t le32 =
+      uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+  if (size_t{le32} == n || size_t{le32} + 4 == n) {
+    return false;
+  }
+  // 96 uniformly random bytes show about 80 distinct values (sd ~3.5); text, counters and
+  // structured binary show far fewer.
+  std::array<uint8_t, 256> seen{};
+  unsigned distinct = 0;
+  for (size_t i = 0; i < kMseMinBytes; ++i) {
+    distinct += seen[p[i]] == 0 ? 1u : 0u;
+    seen[p[i]] = 1;
+  }
+  return distinct >= 64;
+}
+
+}  // namespace imguard::classifiers::bt

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Helpers shared by the BitTorrent classifiers (TCP and UDP): byte access, compact peer
+// lists (BEP 23/5/32) fed into the cross-flow peer cache, and the shape of an MSE/PE
+// Diffie-Hellman key exchange.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "classifiers/classifier.h"
+#include "classifiers/peer_cache.h"
+
+namespace imguard::classifiers::bt {
+
+using Bytes = std::span<const uint8_t>;
+
+inline uint16_t be16(Bytes p, size_t at) noexcept {
+  return static_cast<uint16_t>((p[at] << 8) | p[at + 1]);
+}
+inline uint32_t be32(Bytes p, size_t at) noexcept {
+  return (uint32_t{p[at]} << 24) | (uint32_t{p[at + 1]} << 16) | (uint32_t{p[at + 2]} << 8) |
+         uint32_t{p[at + 3]};
+}
+inline bool starts_with(Bytes p, std::string_view s) noexcept {
+  return p.size() >= s.size() && std::equal(s.begin(), s.end(), p.begin(), [](char a, uint8_t b) {
+           return static_cast<uint8_t>(a) == b;
+         });
+}
+/// Offset of `needle` in `hay`, or hay.size() when absent.
+inline size_t find(Bytes hay, std::string_view needle) noexcept {
+  const auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                              [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+  return static_cast<size_t>(it - hay.begin());
+}
+
+/// Remembers every entry of a compact peer list: 6 bytes (IPv4 + port) or 18 bytes (IPv6 +
+/// port) each, skipping `skip` leading bytes per entry (20-byte node ids in "nodes").
+/// Entries with port 0 are meaningless and skipped. A cut-short last entry is ignored.
+void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
+                   packet::Timestamp now) noexcept;
+
+/// Remembers both endpoints of a flow whose both ends are BitTorrent sockets (uTP, DHT,
+/// peer wire's listener) and the two hosts.
+void learn_flow(const packet::PacketView& pkt, const FlowContext& ctx,
+                bool client_port_too) noexcept;
+
+/// Payload sizes of the first message of each side of an MSE/PE handshake: a 96-byte DH
+/// public key plus 0..512 bytes of random padding.
+inline constexpr size_t kMseMinBytes = 96;
+inline constexpr size_t kMseMaxBytes = 96 + 512;
+
+/// True when `p` could be the opening of an MSE/PE handshake: the size fits, it looks
+/// random (many distinct byte values in the key part), and it carries no recognisable
+/// framing (TLS, SSH, HTTP, a length prefix matching the segment).
+bool looks_like_mse_key(Bytes p) noexcept;
+
+}  // namespace imguard::classifiers::bt

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Cross-flow P2P peer cache and the classifier that consults it (see peer_cache.h).
+// Signature: the flow's responder (TCP) or either endpoint (UDP) was learned as a P2P
+// endpoint by another flow of the same worker within the TTL.
+// Evidence: pcaps/bittorrent/ (encrypted sessions to peers announced over DHT/trackers).
+// False positives: a learned port reused by a non-P2P service; common framings are refused.
+#include "classifiers/peer_cache.h"
+
+#include <algorithm>
+
+namespace imguard::classifiers {
+namespace {
+
+constexpr uint32_t round_up_ways(uint32_t n) noexcept {
+  const uint32_t ways = PeerCache::kWays;
+  const uint32_t at_least = n < ways ? ways : n;
+  return (at_least + ways - 1) / ways * ways;
+}
+
+bool is_unspecified(const packet::Address& a) noexcept {
+  return a.family == packet::Address::Family::kNone ||
+         std::all_of(a.bytes.begin(), a.bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+bool starts_with(std::span<const uint8_t> p, std::string_view s) noexcept {
+  return p.size() >= s.size() && std::equal(s.begin(), s.end(), p.begin(), [](char a, uint8_t b) {
+           return static_cast<uint8_t>(a) == b;
+         });
+}
+
+}  // namespace
+
+PeerCache::PeerCache(Config config)
+    : entries_(round_up_ways(config.capacity)),
+      ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {}
+
+size_t PeerCache::bucket_of(const packet::Address& addr, uint16_t port) const noexcept {
+  // FNV-1a over the address and port: cheap and well spread for this small key.
+  uint64_t h = 1469598103934665603ull;
+  for (const uint8_t b : addr.bytes) {
+    h = (h ^ b) * 1099511628211ull;
+  }
+  h = (h ^ (port & 0xff)) * 1099511628211ull;
+  h = (h ^ (port >> 8)) * 1099511628211ull;
+  h ^= h >> 29;
+  const size_t buckets = entries_.size() / kWays;
+  return static_cast<size_t>(h % buckets) * kWays;
+}
+
+void PeerCache::remember(const packet::Address& addr, uint16_t port, AppId app,
+                         packet::Timestamp now) noexcept {
+  if (is_unspecified(addr) || entries_.empty()) {
+    return;
+  }
+  const size_t first = bucket_of(addr, port);
+  Entry* victim = nullptr;
+  for (size_t i = first; i < first + kWays; ++i) {
+    Entry& e = entries_[i];
+    if (e.used && e.port == port && e.addr == addr) {
+      victim = &e;
+      break;
+    }
+    if (!e.used) {
+      if (victim == nullptr || victim->used) {
+        victim = &e;
+      }
+    } else if (victim == nullptr || (victim->used && e.expires < victim->expires)) {
+      victim = &e;
+    }
+  }
+  if (!victim->used) {
+    ++used_;
+  }
+  *victim = Entry{addr, port, app, now + ttl_, true};
+}
+
+std::optional<AppId> PeerCache::lookup(const packet::Address& addr, uint16_t port,
+                                       packet::Timestamp now) const noexcept {
+  if (entries_.empty()) {
+    return std::nullopt;
+  }
+  const size_t first = bucket_of(addr, port);
+  for (size_t i = first; i < first + kWays; ++i) {
+    const Entry& e = entries_[i];
+    if (e.used && e.port == port && e.addr == addr) {
+      return e.expires >= now ? std::optional<AppId>(e.app) : std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+bool has_common_framing(std::span<const uint8_t> p) noexcept {
+  if (p.size() >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 0x03 && p[2] <= 0x04) {
+    return true;  // TLS record (handshake, alert, application data, ...)
+  }
+  if (starts_with(p, "SSH-")) {
+    return true;
+  }
+  if (starts_with(p, "HTTP/") || starts_with(p, "PRI * HTTP/2")) {
+    return true;
+  }
+  // An HTTP request line: an uppercase method, a space, then a path or authority.
+  size_t i = 0;
+  while (i < p.size() && i < 10 && p[i] >= 'A' && p[i] <= 'Z') {
+    ++i;
+  }
+  if (i >= 3 && i < p.size() && p[i] == ' ') {
+    return true;
+  }
+  // QUIC long header: form and fixed bits set, then a 32-bit version (RFC 9000 17.2).
+  if (p.size() >= 5 && (p[0] & 0xc0) == 0xc0) {
+    const uint32_t version =
+        (uint32_t{p[1]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 8) | uint32_t{p[4]};
+    if (version == 1 || version == 0x6b3343cf || (version >> 8) == 0xff0000 ||
+        (version & 0x0f0f0f0f) == 0x0a0a0a0a) {
+      return true;
+    }
+  }
+  // STUN: two zero bits, then the magic cookie at offset 4 (RFC 5389 6).
+  if (p.size() >= 20 && (p[0] & 0xc0) == 0 && p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xa4 &&
+      p[7] == 0x42) {
+    return true;
+  }
+  return false;
+}
+
+Interest KnownPeers::interest() const noexcept {
+  return Interest{.tcp = true, .udp = true, .needs_payload = true, .state_bytes = 0};
+}
+
+Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+                           FlowSlot /*slot*/) noexcept {
+  if (ctx.peers == nullptr || has_common_framing(pkt.payload)) {
+    return NotMine{};
+  }
+  const bool c2s = ctx.direction == Direction::kClientToServer;
+  const packet::Address& server = c2s ? pkt.dst : pkt.src;
+  const uint16_t server_port = c2s ? pkt.dport : pkt.sport;
+  std::optional<AppId> app = ctx.peers->lookup(server, server_port, pkt.ts);
+  uint8_t features = kFeatureFileTransfer | kFeatureServing;
+  if (!app && pkt.l4 == packet::L4::kUdp) {
+    const packet::Address& client = c2s ? pkt.src : pkt.dst;
+    app = ctx.peers->lookup(client, c2s ? pkt.sport : pkt.dport, pkt.ts);
+    features = kFeatureFileTransfer;
+  }
+  if (!app) {
+    return NotMine{};
+  }
+  return Match{.app = *app, .evidence = Evidence::kCrossFlow, .features = features};
+}
+
+}  // namespace imguard::classifiers

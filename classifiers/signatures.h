@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "classifiers/apps.h"
+#include "packet/address.h"
+
+namespace imguard::classifiers {
+
+/// Host-name, ALPN, address and STUN-software signatures, kept as data (STYLE rule 13).
+///
+/// Text format, one signature a line; `#` starts a comment, blank lines are ignored:
+///
+///     sni <host> <app>             TLS/QUIC server name equal to <host>
+///     sni-suffix <domain> <app>    server name equal to <domain> or ending in ".<domain>"
+///     alpn <protocol-id> <app>     an ALPN protocol offered in the ClientHello
+///     cidr <address>/<bits> <app>  IPv4 or IPv6 prefix of the app's own servers
+///     stun-software <prefix> <app> STUN SOFTWARE attribute starting with <prefix>
+///
+/// Host names and prefixes match case-insensitively; `<app>` is a name from apps.cc.
+/// The built-in set is classifiers/signatures.conf, embedded at build time; users may add
+/// files with `parse()` + `merge()`. Immutable once built; lookups are noexcept and
+/// allocation-free, so one instance can be shared read-only by the classifiers of a chain.
+class Signatures {
+ public:
+  /// Parses `text`. On error returns nullopt and sets `error` to "origin:line: message".
+  static std::optional<Signatures> parse(std::string_view text, std::string_view origin,
+                                         std::string& error);
+  /// The embedded classifiers/signatures.conf (a unit test proves it parses).
+  static std::shared_ptr<const Signatures> builtin();
+
+  /// Adds every signature of `other`; on a duplicate key the entry from `other` wins.
+  void merge(const Signatures& other);
+
+  std::optional<AppId> app_for_sni(std::string_view host) const noexcept;
+  std::optional<AppId> app_for_alpn(std::string_view alpn) const noexcept;
+  std::optional<AppId> app_for_address(const packet::Address& addr) const noexcept;
+  std::optional<AppId> app_for_stun_software(std::string_view software) const noexcept;
+  size_t size() const noexcept;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using NameMap = std::unordered_map<std::string, AppId, Hash, std::equal_to<>>;
+  struct Prefix {
+    packet::Address net;
+    uint8_t bits = 0;
+    AppId app = AppId::kUnknown;
+  };
+  struct TextPrefix {
+    std::string prefix;
+    AppId app = AppId::kUnknown;
+  };
+
+  NameMap sni_exact_;
+  NameMap sni_suffix_;
+  NameMap alpn_;
+  std::vector<Prefix> cidrs_;
+  std::vector<TextPrefix> stun_software_;
+};
+
+/// The text of classifiers/signatures.conf (generated source, see im_classifiers.cmake).
+std::string_view builtin_signatures_text() noexcept;
+
+}  // namespace imguard::classifiers

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers for the synthetic IM captures: a TCP session with a real handshake, sequence
+numbers and teardown, or a UDP exchange, written with scapy. Used by the *.pcap.py
+generators under pcaps/<proto>/ for protocols that have no client in Debian."""
+from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw, wrpcap
+
+C2S, S2C = 0, 1
+T0 = 1700000000.0
+
+
+def _ip(src, dst):
+    return IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
+
+
+def tcp_session(client, server, messages, t0=T0):
+    """client/server: (ip, port); messages: [(C2S|S2C, bytes)]. Returns packets."""
+    (cip, cport), (sip, sport) = client, server
+    e_c = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    e_s = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")
+    cseq, sseq = 1000, 5000
+    t = t0
+    pkts = []
+
+    def add(p):
+        nonlocal t
+        t += 0.01
+        p.time = t
+        pkts.append(p)
+
+    add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="S", seq=cseq))
+    add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="SA", seq=sseq, ack=cseq + 1))
+    cseq += 1
+    sseq += 1
+    add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="A", seq=cseq, ack=sseq))
+    for d, data in messages:
+        if d == C2S:
+            add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="PA", seq=cseq, ack=sseq) / Raw(data))
+            cseq += len(data)
+            add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="A", seq=sseq, ack=cseq))
+        else:
+            add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="PA", seq=sseq, ack=cseq) / Raw(data))
+            sseq += len(data)
+            add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="A", seq=cseq, ack=sseq))
+    add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="FA", seq=cseq, ack=sseq))
+    add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="FA", seq=sseq, ack=cseq + 1))
+    add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="A", seq=cseq + 1, ack=sseq + 1))
+    return pkts
+
+
+def udp_exchange(client, server, messages, t0=T0):
+    (cip, cport), (sip, sport) = client, server
+    pkts = []
+    t = t0
+    for d, data in messages:
+        t += 0.02
+        if d == C2S:
+            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / _ip(cip, sip) / UDP(sport=cport, dport=sport) / Raw(data)
+        else:
+            p = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / _ip(sip, cip) / UDP(sport=sport, dport=cport) / Raw(data)
+        p.time = t
+        pkts.append(p)
+    return pkts
+
+
+def write(path, pkts):
+    wrpcap(path, pkts)

@@ -1,0 +1,10 @@
+# Unit tests of the IM classifiers (included from tests/unit/CMakeLists.txt).
+target_sources(imguard_unit_tests PRIVATE
+  classifiers/signatures_test.cc
+  classifiers/tls_sni_test.cc
+  classifiers/im_address_test.cc
+  classifiers/xmpp_test.cc
+  classifiers/irc_test.cc
+  classifiers/legacy_im_test.cc
+  classifiers/mtproto_test.cc
+  classifiers/stun_test.cc)

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <catch2/catch.hpp>
+
+#include "classifiers/tls_sni.h"
+#include "im_test_util.h"
+
+using namespace imguard::classifiers;
+namespace t = imguard::test;
+
+namespace {
+AppId matched(const Result& r) {
+  return std::holds_alternative<Match>(r) ? std::get<Match>(r).app : AppId::kUnknown;
+}
+}  // namespace
+
+TEST_CASE("ClientHello parser extracts SNI and ALPN", "[tls_sni]") {
+  const std::string msg = t::client_hello_message("web.whatsapp.com", {"h2", "http/1.1"});
+  ClientHelloInfo info;
+  const auto* b = reinterpret_cast<const uint8_t*>(msg.data());
+  REQUIRE(parse_client_hello({b, msg.size()}, info) == HelloParse::kOk);
+  CHECK(info.sni == "web.whatsapp.com");
+  REQUIRE(info.alpn_count == 2);
+  CHECK(info.alpn[1] == "http/1.1");
+  // Every truncation is incomplete or invalid, never a read past the end.
+  for (size_t n = 0; n < msg.size(); ++n) {
+    CHECK(parse_client_hello({b, n}, info) != HelloParse::kOk);
+  }
+  std::string bad = msg;
+  bad[0] = 2;  // ServerHello
+  CHECK(parse_client_hello({reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}, info) ==
+        HelloParse::kInvalid);
+}
+
+TEST_CASE("TLS to IM server names and ALPN matches", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  t::Probe a;
+  CHECK(matched(t::probe_tcp(c, a, t::client_hello_record("web.whatsapp.com", {"h2"}))) ==
+        AppId::kWhatsapp);
+  t::Probe b;
+  CHECK(matched(t::probe_tcp(c, b, t::client_hello_record("jabber.example", {"xmpp-client"}))) ==
+        AppId::kXmpp);
+}
+
+TEST_CASE("A ClientHello split over segments is reassembled", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  const std::string rec = t::client_hello_record("chat.signal.org", {"h2"}, 1500);
+  // Put the SNI after the padding so it is only in the second segment.
+  t::Probe st;
+  const auto first = t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(0, 1000));
+  const auto second =
+      t::seq_plus(t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(1000)), 1000);
+  CHECK(
+      std::holds_alternative<NeedMore>(t::probe_packet(c, st, first, Direction::kClientToServer)));
+  CHECK(matched(t::probe_packet(c, st, second, Direction::kClientToServer)) == AppId::kSignal);
+  c.release(FlowSlot(std::span<std::byte>(st.slot).first(c.interest().state_bytes)));
+}
+
+TEST_CASE("TLS look-alikes are not IM", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  t::Probe a;
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_tcp(c, a, t::client_hello_record("www.example.com", {"h2"}))));
+  t::Probe b;
+  CHECK(
+      std::holds_alternative<NotMine>(t::probe_tcp(c, b, "GET / HTTP/1.1\r\nHost: t.me\r\n\r\n")));
+  t::Probe d;  // the server speaking first is not a TLS client
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_tcp(c, d, t::client_hello_record("t.me", {}), Direction::kServerToClient)));
+  t::Probe e;  // a gap in the reassembly gives up and frees the buffer
+  const std::string rec = t::client_hello_record("t.me", {}, 2000);
+  CHECK(std::holds_alternative<NeedMore>(t::probe_tcp(c, e, rec.substr(0, 500))));
+  const auto late = t::seq_plus(t::ipv4_tcp({.sport = 40000, .dport = 5222}, rec.substr(900)), 900);
+  CHECK(std::holds_alternative<NotMine>(t::probe_packet(c, e, late, Direction::kClientToServer)));
+}
