@@ -88,7 +88,12 @@ class NdpiClassifier final : public Classifier {
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
       return std::nullopt;
     }
-    const Evidence ev = guessed != 0 ? Evidence::kPortGuess : evidence(s.flow);
+    // nDPI's give-up guesses by server address (its IP lists) or by port; its confidence
+    // field says which. Anything else it reports here is still only a guess.
+    Evidence ev = evidence(s.flow);
+    if (guessed != 0 && ev != Evidence::kAddressList) {
+      ev = Evidence::kPortGuess;
+    }
     return Match{.app = map(p), .evidence = ev, .features = kFeatureNone};
   }
 
