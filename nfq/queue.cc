@@ -232,19 +232,36 @@ nlmsghdr* put_verdict(uint8_t* at, uint16_t queue_num, uint32_t id, const Verdic
 
 }  // namespace
 
-void Queue::flush_verdicts() noexcept {
-  if (batch_upto_) {
-    // Every pending packet up to this id not answered singly above it in this buffer was
-    // an unmarked accept: one message answers them all.
-    nlmsghdr* nlh = nfq_nlmsg_put(reinterpret_cast<char*>(send_buf_.data() + send_len_),
-                                  NFQNL_MSG_VERDICT_BATCH, options_.queue_num);
-    nfq_nlmsg_verdict_put(nlh, static_cast<int>(*batch_upto_), NF_ACCEPT);
-    send_len_ += NLMSG_ALIGN(nlh->nlmsg_len);
-    ++stats_.batch_verdicts;
-    stats_.batched_packets += batch_count_;
-    batch_upto_.reset();
-    batch_count_ = 0;
+void Queue::close_run() noexcept {
+  if (!run_) {
+    return;
   }
+  if (send_len_ + kVerdictMsgBytes > send_buf_.size()) {
+    send_pending();
+  }
+  nlmsghdr* nlh = nullptr;
+  if (run_->count == 1) {
+    nlh =
+        put_verdict(send_buf_.data() + send_len_, options_.queue_num, run_->last_id, run_->verdict);
+    ++stats_.verdicts;
+  } else {
+    // The batch verdict carries the mark too: the kernel applies verdict and mark to every
+    // packet still pending up to last_id, which after the runs before it is this run.
+    nlh = nfq_nlmsg_put(reinterpret_cast<char*>(send_buf_.data() + send_len_),
+                        NFQNL_MSG_VERDICT_BATCH, options_.queue_num);
+    nfq_nlmsg_verdict_put(nlh, static_cast<int>(run_->last_id),
+                          run_->verdict.action == Verdict::Action::kAccept ? NF_ACCEPT : NF_DROP);
+    if (run_->verdict.mark) {
+      nfq_nlmsg_verdict_put_mark(nlh, *run_->verdict.mark);
+    }
+    ++stats_.batch_verdicts;
+    stats_.batched_packets += run_->count;
+  }
+  send_len_ += NLMSG_ALIGN(nlh->nlmsg_len);
+  run_.reset();
+}
+
+void Queue::send_pending() noexcept {
   if (send_len_ == 0) {
     return;
   }
@@ -255,6 +272,11 @@ void Queue::flush_verdicts() noexcept {
     }
   }
   send_len_ = 0;
+}
+
+void Queue::flush_verdicts() noexcept {
+  close_run();
+  send_pending();
 }
 
 int Queue::receive_batch(PacketHandler& handler, Wait wait) noexcept {
@@ -380,17 +402,13 @@ int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexce
   }
   ++stats_.packets;
   const Verdict v = handler.on_packet(pkt);
-  if (v.action == Verdict::Action::kAccept && !v.mark) {
-    batch_upto_ = pkt.id;
-    ++batch_count_;
+  if (run_ && run_->verdict == v) {
+    run_->last_id = pkt.id;
+    ++run_->count;
     return MNL_CB_OK;
   }
-  if (send_len_ + kVerdictMsgBytes > send_buf_.size()) {
-    flush_verdicts();
-  }
-  nlmsghdr* out = put_verdict(send_buf_.data() + send_len_, options_.queue_num, pkt.id, v);
-  send_len_ += NLMSG_ALIGN(out->nlmsg_len);
-  ++stats_.verdicts;
+  close_run();
+  run_ = Run{v, pkt.id, 1};
   return MNL_CB_OK;
 }
 

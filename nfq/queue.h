@@ -29,8 +29,9 @@ struct QueueOptions {
   uint32_t copy_bytes = 0xffff;
   WhenFull when_full = WhenFull::kAccept;
   Owner owner = Owner::kSkip;
-  /// Most packets read from the socket before their verdicts are sent together (the
-  /// unmarked accepts among them as one NFQNL_MSG_VERDICT_BATCH).
+  /// Most packets read from the socket before their verdicts are sent together; each run
+  /// of consecutive packets with the same answer (action and mark) becomes one
+  /// NFQNL_MSG_VERDICT_BATCH.
   uint32_t batch = 32;
 };
 
@@ -65,6 +66,8 @@ struct Verdict {
   static Verdict accept() noexcept { return Verdict{}; }
   static Verdict drop() noexcept { return Verdict{Action::kDrop, std::nullopt}; }
   static Verdict accept_marked(uint32_t mark) noexcept { return Verdict{Action::kAccept, mark}; }
+
+  friend bool operator==(const Verdict&, const Verdict&) = default;
 };
 
 /// Decides packets; implemented by the engine. Called on the queue's thread only.
@@ -77,7 +80,7 @@ class PacketHandler {
 /// Counters of one queue. Written by the queue's thread; read them after run() returned.
 struct QueueStats {
   uint64_t packets = 0;          // packets received and handed to the handler
-  uint64_t verdicts = 0;         // single verdict messages sent (marked or dropped)
+  uint64_t verdicts = 0;         // single-packet verdict messages sent
   uint64_t batch_verdicts = 0;   // NFQNL_MSG_VERDICT_BATCH messages sent
   uint64_t batched_packets = 0;  // packets answered by a batch verdict
   uint64_t recv_batches = 0;     // wake-ups that read at least one packet
@@ -130,6 +133,8 @@ class Queue {
   int receive_batch(PacketHandler& handler, Wait wait) noexcept;
   void handle_message(PacketHandler& handler, const uint8_t* buf, size_t len) noexcept;
   void flush_verdicts() noexcept;
+  void close_run() noexcept;
+  void send_pending() noexcept;
 
   mnl_socket* sock_;
   QueueOptions options_;
@@ -144,8 +149,15 @@ class Queue {
   size_t slot_bytes_ = 0;
   std::vector<uint8_t> send_buf_;
   size_t send_len_ = 0;
-  std::optional<uint32_t> batch_upto_;  // highest id answered "accept, no mark" in a batch
-  uint64_t batch_count_ = 0;
+  /// Consecutive packets (by id) with the same answer, not yet written to send_buf_. The
+  /// kernel applies a batch verdict to every still-pending id up to `last_id`; runs are
+  /// written in id order, so each batch covers exactly its own run.
+  struct Run {
+    Verdict verdict;
+    uint32_t last_id = 0;
+    uint32_t count = 0;
+  };
+  std::optional<Run> run_;
 };
 
 }  // namespace imguard::nfq
