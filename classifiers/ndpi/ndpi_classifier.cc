@@ -19,6 +19,7 @@ struct NdpiSlot {
   uint16_t held_master;  // an answer nDPI may still refine (e.g. TLS before the SNI app)
   uint16_t held_app;
   uint8_t holding;
+  Evidence held_evidence;
 };
 
 std::string lower(const char* s) {
@@ -60,16 +61,22 @@ class NdpiClassifier final : public Classifier {
       return NeedMore{};
     }
     const AppId app = map(p);
-    // A generic answer (TLS, HTTP, QUIC) may still gain an application from later packets
-    // (certificate, Host header); hold it while nDPI says more dissection is possible.
-    if (app_category(app) == Category::kOther &&
-        ndpi_extra_dissection_possible(mod_, s.flow) != 0) {
+    const Evidence ev = evidence(s.flow);
+    // Hold, rather than decide on, two kinds of answer: a guess from the port or the server
+    // address (the payload may still say otherwise, and our own classifiers get to see it),
+    // and a generic answer (TLS, HTTP, QUIC) that later packets may refine (certificate,
+    // Host header) while nDPI says more dissection is possible. The budget ends the wait.
+    const bool weak = ev <= Evidence::kAddressList;
+    const bool refinable =
+        app_category(app) == Category::kOther && ndpi_extra_dissection_possible(mod_, s.flow) != 0;
+    if (weak || refinable) {
       s.held_master = p.master_protocol;
       s.held_app = p.app_protocol;
+      s.held_evidence = ev;
       s.holding = 1;
       return NeedMore{};
     }
-    return Match{.app = app, .evidence = evidence(s.flow), .features = kFeatureNone};
+    return Match{.app = app, .evidence = ev, .features = kFeatureNone};
   }
 
   std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept override {
@@ -81,7 +88,7 @@ class NdpiClassifier final : public Classifier {
       ndpi_protocol held{};
       held.master_protocol = s.held_master;
       held.app_protocol = s.held_app;
-      return Match{.app = map(held), .evidence = Evidence::kDpi, .features = kFeatureNone};
+      return Match{.app = map(held), .evidence = s.held_evidence, .features = kFeatureNone};
     }
     u_int8_t guessed = 0;
     const ndpi_protocol p = ndpi_detection_giveup(mod_, s.flow, 1, &guessed);
