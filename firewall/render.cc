@@ -140,7 +140,7 @@ Part nft_part(const Config& c, NftQueue queueing) {
   }
   s += "\t}\n";
   if (with_queue) {
-    s += "\tchain queue {\n";
+    s += "\tchain classify {\n";  // "queue" is an nft keyword, not a chain name
     std::string q = "ct mark & " + w + " == 0x00000000 meta l4proto { tcp, udp } queue ";
     if (c.queue_bypass) {
       q += "flags bypass ";
@@ -153,7 +153,7 @@ Part nft_part(const Config& c, NftQueue queueing) {
     if (with_queue) {
       s += "\tchain " + std::string(h.nft) + "_queue {\n";
       s += "\t\ttype filter hook " + std::string(h.nft) + " priority mangle; policy accept;\n";
-      s += tagged(std::string(h.nft_skip) + "jump queue", p.owned_rules);
+      s += tagged(std::string(h.nft_skip) + "jump classify", p.owned_rules);
       s += "\t}\n";
     }
     s += "\tchain " + std::string(h.nft) + "_enforce {\n";

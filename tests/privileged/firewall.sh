@@ -165,8 +165,18 @@ case_nftables_host() { lifecycle nftables+iptables-queue host; }
 
 case_nftables_native_queue() {
   if ! nft_queue_supported; then
-    echo "SKIP firewall/nftables-native-queue: this kernel lacks nft's queue statement (CONFIG_NFT_QUEUE); the nftables+iptables-queue cases cover it" >&2
-    exit 77
+    # Without CONFIG_NFT_QUEUE the pure-nftables plan cannot load: it must fail as one
+    # transaction, say why, and leave nothing behind (auto and the hybrid plan cover use).
+    write_config gateway nftables
+    local rc=0
+    fw nftables install >"$WORK/out" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] && pass "pure nftables plan refused on this kernel" ||
+      fail "pure nftables plan installed although the kernel lacks nft queue"
+    [ -s "$WORK/out" ] && pass "the refusal says why: $(head -c 160 "$WORK/out" | tr '\n' ' ')" ||
+      fail "the refusal printed no reason"
+    expect_rc 1 "no nft table left behind" in_ns nft list table inet imguard
+    absent "$(in_ns iptables-save)" "IMGUARD" "no iptables leftovers"
+    return
   fi
   write_config gateway nftables
   expect_rc 0 "install (nftables)" fw nftables install

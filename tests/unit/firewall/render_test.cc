@@ -138,8 +138,8 @@ TEST_CASE("host mode hooks input and output and skips loopback", "[firewall]") {
   const auto nft = render_parts(*c, Plan::kNftables)[0].script;
   CHECK(has(nft, "type filter hook input priority mangle;"));
   CHECK(has(nft, "type filter hook output priority filter;"));
-  CHECK(has(nft, "iifname != \"lo\" jump queue"));
-  CHECK(has(nft, "oifname != \"lo\" jump queue"));
+  CHECK(has(nft, "iifname != \"lo\" jump classify"));
+  CHECK(has(nft, "oifname != \"lo\" jump classify"));
   CHECK(has(nft, "meta l4proto { tcp, udp } queue num 0 comment"));  // no bypass
   CHECK_FALSE(has(nft, "hook forward"));
   const auto ipt = render_parts(*c, Plan::kIptables)[0].script;
