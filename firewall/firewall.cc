@@ -188,7 +188,12 @@ std::variant<std::unique_ptr<Firewall>, Error> Firewall::create(const policy::Co
   if (!runner) {
     runner = system_runner();
   }
+  const std::vector<std::string> ipt_probe = {"iptables-save", "-t", "mangle"};
   if (config.backend == policy::Backend::kIptables) {
+    const auto ipt = runner->run(ipt_probe, "");
+    if (ipt.exit_code != 0) {
+      return tool_error("backend iptables unusable", ipt_probe, ipt);
+    }
     return create_for_plan(config, Plan::kIptables, std::move(runner));
   }
   const std::vector<std::string> check = {"nft", "-c", "-f", "-"};
@@ -199,7 +204,6 @@ std::variant<std::unique_ptr<Firewall>, Error> Firewall::create(const policy::Co
     return create_for_plan(config, Plan::kNftables, std::move(runner));
   }
   // Without nft's queue statement the queue rule goes through iptables (xt NFQUEUE).
-  const std::vector<std::string> ipt_probe = {"iptables-save", "-t", "mangle"};
   const auto ipt = runner->run(ipt_probe, "");
   const bool ipt_ok = ipt.exit_code == 0;
   if (nft_ok && ipt_ok) {

@@ -51,9 +51,10 @@ std::unique_ptr<Runner> system_runner();
 /// crashing daemon must leave the queue-bypass rules in place.
 class Firewall {
  public:
-  /// Chooses the plan (probing the kernel for Backend::kAuto and for the nft queue
-  /// statement) and renders the ruleset. Fails when the backend the config asks for is
-  /// unusable here.
+  /// Chooses the plan (probing the kernel with `nft -c` for nftables and its queue
+  /// statement, `iptables-save` for iptables) and renders the ruleset. Fails when the
+  /// backend the config asks for is unusable here (e.g. without CAP_NET_ADMIN). A null
+  /// `runner` means system_runner().
   static std::variant<std::unique_ptr<Firewall>, Error> create(const policy::Config& config,
                                                                std::unique_ptr<Runner> runner);
   /// Same, without probing: renders for a given plan (for `imguard rules --plan`, tests).
@@ -66,7 +67,8 @@ class Firewall {
 
   Plan plan() const noexcept;
   /// The exact text fed to each tool by install(), each part headed by a comment naming
-  /// the tool and what the part does.
+  /// the tool and what the part does. For iptables, install() prefixes the same
+  /// transaction with `-D` lines for older copies of the tagged jumps it finds.
   std::string render() const;
 
   /// Installs (or atomically replaces) the whole ruleset: one `nft -f` transaction and/or

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <initializer_list>
 #include <limits>
@@ -514,12 +515,16 @@ LoadResult load_config_string(const std::string& text, const std::string& name) 
   } catch (const YAML::Exception& ex) {
     return LoadError{{name + ":" + std::to_string(ex.mark.line + 1) + ":" +
                       std::to_string(ex.mark.column + 1) + ": (syntax): " + ex.msg}};
+  } catch (const std::exception& ex) {
+    return LoadError{{name + ": cannot parse: " + ex.what()}};
   }
   try {
     return ConfigBuilder(name).build(root);
   } catch (const YAML::Exception& ex) {
     return LoadError{{name + ":" + std::to_string(ex.mark.line + 1) + ":" +
                       std::to_string(ex.mark.column + 1) + ": (structure): " + ex.msg}};
+  } catch (const std::exception& ex) {  // e.g. bad_alloc: still an answer, not a crash
+    return LoadError{{name + ": cannot load: " + ex.what()}};
   }
 }
 

@@ -204,6 +204,16 @@ TEST_CASE("auto probes nft, its queue statement and iptables", "[firewall]") {
     REQUIRE(std::holds_alternative<std::unique_ptr<Firewall>>(created));
     CHECK(std::get<std::unique_ptr<Firewall>>(created)->plan() == Plan::kIptables);
   }
+  SECTION("backend iptables is probed too") {
+    const auto ipt = load("version: 1\nengine: {backend: iptables}\n");
+    auto runner = std::make_unique<FakeRunner>();
+    runner->answers["iptables-save"] = Runner::Output{4, "Permission denied (you must be root)"};
+    auto created = Firewall::create(*ipt, std::move(runner));
+    REQUIRE(std::holds_alternative<Error>(created));
+    CHECK(std::get<Error>(created).message ==
+          "backend iptables unusable: `iptables-save -t mangle` failed (exit 4): Permission "
+          "denied (you must be root)");
+  }
   SECTION("nothing works: an error naming both") {
     auto runner = std::make_unique<FakeRunner>();
     runner->answers["nft"] = Runner::Output{1, "Operation not permitted"};

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "policy/loader.h"
@@ -220,4 +221,34 @@ TEST_CASE("files: missing file and the shipped default config", "[policy]") {
   const auto& c = *std::get<std::shared_ptr<const Config>>(shipped);
   CHECK(c.actions.rules[c.actions.by_category[static_cast<size_t>(Category::kP2p)]].spec.action ==
         Action::kDrop);
+}
+
+TEST_CASE("every app name from the name table is accepted", "[policy]") {
+  std::string text = "version: 1\nactions:\n  apps:\n";
+  for (const auto& a : imguard::classifiers::all_apps()) {
+    text += "    " + std::string(a.name) + ": drop\n";
+  }
+  const auto c = ok(text);
+  for (const auto& a : imguard::classifiers::all_apps()) {
+    const uint16_t index = c->actions.by_app[static_cast<size_t>(a.id)];
+    REQUIRE(index != kNoRule);
+    CHECK(c->actions.rules[index].app == a.id);
+  }
+}
+
+TEST_CASE("any prefix of a valid config loads or fails with messages, never throws", "[policy]") {
+  std::ifstream in(IMGUARD_SOURCE_DIR "/systemd/imguard.yaml");
+  const std::string full((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(full.size() > 100);
+  size_t refused = 0;
+  for (size_t n = 0; n <= full.size(); ++n) {
+    LoadResult r = load_config_string(full.substr(0, n), "p.yaml");
+    if (auto* e = std::get_if<LoadError>(&r)) {
+      REQUIRE_FALSE(e->messages.empty());
+      CHECK(e->messages[0].starts_with("p.yaml:"));
+      ++refused;
+    }
+  }
+  CHECK(refused > 0);  // at least the prefixes without `version`
+  CHECK(std::holds_alternative<std::shared_ptr<const Config>>(load_config_string(full, "p")));
 }
