@@ -5,7 +5,7 @@
 // IRC once two well-formed registration lines, or one plus a well-formed server line, are
 // seen; an HTTP request that merely contains "NICK" fails on its first line.
 // DCC: a PRIVMSG carrying the CTCP "\x01DCC SEND file ip port size\x01" (CTCP/DCC
-// de-facto spec) marks `file_transfer` and records (ip, port) for the data connection.
+// de-facto spec) records (ip, port) so the data connection is named irc + `file_transfer`.
 // Evidence: pcaps/irc/ (ngircd + weechat). False positives: none known.
 #include "classifiers/irc.h"
 
@@ -237,9 +237,9 @@ std::optional<Match> Irc::give_up(const FlowContext& /*ctx*/, FlowSlot slot) noe
   if ((s.flags & kIsIrc) == 0) {
     return std::nullopt;
   }
-  const uint8_t features =
-      kFeatureCleartext | ((s.flags & kDccSeen) != 0 ? kFeatureFileTransfer : kFeatureNone);
-  return Match{.app = AppId::kIrc, .evidence = Evidence::kDpi, .features = features};
+  // The file itself travels on the DCC data connection (IrcDcc marks that one), so a
+  // policy of "chat yes, files no" can drop the transfer and keep the chat.
+  return Match{.app = AppId::kIrc, .evidence = Evidence::kDpi, .features = kFeatureCleartext};
 }
 
 Result IrcDcc::inspect(const packet::PacketView& pkt, const FlowContext& ctx,

@@ -6,10 +6,11 @@
 namespace imguard::classifiers {
 
 /// IRC (RFC 1459/2812, IRCv3 CAP) on any port by its registration and server lines;
-/// `cleartext` always, `file_transfer` when a CTCP DCC SEND offer is seen. Each active DCC
-/// offer's endpoint is remembered in the worker's PeerCache (FlowContext::peers) so that
-/// IrcDcc can name the later data connection. Claims the flow after registration and
-/// decides in give_up(), so offers within the packet budget are seen.
+/// `cleartext` always. Each active CTCP DCC SEND offer's endpoint is remembered in the
+/// worker's PeerCache (FlowContext::peers) so that IrcDcc can name the later data
+/// connection, which gets `file_transfer`; the chat connection does not, so a policy can
+/// drop files and keep the chat. Claims the flow after registration and decides in
+/// give_up(), so offers within the packet budget are seen.
 class Irc final : public Classifier {
  public:
   std::string_view name() const noexcept override { return "irc"; }

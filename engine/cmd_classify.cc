@@ -4,6 +4,7 @@
 
 #include "engine/commands.h"
 #include "engine/offline.h"
+#include "policy/loader.h"
 
 namespace imguard::engine {
 namespace {
@@ -30,6 +31,7 @@ int cmd_classify(const std::vector<std::string>& args) {
   Format format = Format::kText;
   Analyzer::Config config;
   std::vector<std::string> files;
+  std::shared_ptr<const policy::Config> policy;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const bool has_value = i + 1 < args.size();
@@ -52,6 +54,17 @@ int cmd_classify(const std::vector<std::string>& args) {
                      a.c_str(), args[i].c_str());
         return 2;
       }
+    } else if (a == "--config" && has_value) {
+      auto loaded = policy::load_config_file(args[++i]);
+      if (const auto* err = std::get_if<policy::LoadError>(&loaded)) {
+        for (const auto& m : err->messages) {
+          std::fprintf(stderr, "%s\n", m.c_str());
+        }
+        return 2;
+      }
+      policy = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
+      config.budget.tcp_data_packets = policy->tcp_budget;
+      config.budget.udp_data_packets = policy->udp_budget;
     } else if (a.size() > 1 && a[0] == '-') {
       std::fprintf(stderr, "imguard classify: unknown option '%s'%s\n", a.c_str(),
                    has_value ? "" : " (or missing value)");
@@ -61,7 +74,7 @@ int cmd_classify(const std::vector<std::string>& args) {
     }
   }
   if (files.empty()) {
-    std::fprintf(stderr, "usage: imguard classify PCAP... [--format text|jsonl]\n");
+    std::fprintf(stderr, "usage: imguard classify PCAP... [--format text|jsonl] [--config FILE]\n");
     return 2;
   }
   int rc = 0;
@@ -73,9 +86,9 @@ int cmd_classify(const std::vector<std::string>& args) {
       rc = 1;
     }
     if (format == Format::kJsonl) {
-      write_jsonl(stdout, rep);
+      write_jsonl(stdout, rep, policy.get());
     } else {
-      write_text(stdout, rep);
+      write_text(stdout, rep, policy.get());
       rep.flows.shrink_to_fit();
       reports.push_back(std::move(rep));
     }

@@ -15,7 +15,7 @@ void usage(std::FILE* out) {
       "usage: imguard <command> [options]\n"
       "\n"
       "commands:\n"
-      "  classify PCAP... [--format text|jsonl]\n"
+      "  classify PCAP... [--format text|jsonl] [--config FILE]\n"
       "                     identify IM/P2P flows in capture files (pcap, pcapng)\n"
       "  run --config FILE [--log-decisions]\n"
       "                     the live engine: bind the queues, install the rules, decide\n"

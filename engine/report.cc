@@ -3,6 +3,8 @@
 
 #include <cinttypes>
 
+#include "policy/decision.h"
+
 namespace imguard::engine {
 namespace {
 
@@ -28,6 +30,11 @@ std::string features_json(uint8_t f) {
 
 const char* l4_name(packet::L4 l4) {
   return l4 == packet::L4::kTcp ? "tcp" : "udp";
+}
+
+std::string action_of(const policy::Config& policy, const FlowRecord& r) {
+  return std::string(
+      policy::action_name(policy::decide(policy, r.result.app, r.result.features).action));
 }
 
 struct AppTotals {
@@ -57,15 +64,17 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-void write_jsonl(std::FILE* out, const FileReport& rep) {
+void write_jsonl(std::FILE* out, const FileReport& rep, const policy::Config* policy) {
   for (const FlowRecord& r : rep.flows) {
+    const std::string action =
+        policy != nullptr ? ",\"action\":\"" + action_of(*policy, r) + "\"" : std::string();
     std::fprintf(
         out,
         "{\"record\":\"flow\",\"l4\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
         "\"dport\":%u,\"app\":\"%.*s\",\"category\":\"%.*s\",\"classifier\":\"%.*s\","
         "\"evidence\":\"%.*s\",\"features\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
         ",\"c2s_packets\":%" PRIu64 ",\"s2c_packets\":%" PRIu64 ",\"c2s_bytes\":%" PRIu64
-        ",\"s2c_bytes\":%" PRIu64 ",\"end\":\"%.*s\"}\n",
+        ",\"s2c_bytes\":%" PRIu64 ",\"end\":\"%.*s\"%s}\n",
         l4_name(r.l4), r.src.to_string().c_str(), r.sport, r.dst.to_string().c_str(), r.dport,
         static_cast<int>(app_name(r.result.app).size()), app_name(r.result.app).data(),
         static_cast<int>(category_name(app_category(r.result.app)).size()),
@@ -74,7 +83,7 @@ void write_jsonl(std::FILE* out, const FileReport& rep) {
         evidence_name(r.result.evidence).data(), features_json(r.result.features).c_str(),
         r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1], r.packets[0], r.packets[1],
         r.bytes[0], r.bytes[1], static_cast<int>(end_reason_name(r.end).size()),
-        end_reason_name(r.end).data());
+        end_reason_name(r.end).data(), action.c_str());
   }
   std::string anomalies = "{";
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
@@ -96,26 +105,28 @@ void write_jsonl(std::FILE* out, const FileReport& rep) {
                rep.error.empty() ? "" : "\"");
 }
 
-void write_text(std::FILE* out, const FileReport& rep) {
+void write_text(std::FILE* out, const FileReport& rep, const policy::Config* policy) {
   std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows (%zu bytes of state per flow)\n",
                rep.path.c_str(), rep.stats.packets, rep.flows.size(), Analyzer::bytes_per_flow());
   if (!rep.error.empty()) {
     std::fprintf(out, "   error: %s\n", rep.error.c_str());
   }
-  std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s\n", "l4", "client", "server",
-               "app", "categ", "classifier", "evidence", "packets", "bytes");
+  std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s%s\n", "l4", "client",
+               "server", "app", "categ", "classifier", "evidence", "packets", "bytes",
+               policy != nullptr ? "  action" : "");
   for (const FlowRecord& r : rep.flows) {
     const std::string c = r.src.to_string() + ":" + std::to_string(r.sport);
     const std::string s = r.dst.to_string() + ":" + std::to_string(r.dport);
     std::fprintf(
-        out, "%-4s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64 "\n",
+        out, "%-4s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64 "%s%s\n",
         l4_name(r.l4), c.c_str(), s.c_str(), static_cast<int>(app_name(r.result.app).size()),
         app_name(r.result.app).data(),
         static_cast<int>(category_name(app_category(r.result.app)).size()),
         category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
         r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
         evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
-        r.bytes[0] + r.bytes[1]);
+        r.bytes[0] + r.bytes[1], policy != nullptr ? "  " : "",
+        policy != nullptr ? action_of(*policy, r).c_str() : "");
   }
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/analyzer.h"
+#include "policy/config.h"
 
 namespace imguard::engine {
 
@@ -20,9 +21,10 @@ struct FileReport {
 };
 
 /// JSON lines: one {"record":"flow",...} object per flow, then one {"record":"summary"}.
-void write_jsonl(std::FILE* out, const FileReport& report);
-/// A readable per-flow table followed by a per-application summary.
-void write_text(std::FILE* out, const FileReport& report);
+/// With a policy, each flow also carries the `action` the live engine would apply.
+void write_jsonl(std::FILE* out, const FileReport& report, const policy::Config* policy);
+/// A readable per-flow table (with an action column when a policy is given).
+void write_text(std::FILE* out, const FileReport& report, const policy::Config* policy);
 /// Per-application totals over several files, for the text summary and the demo.
 void write_app_summary(std::FILE* out, const std::vector<FileReport>& reports);
 
