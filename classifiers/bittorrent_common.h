@@ -56,4 +56,15 @@ inline constexpr size_t kMseMaxBytes = 96 + 512;
 /// framing (TLS, SSH, HTTP, a length prefix matching the segment).
 bool looks_like_mse_key(Bytes p) noexcept;
 
+/// The MSE initiator's second message: HASH('req1', S), HASH('req2', SKEY) xor
+/// HASH('req3', S) (20 bytes each), then RC4 of VC (8), crypto_provide (4), len(PadC) (2),
+/// PadC, len(IA) (2) and IA: at least 56 bytes, all of it random-looking.
+inline constexpr size_t kMseRequestMinBytes = 20 + 20 + 8 + 4 + 2 + 2;
+bool looks_like_mse_request(Bytes p) noexcept;
+
+/// True for server ports of ordinary or obfuscated non-P2P services (below 1024, proxies,
+/// alternative HTTPS, XMPP, Tor, VPNs), where a random-looking exchange alone must not be
+/// taken for MSE. BitTorrent clients listen on unprivileged, mostly random ports.
+bool is_service_port(uint16_t port) noexcept;
+
 }  // namespace imguard::classifiers::bt
