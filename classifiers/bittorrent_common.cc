@@ -16,7 +16,9 @@ void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
   for (size_t at = 0; at + entry <= list.size(); at += entry) {
     const uint8_t* a = list.data() + at + skip;
     const uint16_t port = be16(list, at + skip + addr_len);
-    if (port == 0) {
+    // Port 0 is meaningless; privileged ports are not learned from third parties, so a
+    // poisoned list cannot turn DNS, NTP or web servers into "peers".
+    if (port < kMinLearnedPort) {
       continue;
     }
     const auto addr = addr_len == 4 ? packet::Address::v4(a) : packet::Address::v6(a);

@@ -35,9 +35,12 @@ inline size_t find(Bytes hay, std::string_view needle) noexcept {
   return static_cast<size_t>(it - hay.begin());
 }
 
+/// Endpoints named by other hosts (DHT, trackers, Kad) are learned only from this port up.
+inline constexpr uint16_t kMinLearnedPort = 1024;
+
 /// Remembers every entry of a compact peer list: 6 bytes (IPv4 + port) or 18 bytes (IPv6 +
 /// port) each, skipping `skip` leading bytes per entry (20-byte node ids in "nodes").
-/// Entries with port 0 are meaningless and skipped. A cut-short last entry is ignored.
+/// Entries below kMinLearnedPort are skipped. A cut-short last entry is ignored.
 void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
                    packet::Timestamp now) noexcept;
 

@@ -30,6 +30,7 @@ constexpr size_t kFullSegment = 1000;
 constexpr uint8_t kKadRepeats = 2;
 // Kademlia 2 contact: 16-byte id, IPv4, UDP port, TCP port, version.
 constexpr size_t kKadContact = 25;
+constexpr uint16_t kMinLearnedPort = 1024;
 
 constexpr uint8_t kFramedLong = 1;   // a first message running past the segment
 constexpr uint8_t kFramedExact = 2;  // messages filling the first segment exactly
@@ -168,10 +169,11 @@ void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
     const auto addr = packet::Address::v4(ip);
     const uint16_t udp = le16(p, at + 20);
     const uint16_t tcp = le16(p, at + 22);
-    if (udp != 0) {
+    // Privileged ports are not learned from third parties (see bittorrent_common.h).
+    if (udp >= kMinLearnedPort) {
       cache->remember(addr, udp, AppId::kEdonkey, now);
     }
-    if (tcp != 0) {
+    if (tcp >= kMinLearnedPort) {
       cache->remember(addr, tcp, AppId::kEdonkey, now);
     }
   }

@@ -112,7 +112,8 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
   const auto r1 = f.c2s(q);
   REQUIRE(std::holds_alternative<NeedMore>(r1));
   CHECK(std::get<NeedMore>(r1).hold == Hold::kClaim);
-  const std::string node = kId + t::bytes({203, 0, 113, 5, 0x1a, 0xe1});
+  const std::string node =
+      kId + t::bytes({203, 0, 113, 5, 0x1a, 0xe1}) + kId + t::bytes({203, 0, 113, 6, 0x00, 0x35});
   const std::string value = t::bytes({198, 51, 100, 77, 0xc8, 0xd5});
   const std::string r = "d1:rd2:id" + bstr(kId) + "5:nodes" + bstr(node) + "6:valuesl" +
                         bstr(value) + "ee1:t2:aa1:y1:re";
@@ -121,6 +122,8 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
   CHECK((std::get<Match>(r2).features & kFeatureServing) == 0);
   CHECK(f.cache.lookup(addr("203.0.113.5"), 6881, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("198.51.100.77"), 51413, {}) == AppId::kBittorrent);
+  // A node listed on port 53 is not learned: DNS to it stays DNS.
+  CHECK_FALSE(f.cache.lookup(addr("203.0.113.6"), 53, {}));
 }
 
 TEST_CASE("DHT look-alikes: bencode that is not KRPC, or is cut short", "[bittorrent_udp]") {
