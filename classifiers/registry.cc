@@ -4,8 +4,8 @@
 
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
-#include "classifiers/discord_voice.h"
 #include "classifiers/directconnect.h"
+#include "classifiers/discord_voice.h"
 #include "classifiers/edonkey.h"
 #include "classifiers/gnutella.h"
 #include "classifiers/im_address.h"
