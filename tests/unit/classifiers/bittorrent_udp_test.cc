@@ -214,3 +214,17 @@ TEST_CASE("a contradicted uTP SYN is not claimed when the flow ends", "[bittorre
   CHECK(std::holds_alternative<NotMine>(g.c2s("not utp at all, just text")));
   CHECK_FALSE(g.end().has_value());
 }
+
+TEST_CASE("DHT over IPv6: nodes6 entries feed the cache", "[bittorrent_udp]") {
+  Flow f;
+  f.v6 = true;
+  const std::string q = "d1:ad2:id" + bstr(kId) + "6:target" + bstr(std::string(20, 'T')) +
+                        "e1:q9:find_node1:t2:bb1:y1:qe";
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(q)));
+  const std::string node6 =
+      kId + t::bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42, 0x1a, 0xe9});
+  const auto r = f.s2c("d1:rd2:id" + bstr(kId) + "6:nodes6" + bstr(node6) + "e1:t2:bb1:y1:re");
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(f.cache.lookup(addr("2001:db8::42"), 6889, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("2001:db8::1"), 51000, {}) == AppId::kBittorrent);
+}
