@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // BitTorrent over TCP. Signatures: peer wire (BEP 3) opens with the byte 19 and the
 // 19-character protocol string; HTTP tracker GET with info_hash= and peer_id= (BEP 3);
-// MSE/PE opens with a 96-byte DH public key plus up to 512 random bytes on each side.
+// MSE/PE opens with a 96-byte DH public key plus up to 512 random bytes on each side,
+// then the initiator's 40 hash bytes and RC4-encrypted verification constant.
 // Evidence: pcaps/bittorrent/ (transmission, libtorrent plain and RC4, aria2 MSE).
-// False positives: MSE behaviour needs a host already seen running BitTorrent, so a random
-// high-entropy protocol between two such hosts (rare) would be taken for MSE.
+// False positives: MSE behaviour matches any protocol whose first three messages are
+// random-looking and sized like a DH exchange (an unknown obfuscated protocol on a high
+// port, e.g. a private obfuscating proxy); common framings and service ports are excluded.
 #include "classifiers/bittorrent.h"
 
 #include <algorithm>
@@ -24,12 +26,17 @@ constexpr size_t kHandshakePrefix = 1 + kProtocolString.size();
 // Response segments examined for a tracker's peer list before settling for the request.
 constexpr uint8_t kTrackerResponseSegments = 3;
 
-enum class Stage : uint8_t { kStart, kTracker, kTrackerBody, kMseOffer };
+enum class Stage : uint8_t { kStart, kTracker, kTrackerBody, kMseOffer, kMseAnswered };
 
 struct State {
   Stage stage;
   uint8_t response_segments;
+  uint8_t offer_segments;  // initiator payloads before the responder's first one
 };
+
+constexpr Match kMseMatch{.app = AppId::kBittorrent,
+                          .evidence = Evidence::kBehaviour,
+                          .features = kFeatureFileTransfer | kFeatureServing};
 
 constexpr Match kPeerMatch{.app = AppId::kBittorrent,
                            .evidence = Evidence::kDpi,
@@ -145,17 +152,30 @@ Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx
     case Stage::kTrackerBody:
       return c2s ? Result{NeedMore{Hold::kClaim}} : on_tracker_response(pkt, ctx, s);
     case Stage::kMseOffer:
-      if (!c2s && first_of_direction) {
-        if (bt::looks_like_mse_key(p)) {
-          bt::learn_flow(pkt, ctx, false);
-          return Match{.app = AppId::kBittorrent,
-                       .evidence = Evidence::kBehaviour,
-                       .features = kFeatureFileTransfer | kFeatureServing};
-        }
+      if (c2s) {
+        ++s.offer_segments;
+        return NeedMore{};
+      }
+      if (!bt::looks_like_mse_key(p)) {
         return NotMine{};
       }
-      // The initiator may send more (MSE req1/req2 follow once it has the answer).
-      return NeedMore{};
+      if (host_known(pkt, ctx)) {
+        bt::learn_flow(pkt, ctx, false);
+        return kMseMatch;
+      }
+      // Unknown hosts: the whole DH exchange must show, initiator's request included.
+      s.stage = Stage::kMseAnswered;
+      return s.offer_segments == 1 && !bt::is_service_port(pkt.sport) ? Result{NeedMore{}}
+                                                                      : Result{NotMine{}};
+    case Stage::kMseAnswered:
+      if (!c2s) {
+        return NeedMore{};  // Yb and PadB may take more than one segment
+      }
+      if (bt::looks_like_mse_request(p)) {
+        bt::learn_flow(pkt, ctx, false);
+        return kMseMatch;
+      }
+      return NotMine{};
     case Stage::kStart:
       break;
   }
@@ -181,8 +201,9 @@ Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx
     s.stage = Stage::kTracker;
     return NeedMore{Hold::kClaim};
   }
-  if (c2s && bt::looks_like_mse_key(p) && host_known(pkt, ctx)) {
+  if (c2s && bt::looks_like_mse_key(p)) {
     s.stage = Stage::kMseOffer;
+    s.offer_segments = 1;
     return NeedMore{};
   }
   return NotMine{};

@@ -11,8 +11,12 @@ namespace imguard::classifiers {
 ///   info_hash and peer_id (or a scrape path); the flow is held until the response so the
 ///   compact peer list (BEP 23) feeds the cross-flow peer cache;
 /// - MSE/PE encrypted sessions by behaviour: both sides open with a 96..608-byte random
-///   blob (DH key + padding) and one of the hosts is already known as a BitTorrent host in
-///   the peer cache. Encrypted sessions to a known peer endpoint are left to KnownPeers.
+///   blob (DH key + padding), no recognisable framing. Enough when one of the hosts is
+///   already known as a BitTorrent host in the peer cache; otherwise the initiator's next
+///   message must also look like MSE's (>= 56 random bytes: two hashes and the encrypted
+///   verification constant), it must have sent its key in one segment, and the server
+///   port must not be an ordinary service port. Encrypted sessions to a known peer
+///   endpoint are left to KnownPeers (cross_flow).
 ///
 /// Features: every match carries `file_transfer`. `serving` is set when the responder is a
 /// peer listener accepting inbound peer connections: peer-wire handshakes and MSE

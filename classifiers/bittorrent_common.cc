@@ -16,7 +16,9 @@ void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
   for (size_t at = 0; at + entry <= list.size(); at += entry) {
     const uint8_t* a = list.data() + at + skip;
     const uint16_t port = be16(list, at + skip + addr_len);
-    if (port == 0) {
+    // Port 0 is meaningless; privileged ports are not learned from third parties, so a
+    // poisoned list cannot turn DNS, NTP or web servers into "peers".
+    if (port < kMinLearnedPort) {
       continue;
     }
     const auto addr = addr_len == 4 ? packet::Address::v4(a) : packet::Address::v6(a);
@@ -40,6 +42,22 @@ void learn_flow(const packet::PacketView& pkt, const FlowContext& ctx,
   }
 }
 
+namespace {
+
+/// n uniformly random bytes show about 256 * (1 - e^(-n/256)) distinct values (80 of 96,
+/// sd ~3.5; 50 of 56); text, counters and structured binary show far fewer.
+bool looks_random(Bytes p) noexcept {
+  std::array<uint8_t, 256> seen{};
+  size_t distinct = 0;
+  for (const uint8_t b : p) {
+    distinct += seen[b] == 0 ? 1u : 0u;
+    seen[b] = 1;
+  }
+  return distinct * 3 >= p.size() * 2;
+}
+
+}  // namespace
+
 bool looks_like_mse_key(Bytes p) noexcept {
   if (p.size() < kMseMinBytes || p.size() > kMseMaxBytes || has_common_framing(p)) {
     return false;
@@ -56,15 +74,18 @@ bool looks_like_mse_key(Bytes p) noexcept {
   if (size_t{le32} == n || size_t{le32} + 4 == n) {
     return false;
   }
-  // 96 uniformly random bytes show about 80 distinct values (sd ~3.5); text, counters and
-  // structured binary show far fewer.
-  std::array<uint8_t, 256> seen{};
-  unsigned distinct = 0;
-  for (size_t i = 0; i < kMseMinBytes; ++i) {
-    distinct += seen[p[i]] == 0 ? 1u : 0u;
-    seen[p[i]] = 1;
-  }
-  return distinct >= 64;
+  return looks_random(p.first(kMseMinBytes));
+}
+
+bool looks_like_mse_request(Bytes p) noexcept {
+  return p.size() >= kMseRequestMinBytes && !has_common_framing(p) &&
+         looks_random(p.first(std::min(p.size(), kMseMinBytes)));
+}
+
+bool is_service_port(uint16_t port) noexcept {
+  constexpr std::array<uint16_t, 16> kServices = {1080, 1194, 1723, 3128, 3389, 5222, 5223, 5228,
+                                                  8080, 8443, 8888, 9001, 9030, 9050, 9150, 3478};
+  return port < 1024 || std::find(kServices.begin(), kServices.end(), port) != kServices.end();
 }
 
 }  // namespace imguard::classifiers::bt

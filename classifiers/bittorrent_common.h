@@ -35,9 +35,12 @@ inline size_t find(Bytes hay, std::string_view needle) noexcept {
   return static_cast<size_t>(it - hay.begin());
 }
 
+/// Endpoints named by other hosts (DHT, trackers, Kad) are learned only from this port up.
+inline constexpr uint16_t kMinLearnedPort = 1024;
+
 /// Remembers every entry of a compact peer list: 6 bytes (IPv4 + port) or 18 bytes (IPv6 +
 /// port) each, skipping `skip` leading bytes per entry (20-byte node ids in "nodes").
-/// Entries with port 0 are meaningless and skipped. A cut-short last entry is ignored.
+/// Entries below kMinLearnedPort are skipped. A cut-short last entry is ignored.
 void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
                    packet::Timestamp now) noexcept;
 
@@ -55,5 +58,16 @@ inline constexpr size_t kMseMaxBytes = 96 + 512;
 /// random (many distinct byte values in the key part), and it carries no recognisable
 /// framing (TLS, SSH, HTTP, a length prefix matching the segment).
 bool looks_like_mse_key(Bytes p) noexcept;
+
+/// The MSE initiator's second message: HASH('req1', S), HASH('req2', SKEY) xor
+/// HASH('req3', S) (20 bytes each), then RC4 of VC (8), crypto_provide (4), len(PadC) (2),
+/// PadC, len(IA) (2) and IA: at least 56 bytes, all of it random-looking.
+inline constexpr size_t kMseRequestMinBytes = 20 + 20 + 8 + 4 + 2 + 2;
+bool looks_like_mse_request(Bytes p) noexcept;
+
+/// True for server ports of ordinary or obfuscated non-P2P services (below 1024, proxies,
+/// alternative HTTPS, XMPP, Tor, VPNs), where a random-looking exchange alone must not be
+/// taken for MSE. BitTorrent clients listen on unprivileged, mostly random ports.
+bool is_service_port(uint16_t port) noexcept;
 
 }  // namespace imguard::classifiers::bt

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Direct Connect. Signatures: NMDC "$Lock ... Pk=...|", "$MyNick <nick>|", and ADC
-// "[HIC]SUP AD..." lines (ADC 1.0 protocol document, SUP with BASE support).
+// "[HIC]SUP AD..." lines (ADC 1.0 protocol document, SUP with BASE support); UDP "$SR"
+// search results with 0x05 field separators.
 // Evidence: pcaps/directconnect/nmdc-adc.pcap (synthetic; no DC client in Debian 12 main).
 // False positives: none known; each rule needs the command terminator in the segment.
 #include "classifiers/directconnect.h"
+
+#include <algorithm>
 
 #include "classifiers/p2p_text.h"
 
@@ -48,10 +51,20 @@ bool is_adc_sup(Bytes p, uint8_t type) noexcept {
   return nl != p.end() && p2p::printable(p.first(static_cast<size_t>(nl - p.begin())));
 }
 
+/// An NMDC UDP search result: "$SR <nick> <path>\x05<size> <free>/<total>\x05<hub> (<ip:port>)|".
+/// The 0x05 separators and the terminating '|' make it specific.
+bool is_search_result(Bytes p) noexcept {
+  if (!p2p::starts_with(p, "$SR ") || p.back() != '|') {
+    return false;
+  }
+  return std::count(p.begin(), p.end(), uint8_t{0x05}) >= 1 &&
+         std::find(p.begin(), p.end(), uint8_t{'/'}) != p.end();
+}
+
 }  // namespace
 
 Interest DirectConnect::interest() const noexcept {
-  return Interest{.tcp = true, .udp = false, .needs_payload = true, .state_bytes = 0};
+  return Interest{.tcp = true, .udp = true, .needs_payload = true, .state_bytes = 0};
 }
 
 Result DirectConnect::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
@@ -60,6 +73,9 @@ Result DirectConnect::inspect(const packet::PacketView& pkt, const FlowContext& 
     return NotMine{};
   }
   const Bytes p = pkt.payload;
+  if (pkt.l4 == packet::L4::kUdp) {
+    return is_search_result(p) ? Result{kHub} : Result{NotMine{}};
+  }
   const bool c2s = ctx.direction == Direction::kClientToServer;
   if (!p.empty() && p[0] == '$') {
     const Bytes cmd = first_command(p);

@@ -11,6 +11,8 @@ namespace imguard::classifiers {
 ///   "$MyNick <nick>|" (client to client) or "$ValidateNick"/"$Key"/"$Supports" answers.
 /// - ADC: newline-terminated four-letter messages, "HSUP ADBASE" (client to hub), "ISUP
 ///   ADBASE" (hub), "CSUP ADBASE" (client to client).
+/// - UDP: NMDC search results ("$SR ...|" with 0x05 field separators), sent by peers to a
+///   searcher (signalling: not `serving`).
 ///
 /// Features: `file_transfer` always; `serving` on client-to-client connections ($MyNick
 /// first, CSUP): the responder is a peer accepting inbound transfers. Hub sessions are not.

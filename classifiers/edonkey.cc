@@ -30,13 +30,14 @@ constexpr size_t kFullSegment = 1000;
 constexpr uint8_t kKadRepeats = 2;
 // Kademlia 2 contact: 16-byte id, IPv4, UDP port, TCP port, version.
 constexpr size_t kKadContact = 25;
+constexpr uint16_t kMinLearnedPort = 1024;
 
 constexpr uint8_t kFramedLong = 1;   // a first message running past the segment
 constexpr uint8_t kFramedExact = 2;  // messages filling the first segment exactly
 
 struct State {
   uint8_t framed[2];  // kFramed* of the first payload per direction, 0 if none
-  uint8_t kad[2];     // valid Kad datagrams per direction
+  uint8_t kad[2];     // valid Kad / eD2k UDP datagrams per direction
   uint8_t peer;       // a client hello/answer was seen
 };
 
@@ -149,6 +150,45 @@ bool is_kad(Bytes p) noexcept {
   }
 }
 
+/// eD2k/eMule UDP outside Kad: server status and source queries (0xE3) and eMule's
+/// client-to-client reask messages (0xC5), each with a size fitting its layout.
+bool is_ed2k_udp(Bytes p) noexcept {
+  if (p.size() < 2) {
+    return false;
+  }
+  const size_t body = p.size() - 2;
+  if (p[0] == kProtoEdonkey) {
+    switch (p[1]) {
+      case 0x96:  // OP_GLOBSERVSTATREQ: challenge
+        return body == 4;
+      case 0x97:  // OP_GLOBSERVSTATRES: challenge, users, files (+ limits, flags, ...)
+        return body >= 12;
+      case 0x9a:  // OP_GLOBGETSOURCES: file hashes
+        return body >= 16 && body % 16 == 0;
+      case 0x94:  // OP_GLOBGETSOURCES2: file hash + size pairs
+        return body >= 20 && body % 20 == 0;
+      case 0x9b:  // OP_GLOBFOUNDSOURCES: hash, count, IPv4+port per source
+        return body >= 17 && body == 17 + size_t{p[18]} * 6;
+      default:
+        return false;
+    }
+  }
+  if (p[0] == kProtoEmule) {
+    switch (p[1]) {
+      case 0x90:  // OP_REASKFILEPING: file hash (+ part status, complete sources)
+        return body >= 16;
+      case 0x91:  // OP_REASKACK: (part status), queue rank
+        return body >= 2;
+      case 0x92:  // OP_FILENOTFOUND
+      case 0x93:  // OP_QUEUEFULL
+        return body == 0;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
 /// Contacts in a bootstrap or routing response feed the peer cache: their UDP port (Kad)
 /// and TCP port (peer connections). Kad writes IPv4 addresses as little-endian integers.
 void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
@@ -168,10 +208,11 @@ void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
     const auto addr = packet::Address::v4(ip);
     const uint16_t udp = le16(p, at + 20);
     const uint16_t tcp = le16(p, at + 22);
-    if (udp != 0) {
+    // Privileged ports are not learned from third parties (see bittorrent_common.h).
+    if (udp >= kMinLearnedPort) {
       cache->remember(addr, udp, AppId::kEdonkey, now);
     }
-    if (tcp != 0) {
+    if (tcp >= kMinLearnedPort) {
       cache->remember(addr, tcp, AppId::kEdonkey, now);
     }
   }
@@ -222,7 +263,7 @@ Result inspect_tcp(const packet::PacketView& pkt, const FlowContext& ctx, State&
 Result inspect_udp(const packet::PacketView& pkt, const FlowContext& ctx, State& s) noexcept {
   const Bytes p = pkt.payload;
   const auto dir = static_cast<size_t>(ctx.direction);
-  if (!is_kad(p)) {
+  if (!is_kad(p) && !is_ed2k_udp(p)) {
     return s.kad[0] + s.kad[1] != 0 ? Result{NeedMore{}} : Result{NotMine{}};
   }
   learn_contacts(p, ctx.peers, pkt.ts);

@@ -14,8 +14,9 @@ namespace imguard::classifiers {
 ///   exactly framed segment that the other never contradicts (decided when the flow ends).
 /// - UDP Kad (0xE4 plain, 0xE5 zlib-packed): a known Kademlia opcode with a size that fits
 ///   its layout, answered by a Kad message from the other side (or repeated when unanswered).
-///   Contacts in Kad responses feed the cross-flow peer cache, so later obfuscated
-///   connections to them are recognised by KnownPeers.
+///   eD2k server UDP (0xE3: server status, global source queries) and eMule reasks (0xC5)
+///   are taken the same way. Contacts in Kad responses feed the cross-flow peer cache, so later
+///   obfuscated connections to them are recognised by KnownPeers.
 ///
 /// Features: `file_transfer` always. `serving` on peer connections (client hello or hello
 /// answer: the responder is a client accepting inbound peers); not on client-to-server

@@ -18,6 +18,8 @@ using p2p::Bytes;
 constexpr size_t kHeader = 23;  // GUID 16, type, TTL, hops, payload length 4
 constexpr uint8_t kMaxTtlPlusHops = 16;
 constexpr size_t kServentIdHex = 32;
+// A query or hit split over more fragments than this does not fit a UDP message budget.
+constexpr uint8_t kMaxGndParts = 32;
 
 constexpr Match kServing{.app = AppId::kGnutella,
                          .evidence = Evidence::kDpi,
@@ -44,8 +46,15 @@ bool is_gnd(Bytes p) noexcept {
   if (p.size() < 8 || !p2p::starts_with(p, "GND")) {
     return false;
   }
+  // Flags: deflated, acknowledgement wanted, extended header; the high bits are reserved.
+  if ((p[3] & 0xf0) != 0) {
+    return false;
+  }
   const uint8_t part = p[6];
   const uint8_t count = p[7];
+  if (count > kMaxGndParts) {
+    return false;
+  }
   // count 0 marks an acknowledgement (no data).
   return count == 0 ? p.size() == 8 : part >= 1 && part <= count && p.size() > 8;
 }

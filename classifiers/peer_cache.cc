@@ -143,7 +143,9 @@ Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx
     app = ctx.peers->lookup(client, c2s ? pkt.sport : pkt.dport, pkt.ts);
     features = kFeatureFileTransfer;
   }
-  if (!app) {
+  // Other classifiers may keep their own endpoints here (e.g. IRC DCC offers); they
+  // decide those flows themselves.
+  if (!app || app_category(*app) != Category::kP2p) {
     return NotMine{};
   }
   return Match{.app = *app, .evidence = Evidence::kCrossFlow, .features = features};

@@ -67,7 +67,8 @@ class PeerCache {
 /// any flow that shows real framing is decided by them first; refuses flows whose first
 /// payload is TLS, SSH, HTTP, QUIC or STUN framing. TCP: the responder endpoint must be
 /// known (it is a peer listener, so the match carries `serving`). UDP: either endpoint,
-/// since P2P nodes send from their listening port.
+/// since P2P nodes send from their listening port. Only P2P entries are used; other apps'
+/// entries (IRC DCC offers) are left to their own classifiers.
 class KnownPeers final : public Classifier {
  public:
   std::string_view name() const noexcept override { return "known_peers"; }

@@ -60,8 +60,11 @@ tcp_session(CLI, SRV, 41000, 80, [
     (True, b"GET /search?q=info_hash&page=2 HTTP/1.1\r\nHost: example.org\r\n\r\n"),
     (False, b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nd5:peers0:e"),
 ])
-# An MSE-sized random exchange between hosts never seen doing BitTorrent.
-tcp_session(CLI, SRV, 41001, 40123, [(True, rand(96 + 61)), (False, rand(96 + 200)), (True, rand(80))])
+# MSE-sized random exchanges that are not MSE: to an alternative-HTTPS service port; with
+# a third message too short for MSE's request; with the initiator talking twice first.
+tcp_session(CLI, SRV, 41001, 8443, [(True, rand(96 + 61)), (False, rand(96 + 200)), (True, rand(80))])
+tcp_session(CLI, SRV, 41006, 40123, [(True, rand(96 + 61)), (False, rand(96 + 200)), (True, rand(24))])
+tcp_session(CLI, SRV, 41007, 40127, [(True, rand(120)), (True, rand(120)), (False, rand(150)), (True, rand(90))])
 # Bencoded data over UDP that is not KRPC (no "y"/"t", no node id).
 udp_exchange(CLI, SRV, 41002, 40124, [(True, b"d3:cmd4:ping3:seqi1ee"), (False, b"d3:cmd4:pong3:seqi1ee")])
 # SSDP search: an HTTP-over-UDP request like BEP 14's, but not BT-SEARCH.

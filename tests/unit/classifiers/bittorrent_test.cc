@@ -21,11 +21,12 @@ struct Flow {
   std::array<std::byte, 8> slot{};
   uint32_t payloads[2] = {0, 0};
   std::string client = "10.0.0.1";
+  uint16_t server_port = 23456;
 
   Result send(Direction dir, const std::string& payload) {
     const bool c2s = dir == Direction::kClientToServer;
-    const t::Endpoints e = c2s ? t::Endpoints{client, "198.51.100.2", 51000, 23456}
-                               : t::Endpoints{"198.51.100.2", client, 23456, 51000};
+    const t::Endpoints e = c2s ? t::Endpoints{client, "198.51.100.2", 51000, server_port}
+                               : t::Endpoints{"198.51.100.2", client, server_port, 51000};
     const auto v = t::ipv4_tcp(e, payload);
     const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
     FlowContext ctx;
@@ -132,8 +133,6 @@ TEST_CASE("MSE key exchange from a known BitTorrent host matches by behaviour", 
 }
 
 TEST_CASE("MSE-sized blobs are not taken for BitTorrent without other signals", "[bittorrent]") {
-  // Unknown hosts: the size and randomness alone are not enough.
-  CHECK(std::holds_alternative<NotMine>(Flow{}.c2s(random_bytes(200, 3))));
   Flow known;
   known.cache.remember(addr("10.0.0.1"), 0, AppId::kBittorrent, {});
   // Too short for a DH key, or not random, or framed: not MSE.
@@ -149,4 +148,38 @@ TEST_CASE("MSE-sized blobs are not taken for BitTorrent without other signals", 
   Flow answer = known;
   CHECK(std::holds_alternative<NeedMore>(answer.c2s(random_bytes(150, 7))));
   CHECK(std::holds_alternative<NotMine>(answer.s2c("HTTP/1.1 400 Bad Request\r\n\r\n")));
+}
+
+TEST_CASE("MSE between unknown hosts needs the whole DH exchange", "[bittorrent]") {
+  Flow f;
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(96 + 460, 11))));
+  CHECK(std::holds_alternative<NeedMore>(f.s2c(random_bytes(96 + 182, 12))));
+  const auto r = f.c2s(random_bytes(534, 13));
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(std::get<Match>(r).evidence == Evidence::kBehaviour);
+  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+
+  // Key and answer alone are not enough; a short or structured third message refutes it.
+  Flow short_req;
+  CHECK(std::holds_alternative<NeedMore>(short_req.c2s(random_bytes(200, 14))));
+  CHECK(std::holds_alternative<NeedMore>(short_req.s2c(random_bytes(200, 15))));
+  CHECK(std::holds_alternative<NotMine>(short_req.c2s(random_bytes(40, 16))));
+  Flow text_req;
+  CHECK(std::holds_alternative<NeedMore>(text_req.c2s(random_bytes(200, 17))));
+  CHECK(std::holds_alternative<NeedMore>(text_req.s2c(random_bytes(200, 18))));
+  CHECK(std::holds_alternative<NotMine>(text_req.c2s(std::string(120, 'x'))));
+  // The initiator may not talk twice before the answer (it needs Yb to go on).
+  Flow chatty;
+  CHECK(std::holds_alternative<NeedMore>(chatty.c2s(random_bytes(200, 19))));
+  CHECK(std::holds_alternative<NeedMore>(chatty.c2s(random_bytes(200, 20))));
+  CHECK(std::holds_alternative<NotMine>(chatty.s2c(random_bytes(200, 21))));
+}
+
+TEST_CASE("MSE-shaped exchanges to service ports are not BitTorrent", "[bittorrent]") {
+  for (const uint16_t port : {uint16_t{443}, uint16_t{8443}, uint16_t{9001}}) {
+    Flow f;
+    f.server_port = port;
+    CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(200, 22))));
+    CHECK(std::holds_alternative<NotMine>(f.s2c(random_bytes(200, 23))));
+  }
 }

@@ -112,7 +112,8 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
   const auto r1 = f.c2s(q);
   REQUIRE(std::holds_alternative<NeedMore>(r1));
   CHECK(std::get<NeedMore>(r1).hold == Hold::kClaim);
-  const std::string node = kId + t::bytes({203, 0, 113, 5, 0x1a, 0xe1});
+  const std::string node =
+      kId + t::bytes({203, 0, 113, 5, 0x1a, 0xe1}) + kId + t::bytes({203, 0, 113, 6, 0x00, 0x35});
   const std::string value = t::bytes({198, 51, 100, 77, 0xc8, 0xd5});
   const std::string r = "d1:rd2:id" + bstr(kId) + "5:nodes" + bstr(node) + "6:valuesl" +
                         bstr(value) + "ee1:t2:aa1:y1:re";
@@ -121,6 +122,8 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
   CHECK((std::get<Match>(r2).features & kFeatureServing) == 0);
   CHECK(f.cache.lookup(addr("203.0.113.5"), 6881, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("198.51.100.77"), 51413, {}) == AppId::kBittorrent);
+  // A node listed on port 53 is not learned: DNS to it stays DNS.
+  CHECK_FALSE(f.cache.lookup(addr("203.0.113.6"), 53, {}));
 }
 
 TEST_CASE("DHT look-alikes: bencode that is not KRPC, or is cut short", "[bittorrent_udp]") {
@@ -210,4 +213,18 @@ TEST_CASE("a contradicted uTP SYN is not claimed when the flow ends", "[bittorre
   CHECK(std::holds_alternative<NeedMore>(g.c2s(utp(4, 0x1234, 10, 0))));
   CHECK(std::holds_alternative<NotMine>(g.c2s("not utp at all, just text")));
   CHECK_FALSE(g.end().has_value());
+}
+
+TEST_CASE("DHT over IPv6: nodes6 entries feed the cache", "[bittorrent_udp]") {
+  Flow f;
+  f.v6 = true;
+  const std::string q = "d1:ad2:id" + bstr(kId) + "6:target" + bstr(std::string(20, 'T')) +
+                        "e1:q9:find_node1:t2:bb1:y1:qe";
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(q)));
+  const std::string node6 =
+      kId + t::bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42, 0x1a, 0xe9});
+  const auto r = f.s2c("d1:rd2:id" + bstr(kId) + "6:nodes6" + bstr(node6) + "e1:t2:bb1:y1:re");
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(f.cache.lookup(addr("2001:db8::42"), 6889, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("2001:db8::1"), 51000, {}) == AppId::kBittorrent);
 }

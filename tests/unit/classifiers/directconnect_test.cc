@@ -38,3 +38,23 @@ TEST_CASE("Direct Connect look-alikes are refused", "[directconnect]") {
   // An ISUP from the initiator is not a hub greeting.
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("ISUP ADBASE ADTIGR\n")));
 }
+
+TEST_CASE("NMDC UDP search results match; look-alikes do not", "[directconnect]") {
+  Flow f;
+  f.udp = true;
+  const auto r = f.c2s(
+      "$SR bob music\\song.ogg\x05"
+      "4096 2/3\x05"
+      "TestHub (198.51.100.42:411)|");
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK_FALSE(t::serving(r));
+  Flow g;
+  g.udp = true;
+  CHECK(std::holds_alternative<NotMine>(g.c2s("$SR bob music 4096 2/3 TestHub|")));
+  Flow h;
+  h.udp = true;
+  CHECK(
+      std::holds_alternative<NotMine>(h.c2s("$SR bob music\x05"
+                                            "4096 2/3\x05"
+                                            "Hub")));
+}

@@ -148,3 +148,22 @@ TEST_CASE("eD2k: one exactly framed side decides at the end unless contradicted"
       long_msg.c2s(t::bytes({0xe3}) + le32(5000) + t::bytes({0x46}) + std::string(1400, 'd'))));
   CHECK_FALSE(long_msg.end().has_value());
 }
+
+TEST_CASE("eD2k server UDP and eMule reasks, answered, match", "[edonkey]") {
+  Flow status;
+  status.udp = true;
+  CHECK(std::holds_alternative<NeedMore>(status.c2s(t::bytes({0xe3, 0x96}) + le32(0x55aa0001))));
+  CHECK(std::holds_alternative<Match>(
+      status.s2c(t::bytes({0xe3, 0x97}) + le32(0x55aa0001) + le32(1200) + le32(90000))));
+  Flow reask;
+  reask.udp = true;
+  CHECK(std::holds_alternative<NeedMore>(reask.c2s(t::bytes({0xc5, 0x90}) + std::string(16, 'h'))));
+  CHECK(std::holds_alternative<Match>(reask.s2c(t::bytes({0xc5, 0x93}))));
+  // Wrong sizes for the opcode: not eD2k.
+  Flow bad;
+  bad.udp = true;
+  CHECK(std::holds_alternative<NotMine>(bad.c2s(t::bytes({0xe3, 0x96}) + le32(1) + "x")));
+  Flow hashes;
+  hashes.udp = true;
+  CHECK(std::holds_alternative<NotMine>(hashes.c2s(t::bytes({0xe3, 0x9a}) + std::string(20, 'h'))));
+}

@@ -71,6 +71,10 @@ TEST_CASE("Gnutella look-alikes are refused", "[gnutella]") {
   CHECK(std::holds_alternative<NotMine>(udp_flow().c2s(message(0x55, 1, 0, ""))));
   CHECK(std::holds_alternative<NotMine>(
       udp_flow().c2s("GND" + t::bytes({0, 0, 7, 3, 2}) + "fragment")));
+  CHECK(std::holds_alternative<NotMine>(
+      udp_flow().c2s("GND" + t::bytes({0x40, 0, 7, 1, 2}) + "fragment")));
+  CHECK(std::holds_alternative<NotMine>(
+      udp_flow().c2s("GND" + t::bytes({0, 0, 7, 1, 200}) + "fragment")));
 }
 
 TEST_CASE("Gnutella HTTP transfers are known by their X-Gnutella headers", "[gnutella]") {

@@ -80,6 +80,10 @@ TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") 
   // Known endpoint, but the flow speaks TLS: left to the framing classifiers.
   CHECK(std::holds_alternative<NotMine>(run(t::ipv4_tcp(
       {.dst = "198.51.100.7", .dport = 51413}, t::bytes({0x16, 0x03, 0x01, 0x02, 0x00})))));
+  // Entries other classifiers keep for non-P2P apps are not KnownPeers' business.
+  cache.remember(addr("198.51.100.8"), 5000, AppId::kIrc, secs(0));
+  CHECK(std::holds_alternative<NotMine>(
+      run(t::ipv4_tcp({.dst = "198.51.100.8", .dport = 5000}, blob))));
   // UDP: a flow sent from a known node's port is that node's traffic.
   const auto udp = run(t::ipv4_udp({.src = "198.51.100.7", .sport = 51413}, blob));
   REQUIRE(std::holds_alternative<Match>(udp));
