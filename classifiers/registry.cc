@@ -15,6 +15,7 @@
 #include "classifiers/ndpi/ndpi_classifier.h"
 #include "classifiers/oscar.h"
 #include "classifiers/peer_cache.h"
+#include "classifiers/quic_sni.h"
 #include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
 #include "classifiers/tls_sni.h"
@@ -29,6 +30,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   const auto sigs = Signatures::builtin();  // shared read-only by the IM classifiers
   list.push_back(std::make_unique<ImAddress>(sigs));
   list.push_back(std::make_unique<TlsSni>(sigs));
+  list.push_back(std::make_unique<QuicSni>(sigs));
   list.push_back(std::make_unique<Xmpp>());
   list.push_back(std::make_unique<Irc>());
   list.push_back(std::make_unique<IrcDcc>());  // before any other reader of the PeerCache
