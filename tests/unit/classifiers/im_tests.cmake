@@ -7,4 +7,5 @@ target_sources(imguard_unit_tests PRIVATE
   classifiers/irc_test.cc
   classifiers/legacy_im_test.cc
   classifiers/mtproto_test.cc
-  classifiers/stun_test.cc)
+  classifiers/stun_test.cc
+  classifiers/tox_test.cc)
