@@ -18,14 +18,14 @@ using Bytes = std::span<const uint8_t>;
 
 constexpr size_t kKeyAt = 1;
 constexpr size_t kKeySize = 32;
-constexpr size_t kPingSize = 1 + 32 + 24 + 16 + 1 + 8;         // kind, key, nonce, MAC, type, id
+constexpr size_t kPingSize = 1 + 32 + 24 + 16 + 1 + 8;           // kind, key, nonce, MAC, type, id
 constexpr size_t kNodesRequestSize = 1 + 32 + 24 + 16 + 32 + 8;  // ..., requested key, id
 constexpr size_t kNodesResponseBase = 1 + 32 + 24 + 16 + 1 + 8;  // ..., node count, id
 constexpr size_t kIpv4NodeSize = 1 + 4 + 2 + 32;                 // family, address, port, key
 constexpr size_t kIpv6NodeSize = 1 + 16 + 2 + 32;
 constexpr size_t kMaxNodes = 4;
 // Other kinds that share a DHT flow (cookie, handshake, crypto data, NAT ping, onion,
-// announce): the capture shows none shorter than a nonce-less crypto-data packet.
+// announce). The shortest is crypto data: kind, 2 nonce bytes, MAC, at least one byte.
 constexpr size_t kMinOtherSize = 1 + 2 + 16 + 1;
 
 // Decide once this many DHT packets agree; give up without one in the first few datagrams.
@@ -91,7 +91,7 @@ Kind kind_of(Bytes p) noexcept {
     default:
       // Onion requests and responses.
       return p[0] >= 0x80 && p[0] <= 0x8e && p.size() >= kMinOtherSize ? Kind::kOther
-                                                                          : Kind::kForeign;
+                                                                       : Kind::kForeign;
   }
 }
 
@@ -136,7 +136,8 @@ Result Tox::inspect(const packet::PacketView& pkt, const FlowContext& ctx, FlowS
   if (s.dht[0] > 0 && s.dht[1] > 0 && s.dht[0] + s.dht[1] >= kDhtPacketsToMatch) {
     return Match{.app = AppId::kTox, .evidence = Evidence::kDpi};
   }
-  if (s.dht[0] + s.dht[1] == 0 && ctx.payload_packets[0] + ctx.payload_packets[1] >= kMaxPacketsWithoutDht) {
+  if (s.dht[0] + s.dht[1] == 0 &&
+      ctx.payload_packets[0] + ctx.payload_packets[1] >= kMaxPacketsWithoutDht) {
     return NotMine{};
   }
   return NeedMore{};

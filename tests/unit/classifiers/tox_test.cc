@@ -44,8 +44,10 @@ std::string nodes_response(const std::string& key, size_t v4_nodes, uint32_t see
 TEST_CASE("Tox DHT exchange is tox on the third packet", "[tox]") {
   Tox c;
   t::Probe st;
-  CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, nodes_request(kKeyB, 10), kC2S, 33445)));
-  CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, nodes_response(kKeyA, 0, 11), kS2C, 33445)));
+  CHECK(
+      std::holds_alternative<NeedMore>(t::probe_udp(c, st, nodes_request(kKeyB, 10), kC2S, 33445)));
+  CHECK(std::holds_alternative<NeedMore>(
+      t::probe_udp(c, st, nodes_response(kKeyA, 0, 11), kS2C, 33445)));
   const auto r = t::probe_udp(c, st, ping(0x00, kKeyA, 12), kS2C, 33445);
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).app == AppId::kTox);
@@ -75,10 +77,12 @@ TEST_CASE("Tox nodes responses only fit whole node records", "[tox]") {
 TEST_CASE("Random 82-byte datagrams with a 0x00/0x01 first byte are not tox", "[tox]") {
   Tox c;
   t::Probe st;
-  CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, "\x00" + noise(81, 40), kC2S)));
+  CHECK(std::holds_alternative<NeedMore>(
+      t::probe_udp(c, st, std::string(1, '\0') + noise(81, 40), kC2S)));
   CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, "\x01" + noise(81, 41), kS2C)));
   // A third packet would match only if it repeated one side's 32 key bytes.
-  CHECK(std::holds_alternative<NotMine>(t::probe_udp(c, st, "\x00" + noise(81, 42), kC2S)));
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_udp(c, st, std::string(1, '\0') + noise(81, 42), kC2S)));
 }
 
 TEST_CASE("Both sides with the same key are not two Tox nodes", "[tox]") {
@@ -119,6 +123,10 @@ TEST_CASE("DNS is not tox", "[tox]") {
   Tox c;
   t::Probe st;
   const std::string query = t::bytes({0x00, 0x01, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}) +
-                            "\x07" "example" "\x03" "com" + t::bytes({0, 0, 1, 0, 1});
+                            "\x07"
+                            "example"
+                            "\x03"
+                            "com" +
+                            t::bytes({0, 0, 1, 0, 1});
   CHECK(std::holds_alternative<NotMine>(t::probe_udp(c, st, query, kC2S, 53)));
 }
