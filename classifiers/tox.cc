@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Tox DHT over UDP (toktok "Tox protocol specification", sections DHT packet, Ping Service,
-// Nodes Service): kind (1 byte), sender DHT public key (32), nonce (24), crypto_box payload
-// (16-byte MAC + plaintext). Ping request/response (0x00/0x01) are 82 bytes, nodes request
-// (0x02) 113, nodes response (0x04) 82 plus 39 (IPv4) or 51 (IPv6) per node, at most 4.
-// Onion, cookie, handshake, crypto-data and announce kinds may interleave but are not
-// evidence. Evidence: pcaps/tox/toxcore-dht-friend.pcap (libtoxcore 0.2.18). False
-// positives: none known; pcaps/tox/random-udp-lookalike.pcap fails the key-repetition check.
+// Tox DHT over UDP (toktok "Tox protocol specification": DHT packet, Ping and Nodes
+// services): kind, sender DHT key (32), nonce (24), crypto_box (16-byte MAC + plaintext);
+// pings 0x00/0x01 are 82 bytes, nodes request 0x02 113, nodes response 0x04 82 + 39 or 51
+// per node (at most 4). Onion/cookie/handshake/crypto-data/announce kinds are not evidence.
+// Evidence: pcaps/tox/toxcore-dht-friend.pcap (libtoxcore 0.2.18). False positives: none
+// known; pcaps/tox/random-udp-lookalike.pcap fails the repeated-key check.
 #include "classifiers/tox.h"
 
 #include <algorithm>
