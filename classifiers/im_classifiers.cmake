@@ -27,5 +27,6 @@ target_sources(imguard_classifiers PRIVATE
   ymsg.cc
   mtproto.cc
   stun.cc
-  discord_voice.cc)
+  discord_voice.cc
+  tox.cc)
 target_link_libraries(imguard_classifiers PRIVATE PkgConfig::LIBCRYPTO)

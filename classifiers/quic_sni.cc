@@ -256,9 +256,8 @@ bool QuicSni::hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t>
     return false;
   }
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
   size_t n = 0;
   return EVP_MAC_init(mac_, key.data(), key.size(), params) == 1 &&
          EVP_MAC_update(mac_, data1.data(), data1.size()) == 1 &&
@@ -352,12 +351,11 @@ std::optional<std::span<const uint8_t>> QuicSni::open_packet(
   int out_len = 0;
   int final_len = 0;
   if (EVP_DecryptInit_ex(gcm_, aes_gcm_, nullptr, keys.key.data(), nonce.data()) != 1 ||
-      EVP_DecryptUpdate(gcm_, nullptr, &out_len, buf.data(), static_cast<int>(header_len)) !=
+      EVP_DecryptUpdate(gcm_, nullptr, &out_len, buf.data(), static_cast<int>(header_len)) != 1 ||
+      EVP_DecryptUpdate(gcm_, plain, &out_len, pkt.data() + header_len, static_cast<int>(ct_len)) !=
           1 ||
-      EVP_DecryptUpdate(gcm_, plain, &out_len, pkt.data() + header_len,
-                        static_cast<int>(ct_len)) != 1 ||
-      EVP_CIPHER_CTX_ctrl(gcm_, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes),
-                          tag.data()) != 1 ||
+      EVP_CIPHER_CTX_ctrl(gcm_, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag.data()) !=
+          1 ||
       EVP_DecryptFinal_ex(gcm_, plain + out_len, &final_len) != 1) {
     return std::nullopt;
   }

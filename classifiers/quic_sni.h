@@ -91,7 +91,7 @@ class QuicSni final : public Classifier {
   evp_cipher_ctx_st* gcm_ = nullptr;
   evp_mac_st* hmac_ = nullptr;
   evp_mac_ctx_st* mac_ = nullptr;
-  std::unique_ptr<QuicCryptoStream> first_;  // reassembly for a flow's first datagram
+  std::unique_ptr<QuicCryptoStream> first_;              // reassembly for a flow's first datagram
   std::unique_ptr<std::array<uint8_t, 65536>> scratch_;  // one decrypted packet
 };
 

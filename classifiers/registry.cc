@@ -19,6 +19,7 @@
 #include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
 #include "classifiers/tls_sni.h"
+#include "classifiers/tox.h"
 #include "classifiers/xmpp.h"
 #include "classifiers/ymsg.h"
 
@@ -40,6 +41,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
   list.push_back(std::make_unique<Mtproto>());
   list.push_back(std::make_unique<Stun>(sigs));
   list.push_back(std::make_unique<DiscordVoice>());
+  list.push_back(std::make_unique<Tox>());
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
   list.push_back(std::make_unique<Edonkey>());

@@ -8,7 +8,8 @@ target_sources(imguard_unit_tests PRIVATE
   classifiers/irc_test.cc
   classifiers/legacy_im_test.cc
   classifiers/mtproto_test.cc
-  classifiers/stun_test.cc)
+  classifiers/stun_test.cc
+  classifiers/tox_test.cc)
 # The QUIC probe seals its own Initial packets with libcrypto, independently of the classifier.
 pkg_check_modules(LIBCRYPTO_TEST REQUIRED IMPORTED_TARGET libcrypto)
 target_link_libraries(imguard_unit_tests PRIVATE PkgConfig::LIBCRYPTO_TEST)

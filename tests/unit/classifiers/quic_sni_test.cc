@@ -152,8 +152,7 @@ TEST_CASE("RFC 9001 A.2 client Initial decrypts to the example.com ClientHello",
   CHECK(std::holds_alternative<NotMine>(udp(c, st, pkt)));
 }
 
-TEST_CASE("RFC 9369 A.2 QUIC v2 client Initial decrypts to the same ClientHello",
-          "[quic_sni]") {
+TEST_CASE("RFC 9369 A.2 QUIC v2 client Initial decrypts to the same ClientHello", "[quic_sni]") {
   QuicSni c(Signatures::builtin());
   const std::string pkt = unhex(t::kRfc9369ClientInitialHex);
   REQUIRE(pkt.size() == 1200);
@@ -177,11 +176,12 @@ TEST_CASE("QUIC Initials naming IM services match, in v1, v2 and draft-29", "[qu
   CHECK(matched(udp(c, b, seal_initial(kV2, kDcid, 0, hello("edge-chat.messenger.com")))) ==
         AppId::kMessenger);
   auto d = probe();
-  CHECK(matched(udp(c, d, seal_initial(kDraft29, "\x01\x02\x03\x04\x05\x06\x07\x08\x09",
-                                       1, "\x01" + hello("chat.google.com")))) ==
-        AppId::kGoogleChat);
+  CHECK(matched(udp(c, d,
+                    seal_initial(kDraft29, "\x01\x02\x03\x04\x05\x06\x07\x08\x09", 1,
+                                 "\x01" + hello("chat.google.com")))) == AppId::kGoogleChat);
   auto e = probe();  // a non-IM name answers NotMine (nDPI keeps labelling it "quic")
-  CHECK(std::holds_alternative<NotMine>(udp(c, e, seal_initial(kV1, kDcid, 0, hello("www.example.org")))));
+  CHECK(std::holds_alternative<NotMine>(
+      udp(c, e, seal_initial(kV1, kDcid, 0, hello("www.example.org")))));
 }
 
 TEST_CASE("A ClientHello spanning two Initials is reassembled by offset", "[quic_sni]") {
@@ -193,7 +193,8 @@ TEST_CASE("A ClientHello spanning two Initials is reassembled by offset", "[quic
   const std::string tail = msg.substr(900);
   auto st = probe();
   // The second half travels first, and the first datagram also carries it out of order.
-  const std::string first = crypto_frame(600, head.substr(600)) + crypto_frame(0, head.substr(0, 600));
+  const std::string first =
+      crypto_frame(600, head.substr(600)) + crypto_frame(0, head.substr(0, 600));
   CHECK(std::holds_alternative<NeedMore>(udp(c, st, seal_initial(kV1, kDcid, 0, first))));
   CHECK(matched(udp(c, st, seal_initial(kV1, kDcid, 1, crypto_frame(900, tail)))) ==
         AppId::kWhatsapp);
@@ -201,7 +202,8 @@ TEST_CASE("A ClientHello spanning two Initials is reassembled by offset", "[quic
 
   // The server's reply in between does not disturb the reassembly; release() frees it.
   auto r = probe();
-  CHECK(std::holds_alternative<NeedMore>(udp(c, r, seal_initial(kV1, kDcid, 0, crypto_frame(0, head)))));
+  CHECK(std::holds_alternative<NeedMore>(
+      udp(c, r, seal_initial(kV1, kDcid, 0, crypto_frame(0, head)))));
   CHECK(std::holds_alternative<NeedMore>(
       udp(c, r, std::string(1200, '\x55'), Direction::kServerToClient)));
   release(c, r);
