@@ -92,6 +92,13 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
     if (std::holds_alternative<NotMine>(r)) {
       state.done |= bit;
     } else if (std::get<NeedMore>(r).hold == Hold::kClaim) {
+      if (const auto m = e.classifier->give_up(ctx, slot_of(e, state))) {
+        state.result.app = m->app;
+        state.result.evidence = m->evidence;
+        // Features stay empty until final: some are conclusions from absence (no STARTTLS
+        // seen yet means `cleartext` only once the wait is over).
+        state.result.classifier = static_cast<uint8_t>(i);
+      }
       break;
     }
   }

@@ -20,6 +20,8 @@ inline constexpr size_t kMaxClassifiers = 32;
 inline constexpr uint8_t kNoClassifier = 0xff;
 
 /// The flow's classification so far; `final` once a classifier matched or the budget ran out.
+/// Before that, a classifier that claimed the flow (Hold::kClaim) may have filled in a
+/// provisional app (features stay empty until final): policy may act on the app early.
 struct Classification {
   AppId app = AppId::kUnknown;
   Evidence evidence = Evidence::kNone;

@@ -47,7 +47,10 @@ enum class Hold : uint8_t {
   kNone,
   /// The classifier recognised the flow but waits for later packets (e.g. a DHT reply to
   /// learn peers from); the classifiers after it skip this packet, so a weaker one cannot
-  /// decide the flow first. It must answer Match by the end (inspect or give_up).
+  /// decide the flow first. It must answer Match by the end (inspect or give_up), and its
+  /// give_up() must already answer with what it knows so far (the chain asks it after each
+  /// claim for a provisional result, so policy can act on the app before the features are
+  /// settled); give_up() of a claiming classifier must therefore have no side effects.
   kClaim,
 };
 struct NeedMore {

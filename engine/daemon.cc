@@ -69,6 +69,7 @@ std::string DaemonStats::line() const {
   kv("batched_packets", batched_packets);
   kv("batch_verdicts", batch_verdicts);
   kv("after_decision", after_decision);
+  kv("early_blocked", early_blocked);
   kv("engine_errors", engine_errors);
   kv("enobufs", enobufs);
   kv("kernel_user_dropped", kernel_user_dropped);
@@ -125,6 +126,16 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     }
     const classifiers::Classification& c = out.flow->chain.result;
     if (!c.final) {
+      // A classifier may have claimed the flow (the app is known) while it waits for
+      // features; if the app alone is already blocked, enforce it now rather than letting
+      // the waiting packets through. Allowed apps keep being observed.
+      if (c.app != classifiers::AppId::kUnknown) {
+        const policy::Decision early = policy::decide(config, c.app, classifiers::kFeatureNone);
+        if (early.action == policy::Action::kDrop || early.action == policy::Action::kReject) {
+          ++stats.early_blocked;
+          return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, early, config.mark_mask));
+        }
+      }
       return nfq::Verdict::accept();  // undecided: no mark, the next packet comes back
     }
     const policy::Decision d = policy::decide(config, c.app, c.features);
@@ -295,6 +306,7 @@ int Daemon::run(firewall::Firewall& fw, int stop_fd) {
     stats_.batched_packets += s.batched_packets;
     stats_.batch_verdicts += s.batch_verdicts;
     stats_.after_decision += s.after_decision;
+    stats_.early_blocked += s.early_blocked;
     stats_.engine_errors += s.engine_errors;
     stats_.enobufs += s.enobufs;
     stats_.kernel_user_dropped += s.kernel_user_dropped;

@@ -37,6 +37,7 @@ struct DaemonStats {
   uint64_t batched_packets = 0;       // unmarked accepts answered by batch verdicts
   uint64_t batch_verdicts = 0;        // NFQNL_MSG_VERDICT_BATCH messages
   uint64_t after_decision = 0;        // packets of already-decided flows (in flight)
+  uint64_t early_blocked = 0;         // packets blocked on a claimed app before final
   uint64_t engine_errors = 0;         // packets that were not a trackable IP flow
   uint64_t enobufs = 0;               // ENOBUFS seen by receive
   uint64_t kernel_user_dropped = 0;   // the kernel could not deliver to our socket

@@ -120,6 +120,20 @@ case_enforce() {
     fail "no drop decision logged"
 }
 
+# A claimed flow (IRC waits for later lines before it settles its features) whose app the
+# policy blocks is dropped from the claim on, not after the packet budget.
+case_early_block() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  printf '  apps: {irc: drop}\n' >>"$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  expect_blocked irc "$LAB_SERVER"
+  expect_pass xmpp "$LAB_SERVER" 5
+  stop_imguard
+  echo "$STATS"
+  [ "$(stat_of early_blocked)" -ge 1 ] || fail "irc was not blocked on its claim: $STATS"
+}
+
 case_enforce_iptables() {
   case_enforce iptables
   grep -q "rules installed (iptables)" "$LAB_TMP/imguard.log" || fail "iptables backend not used"

@@ -186,3 +186,32 @@ TEST_CASE("the chain hands its peer cache to classifiers", "[chain]") {
                              imguard::packet::Timestamp{0}) == AppId::kEdonkey);
   CHECK(chain.peers().capacity() == 8);
 }
+
+TEST_CASE("a claim publishes the app provisionally, without features, and blocks later ones",
+          "[chain]") {
+  int released_b = 0;
+  auto a = std::make_unique<Scripted>();
+  a->nm = "a";
+  a->answers = {NeedMore{Hold::kClaim}, NeedMore{Hold::kClaim}};
+  a->weak = Match{AppId::kIrc, Evidence::kDpi, kFeatureCleartext};
+  auto b = std::make_unique<Scripted>();
+  b->nm = "b";
+  b->answers = {Match{AppId::kHttp, Evidence::kDpi, kFeatureNone}};
+  b->released = &released_b;
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_tcp({}, "NICK x\r\n")), FlowContext{}, st));
+  CHECK_FALSE(st.result.final);
+  CHECK(st.result.app == AppId::kIrc);
+  CHECK(st.result.features == kFeatureNone);
+  CHECK(chain.classifier_name(st.result.classifier) == "a");
+  chain.finish(FlowContext{}, st);
+  CHECK(st.result.final);
+  CHECK(st.result.app == AppId::kIrc);
+  CHECK(st.result.features == kFeatureCleartext);
+  chain.release(st);
+  CHECK(released_b == 0);  // b never saw a packet of the claimed flow
+}
