@@ -3,10 +3,13 @@
 
 #include <pcap/pcap.h>
 
+#include "packet/bytes.h"
+
 namespace imguard::capture {
 namespace {
 
 using packet::Anomaly;
+using packet::be16;
 
 constexpr uint16_t kEtherIpv4 = 0x0800;
 constexpr uint16_t kEtherIpv6 = 0x86dd;
@@ -20,30 +23,27 @@ constexpr int kLinktypeIpv4 = 228;
 constexpr int kLinktypeIpv6 = 229;
 constexpr int kLinktypeLinuxSll2 = 276;
 
-uint16_t be16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
 bool is_ip_ethertype(uint16_t t) noexcept {
   return t == kEtherIpv4 || t == kEtherIpv6;
 }
 
 /// Returns the offset of the IP header, or an anomaly.
 std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t len) noexcept {
+  const std::span<const uint8_t> bytes(p, len);
   switch (link_type) {
     case DLT_EN10MB: {
       if (len < 14) {
         return Anomaly::kTruncatedLinkHeader;
       }
       size_t off = 12;
-      uint16_t type = be16(p + off);
+      uint16_t type = be16(bytes, off);
       for (int tags = 0; type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld;
            ++tags) {
         if (tags == kMaxVlanTags || off + 6 > len) {
           return Anomaly::kTruncatedLinkHeader;
         }
         off += 4;
-        type = be16(p + off);
+        type = be16(bytes, off);
       }
       off += 2;
       return is_ip_ethertype(type) ? std::variant<size_t, Anomaly>{off} : Anomaly::kNonIpFrame;
@@ -52,14 +52,14 @@ std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t
       if (len < 16) {
         return Anomaly::kTruncatedLinkHeader;
       }
-      return is_ip_ethertype(be16(p + 14)) ? std::variant<size_t, Anomaly>{size_t{16}}
-                                           : Anomaly::kNonIpFrame;
+      return is_ip_ethertype(be16(bytes, 14)) ? std::variant<size_t, Anomaly>{size_t{16}}
+                                              : Anomaly::kNonIpFrame;
     case kLinktypeLinuxSll2:
       if (len < 20) {
         return Anomaly::kTruncatedLinkHeader;
       }
-      return is_ip_ethertype(be16(p)) ? std::variant<size_t, Anomaly>{size_t{20}}
-                                      : Anomaly::kNonIpFrame;
+      return is_ip_ethertype(be16(bytes, 0)) ? std::variant<size_t, Anomaly>{size_t{20}}
+                                             : Anomaly::kNonIpFrame;
     case DLT_NULL:
     case DLT_LOOP:
       // 4-byte address family in host or network order; the IP version nibble decides.

@@ -9,6 +9,8 @@
 #include <span>
 #include <string_view>
 
+#include "packet/bytes.h"
+
 #include "classifiers/classifier.h"
 #include "classifiers/peer_cache.h"
 
@@ -16,13 +18,8 @@ namespace imguard::classifiers::bt {
 
 using Bytes = std::span<const uint8_t>;
 
-inline uint16_t be16(Bytes p, size_t at) noexcept {
-  return static_cast<uint16_t>((p[at] << 8) | p[at + 1]);
-}
-inline uint32_t be32(Bytes p, size_t at) noexcept {
-  return (uint32_t{p[at]} << 24) | (uint32_t{p[at + 1]} << 16) | (uint32_t{p[at + 2]} << 8) |
-         uint32_t{p[at + 3]};
-}
+using packet::be16;
+using packet::be32;
 inline bool starts_with(Bytes p, std::string_view s) noexcept {
   return p.size() >= s.size() && std::equal(s.begin(), s.end(), p.begin(), [](char a, uint8_t b) {
            return static_cast<uint8_t>(a) == b;

@@ -7,6 +7,7 @@
 #include "classifiers/edonkey.h"
 
 #include "classifiers/peer_cache.h"
+#include "packet/bytes.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -41,13 +42,8 @@ struct State {
   uint8_t peer;       // a client hello/answer was seen
 };
 
-uint32_t le32(Bytes p, size_t at) noexcept {
-  return uint32_t{p[at]} | (uint32_t{p[at + 1]} << 8) | (uint32_t{p[at + 2]} << 16) |
-         (uint32_t{p[at + 3]} << 24);
-}
-uint16_t le16(Bytes p, size_t at) noexcept {
-  return static_cast<uint16_t>(p[at] | (p[at + 1] << 8));
-}
+using packet::le16;
+using packet::le32;
 
 bool is_tcp_proto(uint8_t b) noexcept {
   return b == kProtoEdonkey || b == kProtoEmule || b == kProtoPacked;

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <array>
 
+#include "packet/bytes.h"
+
 namespace imguard::classifiers {
 namespace {
 
@@ -33,15 +35,8 @@ constexpr uint8_t kAbridged = 0xef;
 constexpr size_t kAuthKeyId = 8;
 constexpr size_t kPlainHeader = 8 + 8 + 4;  // auth_key_id, message_id, message length
 
-uint32_t le32(std::span<const uint8_t> p, size_t at) noexcept {
-  return uint32_t{p[at]} | (uint32_t{p[at + 1]} << 8) | (uint32_t{p[at + 2]} << 16) |
-         (uint32_t{p[at + 3]} << 24);
-}
-
-uint32_t be32(std::span<const uint8_t> p, size_t at) noexcept {
-  return (uint32_t{p[at]} << 24) | (uint32_t{p[at + 1]} << 16) | (uint32_t{p[at + 2]} << 8) |
-         p[at + 3];
-}
+using packet::be32;
+using packet::le32;
 
 // Words the obfuscated transport never starts with (other protocols' openings).
 bool reserved_first_word(std::span<const uint8_t> p) noexcept {

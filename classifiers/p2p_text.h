@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "packet/bytes.h"
+
 namespace imguard::classifiers::p2p {
 
 using Bytes = std::span<const uint8_t>;
@@ -20,10 +22,7 @@ inline bool starts_with(Bytes p, std::string_view s) noexcept {
 inline bool contains(Bytes p, uint8_t c) noexcept {
   return std::find(p.begin(), p.end(), c) != p.end();
 }
-inline uint32_t le32(Bytes p, size_t at) noexcept {
-  return uint32_t{p[at]} | (uint32_t{p[at + 1]} << 8) | (uint32_t{p[at + 2]} << 16) |
-         (uint32_t{p[at + 3]} << 24);
-}
+using packet::le32;
 inline bool printable(Bytes p) noexcept {
   return std::all_of(p.begin(), p.end(), [](uint8_t c) { return c >= 0x20 && c < 0x7f; });
 }

@@ -11,6 +11,7 @@
 #include "classifiers/stun.h"
 
 #include "classifiers/im_text.h"
+#include "packet/bytes.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -25,9 +26,7 @@ struct StunSlot {
   uint8_t seen;
 };
 
-uint16_t be16(std::span<const uint8_t> p, size_t at) noexcept {
-  return static_cast<uint16_t>((p[at] << 8) | p[at + 1]);
-}
+using packet::be16;
 
 bool is_stun(std::span<const uint8_t> p) noexcept {
   if (p.size() < kHeader || (p[0] & 0xc0) != 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <cstring>
 
+#include "packet/bytes.h"
 #include "packet/packet.h"
 
 namespace imguard::packet {
@@ -22,13 +23,6 @@ constexpr uint8_t kProtoAuthHeader = 51;
 constexpr uint8_t kProtoDestOptions = 60;
 constexpr uint8_t kProtoMobility = 135;
 
-uint16_t be16(const uint8_t* p) noexcept {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t be32(const uint8_t* p) noexcept {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
 /// Fills the L4 part of `pkt` from `l4` (bytes after the IP headers, clipped to capture).
 /// `l4_wire_len` is what the IP header says the L4 segment is.
 std::variant<PacketView, Anomaly> parse_l4(PacketView pkt, uint8_t proto,
@@ -45,9 +39,9 @@ std::variant<PacketView, Anomaly> parse_l4(PacketView pkt, uint8_t proto,
       return Anomaly::kTruncatedTcp;
     }
     pkt.l4 = L4::kTcp;
-    pkt.sport = be16(&l4[0]);
-    pkt.dport = be16(&l4[2]);
-    pkt.tcp_seq = be32(&l4[4]);
+    pkt.sport = be16(l4, 0);
+    pkt.dport = be16(l4, 2);
+    pkt.tcp_seq = be32(l4, 4);
     pkt.tcp_flags = l4[13];
     pkt.payload = l4.subspan(offset);
     return pkt;
@@ -56,13 +50,13 @@ std::variant<PacketView, Anomaly> parse_l4(PacketView pkt, uint8_t proto,
     if (l4.size() < kUdpHeader) {
       return Anomaly::kTruncatedUdp;
     }
-    const size_t udp_len = be16(&l4[4]);
+    const size_t udp_len = be16(l4, 4);
     if (udp_len < kUdpHeader) {
       return Anomaly::kBadUdpLength;
     }
     pkt.l4 = L4::kUdp;
-    pkt.sport = be16(&l4[0]);
-    pkt.dport = be16(&l4[2]);
+    pkt.sport = be16(l4, 0);
+    pkt.dport = be16(l4, 2);
     // Trust the smaller of the UDP length and what we hold (Ethernet padding, snaplen).
     pkt.payload = l4.subspan(kUdpHeader, std::min(udp_len, l4.size()) - kUdpHeader);
     return pkt;
@@ -81,13 +75,13 @@ std::variant<PacketView, Anomaly> parse_ipv4(std::span<const uint8_t> l3, Timest
   if (ihl > l3.size()) {
     return Anomaly::kTruncatedIpv4;
   }
-  const size_t total = be16(&l3[2]);
+  const size_t total = be16(l3, 2);
   // Total length 0 appears with TSO on captures taken at the sender; use what we hold.
   const size_t wire = total == 0 ? l3.size() : total;
   if (wire < ihl) {
     return Anomaly::kBadIpv4TotalLength;
   }
-  const uint16_t frag = be16(&l3[6]);
+  const uint16_t frag = be16(l3, 6);
   if ((frag & 0x3fff) != 0) {  // MF set or a non-zero offset
     return Anomaly::kIpv4Fragment;
   }
@@ -105,7 +99,7 @@ std::variant<PacketView, Anomaly> parse_ipv6(std::span<const uint8_t> l3, Timest
   if (l3.size() < kIpv6Header) {
     return Anomaly::kTruncatedIpv6;
   }
-  const size_t payload_len = be16(&l3[4]);
+  const size_t payload_len = be16(l3, 4);
   // Payload length 0 means a jumbogram or a TSO capture; use what we hold.
   const size_t wire = payload_len == 0 ? l3.size() : kIpv6Header + payload_len;
   const size_t held = std::min(wire, l3.size());
