@@ -83,11 +83,12 @@ latency() {
 }
 ratio() { "$PY" -c "print('%.2f' % ($1/$2 if $2 else 0))"; }
 
-median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
-echo "== 1. bulk TCP through the router (iperf3, ${SECS}s, 1 stream; median of 3 rounds)"
-T1=() T2=() T3=()
-for round in 1 2 3; do
+ROUNDS=${BENCH_ROUNDS:-5}
+echo "== 1. bulk TCP through the router (iperf3, ${SECS}s, 1 stream; $ROUNDS rounds, each paired with its own baseline)"
+T1=() T2=() T3=() R2=() R3=()
+for ((round = 1; round <= ROUNDS; round++)); do
   T1+=("$(tcp_gbps)")
   start_imguard "$LAB_TMP/allow.yaml"
   T2+=("$(tcp_gbps)")
@@ -95,11 +96,13 @@ for round in 1 2 3; do
   start_imguard "$LAB_TMP/dropp2p.yaml"
   T3+=("$(tcp_gbps)")
   stop_imguard >/dev/null
-  echo "  round $round: conntrack ${T1[-1]}, allow-all ${T2[-1]}, drop-P2P ${T3[-1]} Gbit/s"
+  R2+=("$(ratio "${T2[-1]}" "${T1[-1]}")")
+  R3+=("$(ratio "${T3[-1]}" "${T1[-1]}")")
+  echo "  round $round: conntrack ${T1[-1]}, allow-all ${T2[-1]} (${R2[-1]}x), drop-P2P ${T3[-1]} (${R3[-1]}x) Gbit/s"
 done
-T_CT=$(median3 "${T1[@]}")
-T_ALLOW=$(median3 "${T2[@]}")
-T_DROP=$(median3 "${T3[@]}")
+T_CT=$(median "${T1[@]}")
+T_ALLOW=$(median "${T2[@]}")
+T_DROP=$(median "${T3[@]}")
 echo "  conntrack, no imguard:      $T_CT Gbit/s"
 echo "  imguard allow-all:          $T_ALLOW Gbit/s"
 echo "  imguard drop-P2P:           $T_DROP Gbit/s"
@@ -167,8 +170,8 @@ p50() { sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$1"; }
 p99() { sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$1"; }
 echo
 echo "== ratios"
-echo "  bulk TCP imguard allow-all / conntrack:   $(ratio "$T_ALLOW" "$T_CT")  (target >= 0.95)"
-echo "  bulk TCP imguard drop-P2P / conntrack:    $(ratio "$T_DROP" "$T_CT")  (target >= 0.95)"
+echo "  bulk TCP imguard allow-all / conntrack:   $(median "${R2[@]}")  (median of paired rounds; target >= 0.95)"
+echo "  bulk TCP imguard drop-P2P / conntrack:    $(median "${R3[@]}")  (median of paired rounds; target >= 0.95)"
 echo "  all-queued pps imguard / bare loop:       $(ratio "$U_IMG" "$U_BARE")  (target >= 0.70)"
 echo "  all-queued pps imguard / bare batched:    $(ratio "$U_IMG" "$U_BARE_B")"
 echo "  new-connection latency added:             p50 +$(($(p50 "$L_IMG") - $(p50 "$L_CT"))) us," \
