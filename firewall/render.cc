@@ -116,6 +116,10 @@ Part nft_part(const Config& c, NftQueue queueing) {
   }
   s += "\t}\n";
   s += "\tchain enforce {\n";
+  // Fast path: most decided traffic is allowed, so it leaves after one comparison (accept
+  // ends only this base chain; other tables still see the packet).
+  s += tagged("ct mark & " + w + " == " + hex(mark_of(Action::kAllow, 0, c.mark_mask)) + " accept",
+              p.owned_rules);
   // Reject answers (TCP RST, ICMP errors) carry the rejected connection's ct as RELATED:
   // let them out instead of enforcing the connection's own decision on them.
   s += tagged("ct state related return", p.owned_rules);

@@ -76,7 +76,8 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   CHECK(has(s, "meta mark & 0x00ff0000 == 0x00030000 ct mark set ct mark | 0x00030000"));
   CHECK(has(s, "meta mark & 0x00ff0000 == 0x00050000 ct mark set ct mark | 0x00050000"));
   CHECK(has(s, "meta mark & 0x00ff0000 == 0x00070000 ct mark set ct mark | 0x00070000"));
-  // Enforcement.
+  // Enforcement: decided-allow connections leave after the first rule.
+  CHECK(has(s, "chain enforce {\n\t\tct mark & 0x00ff0000 == 0x00010000 accept"));
   CHECK(has(s, "ct mark & 0x00070000 == 0x00030000 drop"));
   CHECK(has(s, "meta l4proto tcp ct mark & 0x00070000 == 0x00050000 reject with tcp reset"));
   CHECK(has(s, "ct mark & 0x00070000 == 0x00050000 reject with icmpx type port-unreachable"));
@@ -85,7 +86,7 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
             "8000 bytes drop"));
   CHECK_FALSE(has(s, "hook input"));
   CHECK(count_nft_owned(s) == parts[0].owned_rules);
-  CHECK(parts[0].owned_rules == 13);
+  CHECK(parts[0].owned_rules == 14);
   CHECK(has(s, "ct state related return"));
 }
 
