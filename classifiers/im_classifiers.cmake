@@ -18,6 +18,7 @@ target_sources(imguard_classifiers PRIVATE
   ${IMGUARD_SIGNATURES_CC}
   tls_client_hello.cc
   tls_sni.cc
+  tls_records.cc
   quic_sni.cc
   im_address.cc
   xmpp.cc

@@ -2,6 +2,7 @@
 target_sources(imguard_unit_tests PRIVATE
   classifiers/signatures_test.cc
   classifiers/tls_sni_test.cc
+  classifiers/tls_records_test.cc
   classifiers/quic_sni_test.cc
   classifiers/im_address_test.cc
   classifiers/xmpp_test.cc
