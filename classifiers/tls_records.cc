@@ -21,10 +21,10 @@ constexpr uint16_t kMaxRecord = (1u << 14) + 2048;
 constexpr uint8_t kMaxSegments = 8;
 
 struct State {
-  uint8_t midstream;     // 1: the flow's first packet was not a SYN; 2: it was (not ours)
-  uint8_t segments;      // payload segments seen
-  uint8_t headers[2];    // segments starting with a record header, per direction
-  uint8_t app_data;      // of those, application data records
+  uint8_t midstream;   // 1: the flow's first packet was not a SYN; 2: it was (not ours)
+  uint8_t segments;    // payload segments seen
+  uint8_t headers[2];  // segments starting with a record header, per direction
+  uint8_t app_data;    // of those, application data records
 };
 
 bool record_header(std::span<const uint8_t> p, uint8_t& type) noexcept {

@@ -62,7 +62,8 @@ TEST_CASE("TLS-looking bytes from one side only, bad types or lengths are not tl
 
   Flow bad_type;
   bad_type.send(Direction::kClientToServer, record(24, 40));
-  CHECK_FALSE(std::holds_alternative<Match>(bad_type.send(Direction::kServerToClient, record(24, 40))));
+  CHECK_FALSE(
+      std::holds_alternative<Match>(bad_type.send(Direction::kServerToClient, record(24, 40))));
 
   Flow too_long;
   too_long.send(Direction::kClientToServer, record(23, 0x4900));
