@@ -2,7 +2,7 @@
 # Fails when any C++ file differs from .clang-format (IMGUARD_FIX_FORMAT=1 rewrites them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.cc' '*.h')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h')
 [ "${#files[@]}" -eq 0 ] && exit 0
 if [ "${IMGUARD_FIX_FORMAT:-0}" = 1 ]; then
   clang-format -i "${files[@]}"
