@@ -39,8 +39,9 @@ actions:
 EOF
 }
 
+# start_imguard CONFIG [NAMESPACE]   (default: the router)
 start_imguard() {
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --log-decisions 2>>"$LAB_TMP/imguard.log"
+  lab_bg "${2:-$LAB_R}" "$IMGUARD" run --config "$1" --log-decisions 2>>"$LAB_TMP/imguard.log"
   IMGUARD_PID=$LAB_LAST_PID
   if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
     cat "$LAB_TMP/imguard.log" >&2
@@ -132,6 +133,29 @@ case_early_block() {
   stop_imguard
   echo "$STATS"
   [ "$(stat_of early_blocked)" -ge 1 ] || fail "irc was not blocked on its claim: $STATS"
+}
+
+# Host mode: imguard on the client host itself (OUTPUT and INPUT hooks, local sockets),
+# the router forwarding without it. P2P from the host is blocked, its web and IM pass.
+case_host_mode() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  sed -i 's/^  mode: gateway$/  mode: host/' "$LAB_TMP/c.yaml"
+  grep -q "mode: host" "$LAB_TMP/c.yaml" || fail "config not switched to host mode"
+  start_imguard "$LAB_TMP/c.yaml" "$LAB_C"
+  expect_pass http "$LAB_SERVER" 5
+  expect_pass xmpp "$LAB_SERVER" 5
+  expect_blocked bittorrent "$LAB_SERVER"
+  expect_blocked bittorrent "$LAB_SERVER6"
+  if ip netns exec "$LAB_R" nft list ruleset | grep -qi imguard ||
+    ip netns exec "$LAB_R" iptables-save | grep -qi imguard; then
+    fail "host mode installed rules on the router"
+  fi
+  stop_imguard
+  echo "$STATS"
+  [ "$(stat_of app_bittorrent)" -ge 2 ] || fail "bittorrent not identified in host mode: $STATS"
+  [ "$(stat_of decided_drop)" -ge 2 ] || fail "no drop decisions in host mode: $STATS"
+  grep -q "rules removed" "$LAB_TMP/imguard.log" || fail "no 'rules removed' in log"
 }
 
 case_enforce_iptables() {
