@@ -5,6 +5,7 @@
 
 #include "classifiers/bittorrent.h"
 #include "classifiers/peer_cache.h"
+#include "p2p_probe.h"
 #include "packet_builder.h"
 
 using namespace imguard::classifiers;
@@ -15,30 +16,11 @@ namespace {
 
 /// Feeds packets of one TCP flow (client 10.0.0.1:51000 → 198.51.100.2:23456) through one
 /// classifier instance with a shared peer cache, as the chain would.
-struct Flow {
-  Bittorrent bt;
-  PeerCache cache;
-  std::array<std::byte, 8> slot{};
-  uint32_t payloads[2] = {0, 0};
-  std::string client = "10.0.0.1";
-  uint16_t server_port = 23456;
-
-  Result send(Direction dir, const std::string& payload) {
-    const bool c2s = dir == Direction::kClientToServer;
-    const t::Endpoints e = c2s ? t::Endpoints{client, "198.51.100.2", 51000, server_port}
-                               : t::Endpoints{"198.51.100.2", client, server_port, 51000};
-    const auto v = t::ipv4_tcp(e, payload);
-    const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
-    FlowContext ctx;
-    ctx.direction = dir;
-    ++payloads[c2s ? 0 : 1];
-    ctx.payload_packets[0] = payloads[0];
-    ctx.payload_packets[1] = payloads[1];
-    ctx.peers = &cache;
-    return bt.inspect(pkt, ctx, FlowSlot(slot));
+struct Flow : t::P2pFlow<Bittorrent> {
+  Flow() {
+    client_port = 51000;
+    port = 23456;
   }
-  Result c2s(const std::string& p) { return send(Direction::kClientToServer, p); }
-  Result s2c(const std::string& p) { return send(Direction::kServerToClient, p); }
 };
 
 const std::string kHandshake = std::string(
@@ -178,7 +160,7 @@ TEST_CASE("MSE between unknown hosts needs the whole DH exchange", "[bittorrent]
 TEST_CASE("MSE-shaped exchanges to service ports are not BitTorrent", "[bittorrent]") {
   for (const uint16_t port : {uint16_t{443}, uint16_t{8443}, uint16_t{9001}}) {
     Flow f;
-    f.server_port = port;
+    f.port = port;
     CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(200, 22))));
     CHECK(std::holds_alternative<NotMine>(f.s2c(random_bytes(200, 23))));
   }

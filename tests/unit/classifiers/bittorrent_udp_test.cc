@@ -4,6 +4,7 @@
 #include "classifiers/bittorrent_bencode.h"
 #include "classifiers/bittorrent_udp.h"
 #include "classifiers/peer_cache.h"
+#include "p2p_probe.h"
 #include "packet_builder.h"
 
 using namespace imguard::classifiers;
@@ -12,31 +13,12 @@ namespace t = imguard::test;
 
 namespace {
 
-struct Flow {
-  BittorrentUdp bt;
-  PeerCache cache;
-  std::array<std::byte, 16> slot{};
-  uint32_t payloads[2] = {0, 0};
-  bool v6 = false;
-
-  Result send(Direction dir, const std::string& payload) {
-    const bool c2s = dir == Direction::kClientToServer;
-    const std::string a = v6 ? "2001:db8::1" : "10.0.0.1";
-    const std::string b = v6 ? "2001:db8::2" : "198.51.100.2";
-    const t::Endpoints e = c2s ? t::Endpoints{a, b, 51000, 6881} : t::Endpoints{b, a, 6881, 51000};
-    const auto v = v6 ? t::ipv6_udp(e, payload) : t::ipv4_udp(e, payload);
-    const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
-    FlowContext ctx;
-    ctx.direction = dir;
-    ++payloads[c2s ? 0 : 1];
-    ctx.payload_packets[0] = payloads[0];
-    ctx.payload_packets[1] = payloads[1];
-    ctx.peers = &cache;
-    return bt.inspect(pkt, ctx, FlowSlot(std::span<std::byte>(slot).first(sizeof(slot))));
+struct Flow : t::P2pFlow<BittorrentUdp> {
+  Flow() {
+    udp = true;
+    client_port = 51000;
+    port = 6881;
   }
-  Result c2s(const std::string& p) { return send(Direction::kClientToServer, p); }
-  Result s2c(const std::string& p) { return send(Direction::kServerToClient, p); }
-  std::optional<Match> end() { return bt.give_up({}, FlowSlot(slot)); }
 };
 
 std::string be16(uint16_t v) {

@@ -3,6 +3,7 @@
 
 #include "classifiers/edonkey.h"
 #include "classifiers/peer_cache.h"
+#include "p2p_probe.h"
 #include "packet_builder.h"
 
 using namespace imguard::classifiers;
@@ -11,30 +12,12 @@ namespace t = imguard::test;
 
 namespace {
 
-struct Flow {
-  Edonkey ed;
-  PeerCache cache;
-  std::array<std::byte, 8> slot{};
-  uint32_t payloads[2] = {0, 0};
-  bool udp = false;
-
-  Result send(Direction dir, const std::string& payload) {
-    const bool c2s = dir == Direction::kClientToServer;
-    const t::Endpoints e = c2s ? t::Endpoints{"198.51.100.10", "198.51.100.20", 40000, 4662}
-                               : t::Endpoints{"198.51.100.20", "198.51.100.10", 4662, 40000};
-    const auto v = udp ? t::ipv4_udp(e, payload) : t::ipv4_tcp(e, payload);
-    const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, {}));
-    FlowContext ctx;
-    ctx.direction = dir;
-    ++payloads[c2s ? 0 : 1];
-    ctx.payload_packets[0] = payloads[0];
-    ctx.payload_packets[1] = payloads[1];
-    ctx.peers = &cache;
-    return ed.inspect(pkt, ctx, FlowSlot(slot));
+struct Flow : t::P2pFlow<Edonkey> {
+  Flow() {
+    client = "198.51.100.10";
+    server = "198.51.100.20";
+    port = 4662;
   }
-  Result c2s(const std::string& p) { return send(Direction::kClientToServer, p); }
-  Result s2c(const std::string& p) { return send(Direction::kServerToClient, p); }
-  std::optional<Match> end() { return ed.give_up({}, FlowSlot(slot)); }
 };
 
 std::string le32(uint32_t v) {
