@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "packet/address.h"
+
+namespace imguard::conntrack {
+
+/// One direction of a connection as conntrack keys it.
+struct Tuple {
+  packet::Address src;
+  packet::Address dst;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint8_t l4proto = 0;  // IPPROTO_TCP / IPPROTO_UDP (others are skipped by dump())
+
+  friend bool operator==(const Tuple&, const Tuple&) = default;
+};
+
+/// The 128-bit conntrack label as the kernel stores it (CTA_LABELS bytes).
+using Label = std::array<uint8_t, 16>;
+
+/// One connection from a dump.
+struct Entry {
+  Tuple original;
+  Tuple reply;
+  uint32_t mark = 0;
+  std::optional<Label> label;  // absent when the connection has no label extension
+  uint16_t zone = 0;
+  uint32_t id = 0;  // CTA_ID
+  /// Accounting (net.netfilter.nf_conntrack_acct=1), 0 otherwise; [0] original, [1] reply.
+  uint64_t packets[2] = {0, 0};
+  uint64_t bytes[2] = {0, 0};
+};
+
+/// A change to one connection, addressed by its original tuple (and zone). Only the bits
+/// set in the masks are written (CTA_MARK_MASK, CTA_LABELS_MASK); the rest of the mark and
+/// label stays as other software left it.
+struct Update {
+  Tuple original;
+  uint16_t zone = 0;
+  std::optional<uint32_t> mark;
+  uint32_t mark_mask = 0;
+  std::optional<Label> label;
+  Label label_mask{};
+};
+
+struct UpdateStats {
+  uint64_t applied = 0;
+  uint64_t not_found = 0;  // ENOENT: the connection ended (or is not confirmed yet)
+  uint64_t failed = 0;     // any other error; first_error says which
+  std::string first_error;
+};
+
+/// A ctnetlink socket (NETLINK_NETFILTER) in the caller's network namespace. Owned by one
+/// thread at a time; not thread-safe. Needs CAP_NET_ADMIN. Never throws: failures come
+/// back as messages naming the object, the cause and a hint.
+class Conntrack {
+ public:
+  /// nullptr and `error` when the socket cannot be opened (e.g. no nf_conntrack_netlink).
+  static std::unique_ptr<Conntrack> open(std::string& error);
+  ~Conntrack();
+  Conntrack(const Conntrack&) = delete;
+  Conntrack& operator=(const Conntrack&) = delete;
+
+  /// Dumps every IPv4 and IPv6 TCP/UDP connection, calling `fn` for each (on this
+  /// thread, during the call). False and `error` if the dump failed part way; entries
+  /// already delivered stay delivered.
+  bool dump(const std::function<void(const Entry&)>& fn, std::string& error);
+
+  /// Applies `updates`, several messages per send, collecting every answer before it
+  /// returns. A missing connection is counted, never an error for the others.
+  UpdateStats update(std::span<const Update> updates);
+
+ private:
+  struct Impl;
+  explicit Conntrack(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace imguard::conntrack
