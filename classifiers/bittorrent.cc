@@ -36,11 +36,11 @@ struct State {
 
 constexpr Match kMseMatch{.app = AppId::kBittorrent,
                           .evidence = Evidence::kBehaviour,
-                          .features = kFeatureFileTransfer | kFeatureServing};
+                          .features = kFeatureFileTransfer | kFeaturePeer};
 
 constexpr Match kPeerMatch{.app = AppId::kBittorrent,
                            .evidence = Evidence::kDpi,
-                           .features = kFeatureFileTransfer | kFeatureServing};
+                           .features = kFeatureFileTransfer | kFeaturePeer};
 constexpr Match kTrackerMatch{
     .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 

@@ -47,7 +47,7 @@ constexpr Match kSignalling{
     .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 constexpr Match kSession{.app = AppId::kBittorrent,
                          .evidence = Evidence::kDpi,
-                         .features = kFeatureFileTransfer | kFeatureServing};
+                         .features = kFeatureFileTransfer | kFeaturePeer};
 
 struct UtpHeader {
   uint8_t type;

@@ -30,8 +30,13 @@ std::string_view evidence_name(Evidence e) noexcept;
 enum Feature : uint8_t {
   kFeatureNone = 0,
   kFeatureFileTransfer = 1 << 0,  // the flow carries files (DCC SEND, bytestreams, P2P)
-  kFeatureServing = 1 << 1,       // the flow's responder is a local P2P node serving peers
-  kFeatureCleartext = 1 << 2,     // IM messages travel unencrypted
+  /// The user's host is the responder of a P2P peer connection: it serves peers. Never
+  /// set by classifiers (they cannot know which end is local); the engine derives it
+  /// from kFeaturePeer and the identity of the ends (engine/decider.h).
+  kFeatureServing = 1 << 1,
+  kFeatureCleartext = 1 << 2,  // IM messages travel unencrypted
+  /// A connection between two P2P nodes, either of which may be the one serving.
+  kFeaturePeer = 1 << 3,
 };
 
 enum class Direction : uint8_t { kClientToServer = 0, kServerToClient = 1 };

@@ -19,7 +19,7 @@ constexpr Match kHub{
     .app = AppId::kDirectConnect, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 constexpr Match kPeer{.app = AppId::kDirectConnect,
                       .evidence = Evidence::kDpi,
-                      .features = kFeatureFileTransfer | kFeatureServing};
+                      .features = kFeatureFileTransfer | kFeaturePeer};
 
 /// The first NMDC command: "$Name" + ' ' + argument, ended by '|'.
 Bytes first_command(Bytes p) noexcept {

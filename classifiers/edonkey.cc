@@ -216,7 +216,7 @@ void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
 
 constexpr Match kPeer{.app = AppId::kEdonkey,
                       .evidence = Evidence::kDpi,
-                      .features = kFeatureFileTransfer | kFeatureServing};
+                      .features = kFeatureFileTransfer | kFeaturePeer};
 constexpr Match kSignalling{
     .app = AppId::kEdonkey, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 

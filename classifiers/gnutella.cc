@@ -23,7 +23,7 @@ constexpr uint8_t kMaxGndParts = 32;
 
 constexpr Match kServing{.app = AppId::kGnutella,
                          .evidence = Evidence::kDpi,
-                         .features = kFeatureFileTransfer | kFeatureServing};
+                         .features = kFeatureFileTransfer | kFeaturePeer};
 constexpr Match kSignalling{
     .app = AppId::kGnutella, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 

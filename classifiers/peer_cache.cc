@@ -137,7 +137,7 @@ Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx
   const packet::Address& server = c2s ? pkt.dst : pkt.src;
   const uint16_t server_port = c2s ? pkt.dport : pkt.sport;
   std::optional<AppId> app = ctx.peers->lookup(server, server_port, pkt.ts);
-  uint8_t features = kFeatureFileTransfer | kFeatureServing;
+  uint8_t features = kFeatureFileTransfer | kFeaturePeer;
   if (!app && pkt.l4 == packet::L4::kUdp) {
     const packet::Address& client = c2s ? pkt.src : pkt.dst;
     app = ctx.peers->lookup(client, c2s ? pkt.sport : pkt.dport, pkt.ts);

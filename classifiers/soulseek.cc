@@ -22,7 +22,7 @@ constexpr Match kServer{
     .app = AppId::kSoulseek, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 constexpr Match kPeer{.app = AppId::kSoulseek,
                       .evidence = Evidence::kDpi,
-                      .features = kFeatureFileTransfer | kFeatureServing};
+                      .features = kFeatureFileTransfer | kFeaturePeer};
 
 /// A Soulseek string at `at` (uint32 length + bytes, at most kMaxName): the end offset.
 std::optional<size_t> string_end(Bytes p, size_t at, bool must_be_printable) noexcept {

@@ -45,8 +45,21 @@ int cmd_check_config(const std::vector<std::string>& args) {
   if (!config) {
     return 1;
   }
-  std::printf("%s: ok (%zu rules, %u throttle buckets)\n", args[0].c_str(),
-              config->actions.rules.size(), config->actions.bucket_count);
+  for (const std::string& w : config->warnings) {
+    std::fprintf(stderr, "%s\n", w.c_str());
+  }
+  size_t buckets = 0;
+  for (const policy::Bucket& b : config->policy.buckets) {
+    buckets += b.rule != policy::kNoRule ? 1 : 0;
+  }
+  std::printf("%s: ok (%zu users, %zu groups, %zu schedules, %u rules, %zu table entries, %zu "
+              "throttle buckets%s)\n",
+              args[0].c_str(), config->policy.users.size(), config->policy.groups.size(),
+              config->policy.schedules.size(), config->policy.ordered_rules,
+              config->policy.rules.size() - config->policy.ordered_rules, buckets,
+              config->warnings.empty()
+                  ? ""
+                  : (", " + std::to_string(config->warnings.size()) + " warnings").c_str());
   return 0;
 }
 

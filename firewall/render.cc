@@ -45,9 +45,16 @@ uint32_t mark_of(Action a, uint16_t bucket, uint32_t mask) {
 /// Every window value the engine can hand back under this config, ascending.
 std::set<uint32_t> decided_values(const Config& c) {
   std::set<uint32_t> out;
-  for (const policy::Rule& r : c.actions.rules) {
-    const uint16_t bucket = r.spec.action == Action::kThrottle ? r.bucket : 0;
-    out.insert(mark_of(r.spec.action, bucket, c.mark_mask));
+  for (const policy::Rule& r : c.policy.rules) {
+    const Action enforced = (r.spec.monitor || !c.policy.enforce) ? Action::kAllow : r.spec.action;
+    if (enforced != Action::kThrottle) {
+      out.insert(mark_of(enforced, 0, c.mark_mask));
+    }
+  }
+  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
+    if (c.policy.buckets[b].rule != policy::kNoRule) {
+      out.insert(mark_of(Action::kThrottle, b, c.mark_mask));
+    }
   }
   return out;
 }
@@ -133,12 +140,13 @@ Part nft_part(const Config& c, NftQueue queueing) {
     s += tagged("meta l4proto tcp " + rej + " reject with tcp reset", p.owned_rules);
   }
   s += tagged(rej + " reject with icmpx type port-unreachable", p.owned_rules);
-  for (const policy::Rule& r : c.actions.rules) {
-    if (r.spec.action != Action::kThrottle) {
+  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
+    if (c.policy.buckets[b].rule == policy::kNoRule) {
       continue;
     }
+    const policy::Rule& r = c.policy.rules[c.policy.buckets[b].rule];
     const std::string rate = std::to_string(r.spec.rate_bytes_per_sec);
-    s += tagged("ct mark & " + w + " == " + hex(mark_of(Action::kThrottle, r.bucket, c.mark_mask)) +
+    s += tagged("ct mark & " + w + " == " + hex(mark_of(Action::kThrottle, b, c.mark_mask)) +
                     " limit rate over " + rate + " bytes/second burst " + rate + " bytes drop",
                 p.owned_rules);
   }
@@ -215,14 +223,15 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   s += chain + rej + " -j REJECT --reject-with " +
        (tool == Tool::kIptables ? "icmp-port-unreachable" : "icmp6-port-unreachable") + "\n";
   ++p.owned_rules;
-  for (const policy::Rule& r : c.actions.rules) {
-    if (r.spec.action != Action::kThrottle) {
+  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
+    if (c.policy.buckets[b].rule == policy::kNoRule) {
       continue;
     }
+    const policy::Rule& r = c.policy.rules[c.policy.buckets[b].rule];
     s += chain + "-m connmark --mark " +
-         hex_short(mark_of(Action::kThrottle, r.bucket, c.mark_mask)) + "/" + w +
+         hex_short(mark_of(Action::kThrottle, b, c.mark_mask)) + "/" + w +
          " -m hashlimit --hashlimit-above " + std::to_string(r.spec.rate_bytes_per_sec) +
-         "b/s --hashlimit-name imguard-b" + std::to_string(r.bucket) + " -j DROP\n";
+         "b/s --hashlimit-name imguard-b" + std::to_string(b) + " -j DROP\n";
     ++p.owned_rules;
   }
   for (const Hook& h : hooks(c)) {

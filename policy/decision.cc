@@ -1,44 +1,122 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "policy/decision.h"
 
+#include <algorithm>
+#include <cassert>
+
 namespace imguard::policy {
 
 namespace {
 
-uint16_t rule_index(const ActionTable& t, classifiers::AppId app, uint8_t features) noexcept {
-  const auto a = static_cast<size_t>(app);
+template <typename T>
+bool contains(const std::vector<T>& v, T x) noexcept {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool who_matches(const Rule& r, const FlowFacts& f) noexcept {
+  if (r.who_anyone) {
+    return true;
+  }
+  if (f.user == kNoUser ? r.who_unknown
+                        : std::binary_search(r.who_users.begin(), r.who_users.end(), f.user)) {
+    return true;
+  }
+  return (r.who_groups & f.groups).any();
+}
+
+bool schedule_on(const FlowFacts& f, uint16_t s) noexcept {
+  return s < 64 && ((f.active_schedules >> s) & 1u) != 0;
+}
+
+Decision make(const Policy& p, uint16_t index, const FlowFacts& f) noexcept {
+  const Rule& r = p.rules[index];
+  Decision d;
+  d.action = r.spec.action;
+  d.enforced = (r.spec.monitor || !p.enforce) ? Action::kAllow : r.spec.action;
+  d.rule = index;
+  d.user = f.user;
+  if (r.spec.action == Action::kThrottle) {
+    d.rate_bytes_per_sec = r.spec.rate_bytes_per_sec;
+  }
+  if (d.enforced == Action::kThrottle) {
+    uint16_t bucket = r.bucket;
+    if (r.spec.scope == ThrottleScope::kPerUser && !r.user_buckets.empty()) {
+      const size_t slot = f.user == kNoUser ? p.users.size() : f.user;
+      bucket = slot < r.user_buckets.size() ? r.user_buckets[slot] : kNoBucket;
+    }
+    // The loader numbers a bucket for every user a throttle rule can match.
+    assert(bucket != kNoBucket);
+    d.bucket = bucket == kNoBucket ? 0 : bucket;
+  }
+  return d;
+}
+
+uint16_t table_rule(const Policy& p, const FlowFacts& f) noexcept {
+  const ActionTable& t = p.table;
+  const auto a = static_cast<size_t>(f.app);
   if (a < t.by_app.size() && t.by_app[a] != kNoRule) {
     return t.by_app[a];
   }
   for (size_t i = 0; i < kRuleFeatures.size(); ++i) {
-    if ((features & kRuleFeatures[i]) != 0 && t.by_feature[i] != kNoRule) {
+    if ((f.features & kRuleFeatures[i]) != 0 && t.by_feature[i] != kNoRule) {
       return t.by_feature[i];
     }
   }
-  const auto c = static_cast<size_t>(classifiers::app_category(app));
+  const auto c = static_cast<size_t>(classifiers::app_category(f.app));
   if (c < t.by_category.size() && t.by_category[c] != kNoRule) {
     return t.by_category[c];
   }
-  return 0;
+  return t.default_rule;
 }
 
 }  // namespace
 
+bool rule_matches(const Rule& r, const FlowFacts& f) noexcept {
+  if (!who_matches(r, f)) {
+    return false;
+  }
+  if (!r.apps.empty() && !contains(r.apps, f.app)) {
+    return false;
+  }
+  if (!r.categories.empty() && !contains(r.categories, classifiers::app_category(f.app))) {
+    return false;
+  }
+  if (r.features != 0 && (r.features & f.features) == 0) {
+    return false;
+  }
+  if (r.evidence != 0 && ((r.evidence >> static_cast<unsigned>(f.evidence)) & 1u) == 0) {
+    return false;
+  }
+  if (r.direction == FlowDirection::kServing && !f.user_is_responder) {
+    return false;
+  }
+  if (r.direction == FlowDirection::kInitiating && f.user_is_responder) {
+    return false;
+  }
+  if (r.when != kNoSchedule && !schedule_on(f, r.when)) {
+    return false;
+  }
+  return r.not_when == kNoSchedule || !schedule_on(f, r.not_when);
+}
+
+Decision decide(const Policy& p, const FlowFacts& f) noexcept {
+  if (p.rules.empty()) {
+    return Decision{};  // only a hand-built Policy can lack the default rule
+  }
+  for (uint16_t i = 0; i < p.ordered_rules && i < p.rules.size(); ++i) {
+    if (rule_matches(p.rules[i], f)) {
+      return make(p, i, f);
+    }
+  }
+  const uint16_t index = table_rule(p, f);
+  return make(p, index < p.rules.size() ? index : p.table.default_rule, f);
+}
+
 Decision decide(const Config& config, classifiers::AppId app, uint8_t features) noexcept {
-  const ActionTable& t = config.actions;
-  if (t.rules.empty()) {
-    return Decision{};  // only a hand-built Config can lack the default rule
-  }
-  const uint16_t index = rule_index(t, app, features);
-  const Rule& r = t.rules[index < t.rules.size() ? index : 0];
-  Decision d;
-  d.action = r.spec.action;
-  d.rule = index < t.rules.size() ? index : 0;
-  if (r.spec.action == Action::kThrottle) {
-    d.rate_bytes_per_sec = r.spec.rate_bytes_per_sec;
-    d.bucket = r.bucket;
-  }
-  return d;
+  FlowFacts f;
+  f.app = app;
+  f.features = features;
+  return decide(config.policy, f);
 }
 
 }  // namespace imguard::policy

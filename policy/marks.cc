@@ -35,7 +35,7 @@ uint32_t mark_bucket_capacity(uint32_t mask) noexcept {
 
 uint32_t encode(const Decision& d, uint32_t mask) noexcept {
   const uint32_t value = kDecidedBit |
-                         ((static_cast<uint32_t>(d.action) & kActionBits) << kActionShift) |
+                         ((static_cast<uint32_t>(d.enforced) & kActionBits) << kActionShift) |
                          (static_cast<uint32_t>(d.bucket) << kBucketShift);
   return (value << window_shift(mask)) & mask;
 }

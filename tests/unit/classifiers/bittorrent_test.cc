@@ -50,7 +50,7 @@ TEST_CASE("BitTorrent handshake matches on any port and marks the listener", "[b
   CHECK(std::get<Match>(r).app == AppId::kBittorrent);
   CHECK(std::get<Match>(r).evidence == Evidence::kDpi);
   CHECK((std::get<Match>(r).features & kFeatureFileTransfer) != 0);
-  CHECK((std::get<Match>(r).features & kFeatureServing) != 0);
+  CHECK((std::get<Match>(r).features & kFeaturePeer) != 0);
   // The responder is a peer listener; the initiator a BitTorrent host.
   CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("10.0.0.1"), 0, {}) == AppId::kBittorrent);
@@ -89,7 +89,7 @@ TEST_CASE("HTTP tracker announce is held until the response feeds the cache", "[
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nd8:intervali1800e5:peers12:" + peers +
       "e");
   REQUIRE(std::holds_alternative<Match>(resp));
-  CHECK((std::get<Match>(resp).features & kFeatureServing) == 0);
+  CHECK((std::get<Match>(resp).features & kFeaturePeer) == 0);
   CHECK(f.cache.lookup(addr("198.51.100.9"), 6881, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("203.0.113.4"), 51413, {}) == AppId::kBittorrent);
 }

@@ -54,7 +54,7 @@ TEST_CASE("uTP: SYN answered by a STATE with the tied id and ack matches", "[bit
   const auto state =
       f.s2c(utp(2, 0x4567, 0x0100, 0x23c6, 2) + t::bytes({0, 8}) + std::string(8, '\0'));
   REQUIRE(std::holds_alternative<Match>(state));
-  CHECK((std::get<Match>(state).features & kFeatureServing) != 0);
+  CHECK((std::get<Match>(state).features & kFeaturePeer) != 0);
   CHECK(f.cache.lookup(addr("10.0.0.1"), 51000, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("198.51.100.2"), 6881, {}) == AppId::kBittorrent);
 }
@@ -101,7 +101,7 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
                         bstr(value) + "ee1:t2:aa1:y1:re";
   const auto r2 = f.s2c(r);
   REQUIRE(std::holds_alternative<Match>(r2));
-  CHECK((std::get<Match>(r2).features & kFeatureServing) == 0);
+  CHECK((std::get<Match>(r2).features & kFeaturePeer) == 0);
   CHECK(f.cache.lookup(addr("203.0.113.5"), 6881, {}) == AppId::kBittorrent);
   CHECK(f.cache.lookup(addr("198.51.100.77"), 51413, {}) == AppId::kBittorrent);
   // A node listed on port 53 is not learned: DNS to it stays DNS.

@@ -54,7 +54,7 @@ TEST_CASE("eD2k client hello decides alone and marks the peer listener", "[edonk
   const auto r = f.c2s(hello(4663));
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).app == AppId::kEdonkey);
-  CHECK((std::get<Match>(r).features & kFeatureServing) != 0);
+  CHECK((std::get<Match>(r).features & kFeaturePeer) != 0);
   CHECK(f.cache.lookup(addr("198.51.100.20"), 4662, {}) == AppId::kEdonkey);
   CHECK(f.cache.lookup(addr("198.51.100.10"), 4663, {}) == AppId::kEdonkey);
 }
@@ -66,7 +66,7 @@ TEST_CASE("eD2k framing in both directions matches; several messages per segment
   CHECK(std::holds_alternative<NeedMore>(f.c2s(login)));
   const auto r = f.s2c(frame(0xe3, 0x38, le16(3) + "hi!") + frame(0xe3, 0x40, le32(7)));
   REQUIRE(std::holds_alternative<Match>(r));
-  CHECK((std::get<Match>(r).features & kFeatureServing) == 0);
+  CHECK((std::get<Match>(r).features & kFeaturePeer) == 0);
 }
 
 TEST_CASE("eD2k look-alikes are refused", "[edonkey]") {

@@ -65,7 +65,7 @@ struct P2pFlow {
 
 inline bool serving(const classifiers::Result& r) {
   const auto* m = std::get_if<classifiers::Match>(&r);
-  return m != nullptr && (m->features & classifiers::kFeatureServing) != 0;
+  return m != nullptr && (m->features & classifiers::kFeaturePeer) != 0;
 }
 
 }  // namespace imguard::test

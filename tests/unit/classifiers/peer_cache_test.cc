@@ -73,7 +73,7 @@ TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") 
   const auto hit = run(t::ipv4_tcp({.dst = "198.51.100.7", .dport = 51413}, blob));
   REQUIRE(std::holds_alternative<Match>(hit));
   CHECK(std::get<Match>(hit).evidence == Evidence::kCrossFlow);
-  CHECK((std::get<Match>(hit).features & kFeatureServing) != 0);
+  CHECK((std::get<Match>(hit).features & kFeaturePeer) != 0);
   // Same host, other port: not a known endpoint.
   CHECK(std::holds_alternative<NotMine>(
       run(t::ipv4_tcp({.dst = "198.51.100.7", .dport = 443}, blob))));
@@ -87,5 +87,5 @@ TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") 
   // UDP: a flow sent from a known node's port is that node's traffic.
   const auto udp = run(t::ipv4_udp({.src = "198.51.100.7", .sport = 51413}, blob));
   REQUIRE(std::holds_alternative<Match>(udp));
-  CHECK((std::get<Match>(udp).features & kFeatureServing) == 0);
+  CHECK((std::get<Match>(udp).features & kFeaturePeer) == 0);
 }
