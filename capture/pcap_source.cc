@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "capture/pcap_source.h"
 
+#include <cstring>
+
 #include <pcap/pcap.h>
 
 #include "packet/bytes.h"
@@ -77,6 +79,23 @@ std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t
   }
 }
 
+/// The sender's 6-byte hardware address, where the link header has one.
+std::optional<std::array<uint8_t, 6>> source_mac(int link_type, const uint8_t* p, size_t len) noexcept {
+  size_t at = 0;
+  if (link_type == DLT_EN10MB && len >= 14) {
+    at = 6;
+  } else if (link_type == DLT_LINUX_SLL && len >= 16 && p[4] == 0 && p[5] == 6) {
+    at = 6;  // sll_halen == 6, sll_addr follows
+  } else if (link_type == kLinktypeLinuxSll2 && len >= 20 && p[11] == 6) {
+    at = 12;
+  } else {
+    return std::nullopt;
+  }
+  std::array<uint8_t, 6> mac{};
+  std::memcpy(mac.data(), p + at, mac.size());
+  return mac;
+}
+
 }  // namespace
 
 std::unique_ptr<PcapSource> PcapSource::open(const std::string& path, std::string& error) {
@@ -123,6 +142,7 @@ PcapSource::Status PcapSource::next(Frame& frame, Anomaly& why) noexcept {
     return Status::kSkipped;
   }
   const size_t l3_off = std::get<size_t>(off);
+  frame.src_mac = source_mac(link_type_, data, hdr->caplen);
   frame.ts = packet::Timestamp(int64_t{hdr->ts.tv_sec} * 1'000'000 + hdr->ts.tv_usec);
   frame.l3 = std::span<const uint8_t>(data + l3_off, hdr->caplen - l3_off);
   return Status::kFrame;

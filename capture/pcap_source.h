@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -17,6 +19,9 @@ namespace imguard::capture {
 struct Frame {
   packet::Timestamp ts{};
   std::span<const uint8_t> l3;
+  /// The frame's source hardware address when the link layer carries a 6-byte one
+  /// (Ethernet, Linux cooked v1/v2).
+  std::optional<std::array<uint8_t, 6>> src_mac;
 };
 
 /// Reads pcap and pcapng files through libpcap and strips the link layer: Ethernet (with

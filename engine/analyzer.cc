@@ -41,8 +41,10 @@ classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) n
   return ctx;
 }
 
-Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts) noexcept {
+Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
+                                      const PacketMeta& meta, const PolicyView& view) noexcept {
   ++stats_.packets;
+  view_ = view;
   stats_.bytes += l3.size();
   if (ts - last_expiry_ >= kExpiryInterval) {
     flows_.expire_idle(ts);
@@ -54,7 +56,7 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts)
     return Outcome{};
   }
   const auto& pkt = std::get<packet::PacketView>(parsed);
-  const FlowTable::Hit hit = flows_.track(pkt);
+  const FlowTable::Hit hit = flows_.track(pkt, meta);
   if (hit.flow == nullptr) {
     return Outcome{};
   }
@@ -65,7 +67,8 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts)
     decided_now = chain_->inspect(pkt, context_of(flow, hit.direction), flow.chain);
     stats_.classified_flows += decided_now ? 1 : 0;
   }
-  return Outcome{&flow, hit.direction, decided_now};
+  const Step step = decide_step(view, flow, decided_now, ts);
+  return Outcome{&flow, hit.direction, decided_now, step};
 }
 
 void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
@@ -88,6 +91,12 @@ void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
   r.first_seen = flow.first_seen;
   r.last_seen = flow.last_seen;
   r.end = reason;
+  if (view_.config != nullptr && flow.decision.when == CachedDecision::When::kNone) {
+    // Ended before the classification settled: decided at its end, as the budget would.
+    decide_step(view_, flow, true, flow.last_seen);
+    flow.decision.when = CachedDecision::When::kEnd;
+  }
+  r.decision = flow.decision;
   chain_->release(flow.chain);
   try {
     sink_.on_flow_end(r);

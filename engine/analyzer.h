@@ -6,6 +6,7 @@
 #include <string>
 
 #include "classifiers/chain.h"
+#include "engine/decider.h"
 #include "engine/flow_table.h"
 #include "packet/anomaly.h"
 
@@ -27,6 +28,8 @@ struct FlowRecord {
   Timestamp first_seen{};
   Timestamp last_seen{};
   EndReason end = EndReason::kShutdown;
+  /// The decision the flow got (CachedDecision::When::kNone when no policy was given).
+  CachedDecision decision;
 };
 
 /// Receives flows as they leave the table. Called on the analyzer's thread.
@@ -61,12 +64,16 @@ class Analyzer {
 
   /// What the pipeline made of one packet.
   struct Outcome {
-    const Flow* flow = nullptr;  // nullptr: not a flow packet (see stats().anomalies)
+    Flow* flow = nullptr;  // nullptr: not a flow packet (see stats().anomalies)
     Direction direction = Direction::kClientToServer;
     bool decided_now = false;  // this packet made the classification final
+    Step step = Step::kUndecided;  // what the packet did to the flow's decision
   };
-  /// `l3` starts at the IP header. Expires idle flows as time advances.
-  Outcome on_packet(std::span<const uint8_t> l3, Timestamp ts) noexcept;
+  /// `l3` starts at the IP header. Expires idle flows as time advances. Classifies, then
+  /// decides under `view` (engine/decider.h); a flow that ends undecided is decided at its
+  /// end under the last view seen.
+  Outcome on_packet(std::span<const uint8_t> l3, Timestamp ts, const PacketMeta& meta = {},
+                    const PolicyView& view = {}) noexcept;
   /// Counts a frame the capture layer could not decode as IP.
   void count_anomaly(packet::Anomaly a) noexcept { stats_.anomalies.count(a); }
   /// Ends every flow, reporting each to the sink.
@@ -88,6 +95,7 @@ class Analyzer {
   FlowTable flows_;
   AnalyzerStats stats_;
   Timestamp last_expiry_{};
+  PolicyView view_;
 };
 
 }  // namespace imguard::engine

@@ -77,16 +77,27 @@ int cmd_classify(const std::vector<std::string>& args) {
     std::fprintf(stderr, "usage: imguard classify PCAP... [--format text|jsonl] [--config FILE]\n");
     return 2;
   }
+  const policy::Config builtin = policy::default_config();
+  if (policy) {
+    for (const std::string& w : policy->warnings) {
+      std::fprintf(stderr, "%s\n", w.c_str());
+    }
+  }
   int rc = 0;
   std::vector<FileReport> reports;
   for (const auto& f : files) {
-    FileReport rep = analyze_pcap(f, config);
+    // Without --config the built-in policy still resolves which end is local, so
+    // `serving` means the same as under a policy; only the policy fields are left out.
+    FileReport rep = analyze_pcap(f, config, policy ? policy.get() : &builtin);
     if (!rep.error.empty()) {
       std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
       rc = 1;
     }
     if (format == Format::kJsonl) {
       write_jsonl(stdout, rep, policy.get());
+      if (policy) {
+        write_user_records(stdout, rep, *policy);
+      }
     } else {
       write_text(stdout, rep, policy.get());
       rep.flows.shrink_to_fit();
@@ -95,6 +106,9 @@ int cmd_classify(const std::vector<std::string>& args) {
   }
   if (format == Format::kText) {
     write_app_summary(stdout, reports);
+    if (policy) {
+      write_user_summary(stdout, reports, *policy);
+    }
   }
   return rc;
 }

@@ -146,7 +146,7 @@ Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt) noexc
   return f;
 }
 
-FlowTable::Hit FlowTable::track(const packet::PacketView& pkt) noexcept {
+FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta& meta) noexcept {
   bool src_is_a = false;
   const FlowKey key = key_of(pkt, src_is_a);
   auto it = flows_.find(key);
@@ -161,6 +161,9 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt) noexcept {
     if (f == nullptr) {
       return Hit{};
     }
+    if (meta.inbound) {
+      f->host_is_responder = *meta.inbound == (f->client == pkt.src);
+    }
   }
   const bool from_client = pkt.src == f->client && pkt.sport == f->client_port;
   const Direction dir = from_client ? Direction::kClientToServer : Direction::kServerToClient;
@@ -170,6 +173,13 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt) noexcept {
   f->bytes[d] += pkt.wire_length;
   if (!pkt.payload.empty()) {
     ++f->payload_packets[d];
+  }
+  if (meta.src_mac && (f->mac_seen & (1u << d)) == 0) {
+    f->mac[d] = *meta.src_mac;
+    f->mac_seen = static_cast<uint8_t>(f->mac_seen | (1u << d));
+  }
+  if (meta.uid && !f->uid) {
+    f->uid = meta.uid;
   }
   if (pkt.l4 == packet::L4::kTcp) {
     if (pkt.has_flag(kFin)) {

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
 #include "classifiers/chain.h"
 #include "packet/packet.h"
+#include "policy/decision.h"
+#include "policy/identity.h"
 
 namespace imguard::engine {
 
@@ -32,6 +35,27 @@ struct FlowKeyHash {
 };
 
 enum class EndReason : uint8_t { kIdle, kTcpClosed, kEvicted, kPortReused, kShutdown };
+
+/// What the capture layer or the queue knew about a packet beyond its bytes.
+struct PacketMeta {
+  std::optional<policy::MacAddress> src_mac;  // Ethernet / cooked source address
+  std::optional<uint32_t> uid;                // owner of the local socket (host mode)
+  /// Host mode: the packet was received by this host (INPUT) rather than sent (OUTPUT).
+  std::optional<bool> inbound;
+};
+
+/// When and how a flow's decision was taken (engine/decider.h), cached on the flow so
+/// packets in flight are answered without deciding again. Stale when `generation` is not
+/// the current policy's.
+struct CachedDecision {
+  enum class When : uint8_t { kNone, kClaim, kFinal, kEnd };
+  When when = When::kNone;
+  uint64_t generation = 0;
+  policy::Decision decision;
+  policy::Identity identity;
+  uint8_t features = 0;  // as the policy saw them (kFeatureServing derived)
+  Timestamp at{};
+};
 std::string_view end_reason_name(EndReason r) noexcept;
 
 /// One bidirectional connection. Index [0] of the per-direction arrays is client→server,
@@ -51,7 +75,13 @@ struct Flow {
   uint32_t payload_packets[2] = {0, 0};
   uint8_t fin_seen = 0;  // bit 0: client sent FIN, bit 1: server sent FIN
   bool rst_seen = false;
+  /// Source MAC of each side's frames, first seen; bit d of mac_seen says [d] is valid.
+  uint8_t mac_seen = 0;
+  std::array<policy::MacAddress, 2> mac{};
+  std::optional<uint32_t> uid;
+  std::optional<bool> host_is_responder;  // host mode: the first packet came in
   classifiers::ChainFlowState chain;
+  CachedDecision decision;
 
   bool tcp_closed() const noexcept { return rst_seen || fin_seen == 3; }
 
@@ -94,8 +124,8 @@ class FlowTable {
     Direction direction = Direction::kClientToServer;
   };
   /// Finds the packet's flow or creates it (evicting the longest-idle flow when full),
-  /// updates counters, TCP state and idle order.
-  Hit track(const packet::PacketView& pkt) noexcept;
+  /// updates counters, TCP state, what `meta` adds (MACs, uid) and idle order.
+  Hit track(const packet::PacketView& pkt, const PacketMeta& meta = {}) noexcept;
   /// Ends flows whose idle time passed their timeout, oldest first, at most expire_batch.
   void expire_idle(Timestamp now) noexcept;
   /// Ends every flow (EndReason::kShutdown), oldest first.

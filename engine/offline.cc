@@ -19,7 +19,8 @@ class CollectingSink final : public FlowSink {
 
 }  // namespace
 
-FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config) {
+FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
+                        const policy::Config* policy) {
   FileReport rep;
   rep.path = path;
   auto source = capture::PcapSource::open(path, rep.error);
@@ -31,6 +32,8 @@ FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config)
   if (!analyzer) {
     return rep;
   }
+  PolicyView view;
+  view.config = policy;
   capture::Frame frame;
   packet::Anomaly why{};
   for (;;) {
@@ -46,7 +49,9 @@ FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config)
       analyzer->count_anomaly(why);
       continue;
     }
-    analyzer->on_packet(frame.l3, frame.ts);
+    PacketMeta meta;
+    meta.src_mac = frame.src_mac;
+    analyzer->on_packet(frame.l3, frame.ts, meta, view);
   }
   analyzer->flush();
   rep.stats = analyzer->stats();

@@ -13,7 +13,7 @@ using classifiers::app_name;
 using classifiers::category_name;
 using classifiers::evidence_name;
 
-std::string features_json(uint8_t f) {
+std::string features_json(uint8_t f, bool with_peer) {
   std::string out = "[";
   auto add = [&](uint8_t bit, const char* name) {
     if ((f & bit) != 0) {
@@ -25,6 +25,9 @@ std::string features_json(uint8_t f) {
   add(classifiers::kFeatureFileTransfer, "file_transfer");
   add(classifiers::kFeatureServing, "serving");
   add(classifiers::kFeatureCleartext, "cleartext");
+  if (with_peer) {
+    add(classifiers::kFeaturePeer, "peer");
+  }
   return out + "]";
 }
 
@@ -32,9 +35,69 @@ const char* l4_name(packet::L4 l4) {
   return l4 == packet::L4::kTcp ? "tcp" : "udp";
 }
 
-std::string action_of(const policy::Config& policy, const FlowRecord& r) {
-  return std::string(
-      policy::action_name(policy::decide(policy, r.result.app, r.result.features).action));
+/// The features to print: the decision's (with `serving` derived) when there is one.
+uint8_t features_of(const FlowRecord& r) {
+  return r.decision.when != CachedDecision::When::kNone ? r.decision.features
+                                                        : static_cast<uint8_t>(r.result.features);
+}
+
+std::string user_name(const policy::Config& c, uint16_t user) {
+  return user == policy::kNoUser || user >= c.policy.users.size() ? "unknown"
+                                                                  : c.policy.users[user].name;
+}
+
+std::string rule_name(const policy::Config& c, uint16_t rule) {
+  return rule < c.policy.rules.size() ? c.policy.rules[rule].name : "?";
+}
+
+const char* when_name(CachedDecision::When w) {
+  switch (w) {
+    case CachedDecision::When::kClaim:
+      return "claim";
+    case CachedDecision::When::kFinal:
+      return "classified";
+    case CachedDecision::When::kEnd:
+      return "flow_end";
+    case CachedDecision::When::kNone:
+      break;
+  }
+  return "none";
+}
+
+/// `,"user":...,"action":...` for a flow decided under a policy, "" otherwise.
+std::string decision_json(const policy::Config& c, const FlowRecord& r) {
+  if (r.decision.when == CachedDecision::When::kNone) {
+    return "";
+  }
+  const policy::Decision& d = r.decision.decision;
+  std::string s = ",\"user\":\"" + json_escape(user_name(c, d.user)) + "\",\"groups\":[";
+  bool first = true;
+  for (size_t g = 0; g < c.policy.groups.size(); ++g) {
+    if (r.decision.identity.groups.test(g)) {
+      s += (first ? "\"" : ",\"") + json_escape(c.policy.groups[g].name) + "\"";
+      first = false;
+    }
+  }
+  s += "],\"user_side\":\"";
+  s += r.decision.identity.user_is_responder ? "responder" : "initiator";
+  s += "\",\"rule\":\"" + json_escape(rule_name(c, d.rule)) + "\",\"action\":\"" +
+       std::string(policy::action_name(d.enforced)) + "\"";
+  if (d.monitored()) {
+    s += ",\"monitor\":\"" + std::string(policy::action_name(d.action)) + "\"";
+  }
+  if (d.action == policy::Action::kThrottle) {
+    s += ",\"rate_bytes_per_sec\":" + std::to_string(d.rate_bytes_per_sec);
+  }
+  s += ",\"decided\":\"" + std::string(when_name(r.decision.when)) + "\"";
+  return s;
+}
+
+std::string action_text(const policy::Decision& d) {
+  std::string s(policy::action_name(d.enforced));
+  if (d.monitored()) {
+    s += " (monitor " + std::string(policy::action_name(d.action)) + ")";
+  }
+  return s;
 }
 
 struct AppTotals {
@@ -66,8 +129,7 @@ std::string json_escape(std::string_view s) {
 
 void write_jsonl(std::FILE* out, const FileReport& rep, const policy::Config* policy) {
   for (const FlowRecord& r : rep.flows) {
-    const std::string action =
-        policy != nullptr ? ",\"action\":\"" + action_of(*policy, r) + "\"" : std::string();
+    const std::string action = policy != nullptr ? decision_json(*policy, r) : std::string();
     std::fprintf(
         out,
         "{\"record\":\"flow\",\"l4\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
@@ -80,7 +142,7 @@ void write_jsonl(std::FILE* out, const FileReport& rep, const policy::Config* po
         static_cast<int>(category_name(app_category(r.result.app)).size()),
         category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
         r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
-        evidence_name(r.result.evidence).data(), features_json(r.result.features).c_str(),
+        evidence_name(r.result.evidence).data(), features_json(features_of(r), true).c_str(),
         r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1], r.packets[0], r.packets[1],
         r.bytes[0], r.bytes[1], static_cast<int>(end_reason_name(r.end).size()),
         end_reason_name(r.end).data(), action.c_str());
@@ -113,7 +175,7 @@ void write_text(std::FILE* out, const FileReport& rep, const policy::Config* pol
   }
   std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s%s\n", "l4", "client",
                "server", "app", "categ", "classifier", "evidence", "packets", "bytes",
-               policy != nullptr ? "  action" : "");
+               policy != nullptr ? "  user rule action" : "");
   for (const FlowRecord& r : rep.flows) {
     const std::string c = r.src.to_string() + ":" + std::to_string(r.sport);
     const std::string s = r.dst.to_string() + ":" + std::to_string(r.dport);
@@ -126,7 +188,11 @@ void write_text(std::FILE* out, const FileReport& rep, const policy::Config* pol
         r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
         evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
         r.bytes[0] + r.bytes[1], policy != nullptr ? "  " : "",
-        policy != nullptr ? action_of(*policy, r).c_str() : "");
+        policy != nullptr
+            ? (user_name(*policy, r.decision.decision.user) + " " +
+               rule_name(*policy, r.decision.decision.rule) + " " + action_text(r.decision.decision))
+                  .c_str()
+            : "");
   }
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);
@@ -155,6 +221,72 @@ void write_app_summary(std::FILE* out, const std::vector<FileReport>& reports) {
     std::fprintf(out, "%-8.*s %-16.*s %8" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
                  static_cast<int>(k.first.size()), k.first.data(),
                  static_cast<int>(k.second.size()), k.second.data(), t.flows, t.packets, t.bytes);
+  }
+}
+
+}  // namespace imguard::engine
+
+namespace imguard::engine {
+
+namespace {
+
+struct UserTotals {
+  uint64_t flows = 0;
+  uint64_t bytes = 0;
+  std::map<std::string, uint64_t> actions;  // action text → flows
+};
+
+using UserKey = std::pair<std::string, std::string>;  // user, app
+
+std::map<UserKey, UserTotals> user_totals(const std::vector<const FileReport*>& reports,
+                                          const policy::Config& policy) {
+  std::map<UserKey, UserTotals> totals;
+  for (const FileReport* rep : reports) {
+    for (const FlowRecord& r : rep->flows) {
+      if (r.decision.when == CachedDecision::When::kNone) {
+        continue;
+      }
+      UserTotals& t = totals[{user_name(policy, r.decision.decision.user),
+                              std::string(app_name(r.result.app))}];
+      ++t.flows;
+      t.bytes += r.bytes[0] + r.bytes[1];
+      ++t.actions[action_text(r.decision.decision)];
+    }
+  }
+  return totals;
+}
+
+}  // namespace
+
+void write_user_summary(std::FILE* out, const std::vector<FileReport>& reports,
+                        const policy::Config& policy) {
+  std::vector<const FileReport*> all;
+  for (const FileReport& r : reports) {
+    all.push_back(&r);
+  }
+  std::fprintf(out, "\nPer-user summary\n%-16s %-16s %8s %12s  %s\n", "user", "app", "flows",
+               "bytes", "decisions");
+  for (const auto& [k, t] : user_totals(all, policy)) {
+    std::string acts;
+    for (const auto& [a, n] : t.actions) {
+      acts += (acts.empty() ? "" : ", ") + a + " " + std::to_string(n);
+    }
+    std::fprintf(out, "%-16s %-16s %8" PRIu64 " %12" PRIu64 "  %s\n", k.first.c_str(),
+                 k.second.c_str(), t.flows, t.bytes, acts.c_str());
+  }
+}
+
+void write_user_records(std::FILE* out, const FileReport& rep, const policy::Config& policy) {
+  for (const auto& [k, t] : user_totals({&rep}, policy)) {
+    std::string acts;
+    for (const auto& [a, n] : t.actions) {
+      acts += (acts.empty() ? "\"" : ",\"") + json_escape(a) + "\":" + std::to_string(n);
+    }
+    std::fprintf(out,
+                 "{\"record\":\"user\",\"file\":\"%s\",\"user\":\"%s\",\"app\":\"%s\","
+                 "\"flows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"decisions\":{%s}}\n",
+                 json_escape(rep.path).c_str(), json_escape(k.first).c_str(),
+                 json_escape(k.second).c_str(), t.flows, t.bytes, acts.c_str());
   }
 }
 

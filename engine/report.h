@@ -27,6 +27,11 @@ void write_jsonl(std::FILE* out, const FileReport& report, const policy::Config*
 void write_text(std::FILE* out, const FileReport& report, const policy::Config* policy);
 /// Per-application totals over several files, for the text summary and the demo.
 void write_app_summary(std::FILE* out, const std::vector<FileReport>& reports);
+/// Who used which app, how much, and what the policy did, over several files.
+void write_user_summary(std::FILE* out, const std::vector<FileReport>& reports,
+                        const policy::Config& policy);
+/// The same per file as JSON lines: {"record":"user","user":...,"app":...,...}.
+void write_user_records(std::FILE* out, const FileReport& report, const policy::Config& policy);
 
 std::string json_escape(std::string_view s);
 

@@ -79,6 +79,15 @@ bool is_local(const Policy& p, const packet::Address& a) noexcept {
   return user_by_address(p, a) != kNoUser;
 }
 
+Identity identity_for_user(const Policy& p, uint16_t user, bool user_is_responder,
+                           const packet::Address& user_address) noexcept {
+  Identity id;
+  id.user = user;
+  id.user_is_responder = user_is_responder;
+  id.groups = groups_of(p, user, user_address);
+  return id;
+}
+
 Identity resolve_identity(const Policy& p, HookMode mode, const Endpoints& ends) noexcept {
   Identity id;
   if (mode == HookMode::kHost && ends.uid) {

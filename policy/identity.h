@@ -41,6 +41,11 @@ struct Identity {
 /// user; otherwise as in gateway mode. noexcept and allocation-free: hot-path safe.
 Identity resolve_identity(const Policy& policy, HookMode mode, const Endpoints& ends) noexcept;
 
+/// The identity of a user already known (by a recorded stable id): its groups, plus the
+/// groups whose addresses hold `user_address`.
+Identity identity_for_user(const Policy& policy, uint16_t user, bool user_is_responder,
+                           const packet::Address& user_address) noexcept;
+
 /// Whether `a` counts as local: inside networks.local or inside some user's addresses.
 bool is_local(const Policy& policy, const packet::Address& a) noexcept;
 
