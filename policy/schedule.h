@@ -11,6 +11,11 @@
 
 namespace imguard::policy {
 
+/// The farthest TimeZone::transitions() and next_change() look ahead: longer horizons are
+/// shortened to this (400 Gregorian years), so a huge horizon cannot exhaust memory or time.
+inline constexpr std::chrono::seconds kMaxHorizon =
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::years(400));
+
 /// A time zone read from the system's TZif database (/usr/share/zoneinfo), with the
 /// POSIX TZ rule of the file's footer for instants after its last transition. Immutable
 /// after load(); safe to share between threads. Never consults the process's TZ or
@@ -27,8 +32,11 @@ class TimeZone {
   static std::shared_ptr<const TimeZone> utc();
 
   /// Seconds east of UTC in effect at instant `t` (e.g. +3600 for CET, +7200 for CEST).
+  /// Before the first transition: the file's type 0 (RFC 8536); after the last one: the
+  /// footer's POSIX TZ rule. Hot-path safe: no allocation, no I/O.
   int32_t utc_offset(std::chrono::sys_seconds t) const noexcept;
-  /// Instants in (after, after + horizon] where the offset changes, ascending.
+  /// Instants in (after, after + horizon] where the offset changes, ascending; empty for a
+  /// horizon <= 0; the horizon is capped at kMaxHorizon. Allocates.
   std::vector<std::chrono::sys_seconds> transitions(std::chrono::sys_seconds after,
                                                     std::chrono::seconds horizon) const;
   const std::string& name() const noexcept { return name_; }
@@ -70,7 +78,8 @@ bool schedule_active(const Schedule& s, std::chrono::sys_seconds t) noexcept;
 /// The first instant > `t` at which schedule_active() changes value, looking at most
 /// `horizon` ahead (DST transitions and window edges both count; a local time skipped by
 /// a DST jump moves the edge to the jump). std::nullopt-like: returns t + horizon when
-/// nothing changes within it.
+/// nothing changes within it (horizon capped at kMaxHorizon; a horizon <= 0 returns t).
+/// Allocates; cost grows with the distance to the answer (about one day per step).
 std::chrono::sys_seconds next_change(const Schedule& s, std::chrono::sys_seconds t,
                                      std::chrono::seconds horizon = std::chrono::hours(24 * 8));
 
