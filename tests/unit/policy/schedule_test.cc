@@ -218,18 +218,18 @@ sys_seconds scan_next_change(const Schedule& s, sys_seconds t, sys_seconds limit
   return limit;
 }
 
-const std::vector<std::string> kZones = {"Europe/Berlin",
-                                         "America/New_York",
-                                         "Australia/Lord_Howe",
-                                         "Asia/Kolkata",
-                                         "Pacific/Chatham",
-                                         "America/Sao_Paulo",
-                                         "UTC"};
+const std::vector<std::string> zone_names = {"Europe/Berlin",
+                                             "America/New_York",
+                                             "Australia/Lord_Howe",
+                                             "Asia/Kolkata",
+                                             "Pacific/Chatham",
+                                             "America/Sao_Paulo",
+                                             "UTC"};
 
 }  // namespace
 
 TEST_CASE("policy/schedule: utc_offset matches glibc over 1970..2100", "[policy][schedule]") {
-  for (const std::string& name : kZones) {
+  for (const std::string& name : zone_names) {
     INFO(name);
     const auto z = zone(name);
     CHECK(z->name() == name);
@@ -240,7 +240,7 @@ TEST_CASE("policy/schedule: utc_offset matches glibc over 1970..2100", "[policy]
 }
 
 TEST_CASE("policy/schedule: transitions are exactly glibc's offset changes", "[policy][schedule]") {
-  for (const std::string& name : kZones) {
+  for (const std::string& name : zone_names) {
     INFO(name);
     const auto z = zone(name);
     const sys_seconds from = at(1970, 1, 1);
