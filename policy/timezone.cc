@@ -98,7 +98,7 @@ struct RuleDate {
     }
     const int64_t first = days_from_civil(y, month, 1);
     const unsigned delta = (day + 7 - weekday_from_days(first)) % 7;
-    int64_t result = first + delta + 7 * (week - 1);
+    int64_t result = first + delta + int64_t{7} * (week - 1);
     if (result >= first + days_in_month(y, month)) {
       result -= 7;  // week 5 means the last such weekday
     }
@@ -612,9 +612,9 @@ std::variant<std::shared_ptr<const TimeZone>, std::string> TimeZone::load(
 }
 
 std::shared_ptr<const TimeZone> TimeZone::utc() {
-  static const std::shared_ptr<const TimeZone> kUtc =
+  static const std::shared_ptr<const TimeZone> utc_zone =
       std::make_shared<const TimeZone>("UTC", std::make_shared<const Impl>());
-  return kUtc;
+  return utc_zone;
 }
 
 int32_t TimeZone::utc_offset(std::chrono::sys_seconds t) const noexcept {

@@ -218,18 +218,18 @@ sys_seconds scan_next_change(const Schedule& s, sys_seconds t, sys_seconds limit
   return limit;
 }
 
-const std::vector<std::string> kZones = {"Europe/Berlin",
-                                         "America/New_York",
-                                         "Australia/Lord_Howe",
-                                         "Asia/Kolkata",
-                                         "Pacific/Chatham",
-                                         "America/Sao_Paulo",
-                                         "UTC"};
+const std::vector<std::string> zone_names = {"Europe/Berlin",
+                                             "America/New_York",
+                                             "Australia/Lord_Howe",
+                                             "Asia/Kolkata",
+                                             "Pacific/Chatham",
+                                             "America/Sao_Paulo",
+                                             "UTC"};
 
 }  // namespace
 
 TEST_CASE("policy/schedule: utc_offset matches glibc over 1970..2100", "[policy][schedule]") {
-  for (const std::string& name : kZones) {
+  for (const std::string& name : zone_names) {
     INFO(name);
     const auto z = zone(name);
     CHECK(z->name() == name);
@@ -240,7 +240,7 @@ TEST_CASE("policy/schedule: utc_offset matches glibc over 1970..2100", "[policy]
 }
 
 TEST_CASE("policy/schedule: transitions are exactly glibc's offset changes", "[policy][schedule]") {
-  for (const std::string& name : kZones) {
+  for (const std::string& name : zone_names) {
     INFO(name);
     const auto z = zone(name);
     const sys_seconds from = at(1970, 1, 1);
@@ -333,7 +333,7 @@ TEST_CASE("policy/schedule: POSIX TZ footers match glibc", "[policy][schedule]")
   }
 }
 
-TEST_CASE("policy/schedule: RFC 8536 rule extensions (hours beyond 24, negative)",
+TEST_CASE("policy/schedule: RFC 8536 rule extensions (hours beyond 24 and negative)",
           "[policy][schedule]") {
   TempDir dir;
   SECTION("DST all year (RFC 8536 section 3.3.1 example)") {
@@ -411,7 +411,7 @@ TEST_CASE("policy/schedule: bad zone names are refused", "[policy][schedule]") {
   CHECK_FALSE(load_error(std::string_view("UTC\0x", 5)).empty());
 }
 
-TEST_CASE("policy/schedule: truncated and garbage TZif files are errors, not crashes",
+TEST_CASE("policy/schedule: truncated and garbage TZif files are errors and never crashes",
           "[policy][schedule]") {
   TempDir dir;
   const std::string berlin = read_bytes(std::string(kZoneDir) + "/Europe/Berlin");
