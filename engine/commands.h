@@ -15,6 +15,12 @@ int cmd_rules(const std::vector<std::string>& args);
 /// `imguard run --config FILE`: the live engine; returns when SIGINT/SIGTERM arrive.
 int cmd_run(const std::vector<std::string>& args);
 
+/// `imguard reload [--control PATH]`: asks the daemon to reload its file and waits;
+/// 0 applied, 1 rejected (the daemon keeps its policy; the reasons go to stderr).
+int cmd_reload(const std::vector<std::string>& args);
+/// `imguard status [--control PATH]`: the daemon's one-line state and counters.
+int cmd_status(const std::vector<std::string>& args);
+
 const char* version() noexcept;
 
 }  // namespace imguard::engine

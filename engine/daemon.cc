@@ -3,16 +3,24 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <thread>
 #include <variant>
 
+#include "conntrack/conntrack.h"
 #include "engine/analyzer.h"
+#include "engine/control.h"
+#include "engine/redecide.h"
+#include "engine/spsc_ring.h"
 #include "firewall/firewall.h"
 #include "nfq/queue.h"
 #include "policy/decision.h"
+#include "policy/labels.h"
+#include "policy/loader.h"
 #include "policy/marks.h"
 
 namespace imguard::engine {
@@ -56,6 +64,19 @@ uint64_t QueuedHistogram::max() const noexcept {
   return 0;
 }
 
+void DaemonStats::add(const WorkerCounters& w) noexcept {
+#define IMGUARD_ADD(name) name += w.name.load(std::memory_order_relaxed);
+  IMGUARD_WORKER_COUNTERS(IMGUARD_ADD)
+#undef IMGUARD_ADD
+  for (size_t i = 0; i < decided_by_app.size(); ++i) {
+    decided_by_app[i] += w.decided_by_app[i].load(std::memory_order_relaxed);
+  }
+  for (size_t i = 0; i < decided_by_action.size(); ++i) {
+    decided_by_action[i] += w.decided_by_action[i].load(std::memory_order_relaxed);
+  }
+  monitored += w.monitored.load(std::memory_order_relaxed);
+}
+
 std::string DaemonStats::line() const {
   std::string s;
   auto kv = [&s](std::string_view k, uint64_t v) {
@@ -68,15 +89,22 @@ std::string DaemonStats::line() const {
   kv("marked_verdicts", marked_verdicts);
   kv("batched_packets", batched_packets);
   kv("batch_verdicts", batch_verdicts);
-  kv("after_decision", after_decision);
-  kv("early_blocked", early_blocked);
-  kv("engine_errors", engine_errors);
+#define IMGUARD_KV(name) kv(#name, name);
+  IMGUARD_WORKER_COUNTERS(IMGUARD_KV)
+#undef IMGUARD_KV
   kv("enobufs", enobufs);
   kv("kernel_user_dropped", kernel_user_dropped);
   kv("kernel_queue_dropped", kernel_queue_dropped);
   kv("send_errors", send_errors);
   kv("kernel_errors", kernel_errors);
   kv("rules_reinstalled", rules_reinstalled);
+  kv("reloads", reloads);
+  kv("policy_reload_failed", policy_reload_failed);
+  kv("schedule_changes", schedule_changes);
+  kv("remarked", remarked);
+  kv("records_written", records_written);
+  kv("records_failed", records_failed);
+  kv("monitored", monitored);
   uint64_t decided = 0;
   for (const uint64_t n : decided_by_app) {
     decided += n;
@@ -100,82 +128,166 @@ std::string DaemonStats::line() const {
   return s;
 }
 
+namespace {
+
+/// What a worker hands the control thread to write into a connection's conntrack label.
+struct RecordWrite {
+  conntrack::Tuple original;
+  policy::ConnRecord record;
+  uint64_t generation = 0;
+};
+constexpr size_t kRecordRing = 8192;
+
+std::string user_text(const policy::Config& c, uint16_t user) {
+  return user == policy::kNoUser || user >= c.policy.users.size() ? "unknown"
+                                                                  : c.policy.users[user].name;
+}
+
+}  // namespace
+
 /// One queue, its thread and its pipeline. The packet handler and the flow sink run on
 /// the worker thread only.
 struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
-  const policy::Config& config;
+  PolicyStore& store;
   LogDecisions log;
+  policy::HookMode mode;
+  uint32_t mask;
   std::unique_ptr<nfq::Queue> queue;
   std::unique_ptr<Analyzer> analyzer;
   std::thread thread;
-  bool failed = false;
+  std::atomic<bool> failed{false};
   nfq::Verdict error_verdict;
-  DaemonStats stats;  // this worker's share
+  WorkerCounters counters;
+  QueuedHistogram queued;  // read by the control thread after join()
+  SpscRing<RecordWrite, kRecordRing> records;
+  // The snapshot this worker decides under, refreshed when the generation moves.
+  std::shared_ptr<const policy::Config> config;
+  uint64_t generation = 0;
 
-  Worker(const policy::Config& c, LogDecisions l)
-      : config(c),
+  Worker(PolicyStore& s, const policy::Config& c, LogDecisions l)
+      : store(s),
         log(l),
+        mode(c.mode),
+        mask(c.mark_mask),
         error_verdict(c.fail_open ? nfq::Verdict::accept() : nfq::Verdict::drop()) {}
 
-  // parse → flow → classify (Analyzer) → decide → verdict carrying the masked mark.
+  static void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+
+  // parse → flow → classify → decide (Analyzer + decider) → verdict carrying the mark.
   nfq::Verdict on_packet(const nfq::Packet& pkt) noexcept override {
-    const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts);
+    if (const uint64_t g = store.generation(); g != generation) {
+      config = store.current();
+      generation = g;
+    }
+    PacketMeta meta;
+    meta.src_mac = pkt.src_mac;
+    meta.uid = pkt.uid;
+    if (mode == policy::HookMode::kHost) {
+      meta.inbound = pkt.inbound;
+    }
+    const PolicyView view{config.get(), generation, store.schedules()};
+    const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {
-      ++stats.engine_errors;
+      bump(counters.engine_errors);
       return error_verdict;
     }
-    const classifiers::Classification& c = out.flow->chain.result;
-    if (!c.final) {
-      // A classifier may have claimed the flow (the app is known) while it waits for
-      // features; if the app alone is already blocked, enforce it now rather than letting
-      // the waiting packets through. Allowed apps keep being observed.
-      if (c.app != classifiers::AppId::kUnknown) {
-        const policy::Decision early = policy::decide(config, c.app, classifiers::kFeatureNone);
-        if (early.action == policy::Action::kDrop || early.action == policy::Action::kReject) {
-          ++stats.early_blocked;
-          return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, early, config.mark_mask));
-        }
-      }
-      return nfq::Verdict::accept();  // undecided: no mark, the next packet comes back
+    const CachedDecision& cached = out.flow->decision;
+    switch (out.step) {
+      case Step::kUndecided:
+        return nfq::Verdict::accept();  // no mark: the next packet comes back
+      case Step::kDecided:
+        bump(counters.after_decision);
+        break;
+      case Step::kClaimBlock:
+        bump(counters.early_blocked);
+        decided(*out.flow);
+        break;
+      case Step::kDecidedNow:
+        decided(*out.flow);
+        break;
+      case Step::kRedecided:
+        bump(counters.redecided);
+        record(*out.flow);
+        break;
     }
-    const policy::Decision d = policy::decide(config, c.app, c.features);
-    if (out.decided_now) {
-      ++stats.decided_by_app[static_cast<size_t>(c.app)];
-      ++stats.decided_by_action[static_cast<size_t>(d.action)];
-      if (log == LogDecisions::kYes) {
-        log_decision(*out.flow, d);
-      }
-    } else {
-      ++stats.after_decision;  // in flight when the marking verdict went out
-    }
-    return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, d, config.mark_mask));
+    return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, cached.decision, mask));
   }
 
-  void on_flow_end(const FlowRecord& r) override { stats.queued.add(r.packets[0] + r.packets[1]); }
+  void decided(const Flow& f) noexcept {
+    const policy::Decision& d = f.decision.decision;
+    bump(counters.decided_by_app[static_cast<size_t>(f.chain.result.app)]);
+    bump(counters.decided_by_action[static_cast<size_t>(d.action)]);
+    if (d.monitored()) {
+      bump(counters.monitored);
+    }
+    record(f);
+    if (log == LogDecisions::kYes) {
+      log_decision(f);
+    }
+  }
 
-  void log_decision(const Flow& f, const policy::Decision& d) const noexcept {
+  /// Queues the connection's label record for the control thread (no syscall here).
+  void record(const Flow& f) noexcept {
+    RecordWrite w;
+    w.original.src = f.client;
+    w.original.dst = f.server;
+    w.original.sport = f.client_port;
+    w.original.dport = f.server_port;
+    w.original.l4proto = static_cast<uint8_t>(f.key.l4);
+    const CachedDecision& c = f.decision;
+    w.record.app = f.chain.result.app;
+    w.record.evidence = f.chain.result.evidence;
+    w.record.features = f.chain.result.features;
+    w.record.user_is_responder = c.identity.user_is_responder;
+    w.record.identity_sticky = c.identity.sticky;
+    w.record.user_stable_id = c.decision.user < config->policy.users.size()
+                                  ? config->policy.users[c.decision.user].stable_id
+                                  : 0;
+    w.generation = c.generation;
+    if (!records.push(w)) {
+      bump(counters.records_dropped);
+    }
+  }
+
+  void on_flow_end(const FlowRecord& r) override {
+    queued.add(r.packets[0] + r.packets[1]);
+    if (r.decision.when == CachedDecision::When::kEnd) {
+      bump(counters.decided_at_end);
+    }
+  }
+
+  void log_decision(const Flow& f) const noexcept {
     try {
       const auto& c = f.chain.result;
-      std::fprintf(
-          stderr, "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s\n",
-          f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(), f.client_port,
-          f.server.to_string().c_str(), f.server_port,
-          std::string(classifiers::app_name(c.app)).c_str(),
-          std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
-          std::string(policy::action_name(d.action)).c_str());
+      const policy::Decision& d = f.decision.decision;
+      const std::string rule =
+          d.rule < config->policy.rules.size() ? config->policy.rules[d.rule].name : "?";
+      std::string action(policy::action_name(d.enforced));
+      if (d.monitored()) {
+        action += " monitor=" + std::string(policy::action_name(d.action));
+      }
+      std::fprintf(stderr,
+                   "imguard: decided %s %s:%u -> %s:%u app=%s category=%s user=%s rule=%s "
+                   "action=%s%s\n",
+                   f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(),
+                   f.client_port, f.server.to_string().c_str(), f.server_port,
+                   std::string(classifiers::app_name(c.app)).c_str(),
+                   std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
+                   user_text(*config, d.user).c_str(), rule.c_str(), action.c_str(),
+                   f.decision.when == CachedDecision::When::kClaim ? " (on claim)" : "");
     } catch (...) {
       // Logging must not take the packet path down (to_string allocates).
     }
   }
 
   void run(int stop_fd) noexcept {
-    failed = !queue->run(*this, stop_fd);
+    failed.store(!queue->run(*this, stop_fd), std::memory_order_release);
     analyzer->flush();  // every flow still in the table reports its queued-packet count
   }
 };
 
 Daemon::Daemon(std::shared_ptr<const policy::Config> config, DaemonOptions options)
-    : config_(std::move(config)), options_(options) {}
+    : options_(std::move(options)), store_(config, 0) {}
 
 Daemon::~Daemon() {
   for (auto& w : workers_) {
@@ -187,13 +299,15 @@ Daemon::~Daemon() {
 
 std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> config,
                                        DaemonOptions options, std::string& error) {
-  auto d = std::unique_ptr<Daemon>(new Daemon(std::move(config), options));
-  const policy::Config& c = *d->config_;
+  auto d = std::unique_ptr<Daemon>(new Daemon(config, std::move(options)));
+  const policy::Config& c = *config;
+  d->store_.publish(config, schedules_at(c.policy, std::chrono::duration_cast<packet::Timestamp>(
+                                                       std::chrono::system_clock::now().time_since_epoch())));
   Analyzer::Config ac;
   ac.budget.tcp_data_packets = c.tcp_budget;
   ac.budget.udp_data_packets = c.udp_budget;
   for (uint32_t i = 0; i < c.queue_count; ++i) {
-    auto w = std::make_unique<Worker>(c, options.log_decisions);
+    auto w = std::make_unique<Worker>(d->store_, c, d->options_.log_decisions);
     nfq::QueueOptions qo;
     qo.queue_num = static_cast<uint16_t>(c.queue_first + i);
     qo.max_len = c.queue_maxlen;
@@ -223,56 +337,304 @@ void log_caps(const nfq::Queue& q) {
                k.conntrack ? "" : " (kernel refused NFQA_CFG_F_CONNTRACK; using packet marks)");
 }
 
+packet::Timestamp wall_now() noexcept {
+  return std::chrono::duration_cast<packet::Timestamp>(
+      std::chrono::system_clock::now().time_since_epoch());
+}
+
+/// Settings a reload cannot change: they shape the queues, the mark window and the hooks.
+std::string restart_only_change(const policy::Config& a, const policy::Config& b) {
+  if (a.backend != b.backend) {
+    return "engine.backend";
+  }
+  if (a.mode != b.mode) {
+    return "engine.mode";
+  }
+  if (a.queue_first != b.queue_first || a.queue_count != b.queue_count ||
+      a.queue_maxlen != b.queue_maxlen || a.fail_open != b.fail_open ||
+      a.queue_bypass != b.queue_bypass) {
+    return "engine.queue";
+  }
+  if (a.mark_mask != b.mark_mask) {
+    return "engine.mark_mask";
+  }
+  if (a.tcp_budget != b.tcp_budget || a.udp_budget != b.udp_budget) {
+    return "engine.budget";
+  }
+  return "";
+}
+
 }  // namespace
 
-int Daemon::run(firewall::Firewall& fw, int stop_fd) {
+/// The control thread's state while run() serves.
+struct Daemon::Control {
+  Daemon& daemon;
+  std::unique_ptr<firewall::Firewall> fw;
+  std::unique_ptr<conntrack::Conntrack> ct;
+  std::unique_ptr<ControlServer> server;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_rules_check = started;
+  std::vector<conntrack::Update> pending;
+
+  const policy::Config& config() const { return *daemon.store_.current(); }
+  DaemonStats& stats() { return daemon.stats_; }
+
+  void redecide(const char* why) {
+    if (!ct) {
+      return;
+    }
+    const auto cfg = daemon.store_.current();
+    const RedecideStats r = redecide_all(*ct, *cfg, daemon.store_.schedules());
+    stats().remarked += r.writes.applied;
+    std::fprintf(stderr, "imguard: re-decided open connections (%s): %s\n", why,
+                 describe(r).c_str());
+  }
+
+  /// Writes the label records the workers queued. A record decided under an older
+  /// generation is decided again first, so a reload racing a decision cannot leave it
+  /// under the old policy.
+  void write_records() {
+    if (!ct) {
+      for (auto& w : daemon.workers_) {
+        while (w->records.pop()) {
+        }
+      }
+      return;
+    }
+    const auto cfg = daemon.store_.current();
+    const uint64_t generation = daemon.store_.generation();
+    const uint64_t schedules = daemon.store_.schedules();
+    pending.clear();
+    for (auto& w : daemon.workers_) {
+      while (auto r = w->records.pop()) {
+        conntrack::Update u;
+        u.original = r->original;
+        u.label = policy::encode_label(r->record);
+        u.label_mask = policy::label_mask();
+        if (r->generation != generation) {
+          conntrack::Entry e;
+          e.original = r->original;
+          e.reply.src = r->original.dst;
+          e.mark = ~0u;  // any decided value; only the new window matters here
+          const Decided d = decide_connection(*cfg, facts_of(e, r->record), schedules);
+          u.mark = policy::encode(d.decision, cfg->mark_mask);
+          u.mark_mask = cfg->mark_mask;
+        }
+        pending.push_back(u);
+      }
+    }
+    if (pending.empty()) {
+      return;
+    }
+    const conntrack::UpdateStats s = ct->update(pending);
+    stats().records_written += s.applied;
+    stats().records_failed += s.failed + s.not_found;
+    if (s.failed > 0) {
+      std::fprintf(stderr, "imguard: writing %llu label record(s) failed: %s\n",
+                   static_cast<unsigned long long>(s.failed), s.first_error.c_str());
+    }
+  }
+
+  /// Parse → validate → install the new ruleset → swap → re-decide. All or nothing: on
+  /// any failure the running policy and ruleset stay as they were.
+  std::string reload(const std::string& trigger) {
+    auto loaded = policy::load_config_file(daemon.options_.config_path);
+    auto refuse = [&](const std::string& why) {
+      ++stats().policy_reload_failed;
+      std::fprintf(stderr, "imguard: reload (%s) rejected; the running policy is unchanged:\n%s",
+                   trigger.c_str(), why.c_str());
+      return "error\n" + why;
+    };
+    if (const auto* e = std::get_if<policy::LoadError>(&loaded)) {
+      std::string msg;
+      for (const std::string& m : e->messages) {
+        msg += m + "\n";
+      }
+      return refuse(msg);
+    }
+    auto next = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
+    if (const std::string key = restart_only_change(config(), *next); !key.empty()) {
+      return refuse(daemon.options_.config_path + ": " + key +
+                    " changed; it takes effect only at a restart (expected: the running "
+                    "value, or restart imguard)\n");
+    }
+    auto fresh = firewall::Firewall::create_for_plan(*next, fw->plan(), firewall::system_runner());
+    if (auto r = fresh->install(); std::holds_alternative<firewall::Error>(r)) {
+      return refuse("installing the new ruleset failed: " + std::get<firewall::Error>(r).message +
+                    "\n");
+    }
+    fw = std::move(fresh);
+    const uint64_t sched = schedules_at(next->policy, wall_now());
+    std::string warnings;
+    for (const std::string& w : next->warnings) {
+      warnings += w + "\n";
+    }
+    daemon.store_.publish(next, sched);
+    ++stats().reloads;
+    std::fprintf(stderr, "imguard: reloaded %s (%s); generation %llu\n%s",
+                 daemon.options_.config_path.c_str(), trigger.c_str(),
+                 static_cast<unsigned long long>(daemon.store_.generation()), warnings.c_str());
+    write_records();
+    redecide("reload");
+    return "ok\nreloaded " + daemon.options_.config_path + ", generation " +
+           std::to_string(daemon.store_.generation()) + "\n" + warnings;
+  }
+
+  DaemonStats live() {
+    DaemonStats s = stats();
+    for (auto& w : daemon.workers_) {
+      s.add(w->counters);
+    }
+    return s;
+  }
+
+  std::string status() {
+    const auto cfg = daemon.store_.current();
+    const auto up = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - started);
+    std::string active;
+    for (size_t i = 0; i < cfg->policy.schedules.size(); ++i) {
+      if ((daemon.store_.schedules() >> i) & 1u) {
+        active += (active.empty() ? "" : ",") + cfg->policy.schedules[i].name;
+      }
+    }
+    return "ok\nversion=0.1.0 uptime_s=" + std::to_string(up.count()) +
+           " config=" + cfg->source + " generation=" + std::to_string(daemon.store_.generation()) +
+           " plan=" + std::string(firewall::plan_name(fw->plan())) + " workers=" +
+           std::to_string(daemon.workers_.size()) + " enforce=" +
+           (cfg->policy.enforce ? "true" : "false") + " schedules_active=" +
+           (active.empty() ? "-" : active) + " " + live().line() + "\n";
+  }
+
+  std::string handle(const std::string& request) {
+    if (request == "ping") {
+      return "ok\n";
+    }
+    if (request == "reload") {
+      return reload("control socket");
+    }
+    if (request == "status") {
+      return status();
+    }
+    return "error\nunknown request \"" + request + "\" (expected: reload, status, ping)\n";
+  }
+
+  void tick() {
+    write_records();
+    const policy::Config& c = config();
+    const uint64_t now_mask = schedules_at(c.policy, wall_now());
+    if (now_mask != daemon.store_.schedules()) {
+      daemon.store_.publish_schedules(now_mask);
+      ++stats().schedule_changes;
+      std::fprintf(stderr, "imguard: schedule state changed (mask 0x%llx)\n",
+                   static_cast<unsigned long long>(now_mask));
+      redecide("schedule boundary");
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_rules_check) {
+      next_rules_check = now + daemon.options_.rules_check_interval;
+      auto r = fw->reinstall_if_missing();
+      if (const auto* e = std::get_if<firewall::Error>(&r)) {
+        std::fprintf(stderr, "imguard: re-installing rules failed: %s\n", e->message.c_str());
+      } else if (std::get<bool>(r)) {
+        ++stats().rules_reinstalled;
+        std::fprintf(stderr, "imguard: rules were missing (flushed?); re-installed\n");
+      }
+    }
+  }
+};
+
+int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
+  Control ctl{*this, std::move(firewall), nullptr, nullptr};
   const int worker_stop = eventfd(0, EFD_CLOEXEC);
-  if (worker_stop < 0) {
-    std::perror("imguard: eventfd");
+  const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (worker_stop < 0 || timer < 0) {
+    std::perror("imguard: eventfd/timerfd");
     return 1;
   }
   for (auto& w : workers_) {
     log_caps(*w->queue);
   }
+  std::string error;
+  if (!options_.control_path.empty()) {
+    ctl.server = ControlServer::open(options_.control_path, error);
+    if (!ctl.server) {
+      std::fprintf(stderr, "imguard: %s\n", error.c_str());
+      close(worker_stop);
+      close(timer);
+      return 1;
+    }
+  }
   // Queues are bound before the rules go in, so fail-closed sites never see a gap.
-  if (auto r = fw.install(); std::holds_alternative<firewall::Error>(r)) {
+  if (auto r = ctl.fw->install(); std::holds_alternative<firewall::Error>(r)) {
     std::fprintf(stderr, "imguard: installing rules failed: %s\n",
                  std::get<firewall::Error>(r).message.c_str());
     close(worker_stop);
+    close(timer);
     return 1;
   }
+  ctl.ct = conntrack::Conntrack::open(error);
+  if (!ctl.ct) {
+    std::fprintf(stderr,
+                 "imguard: %s; open connections will not be re-decided on reload or at schedule "
+                 "boundaries\n",
+                 error.c_str());
+  }
+  // A restart: decisions kept in ct marks are checked against the policy loaded now.
+  ctl.redecide("start");
   std::fprintf(stderr, "imguard: rules installed (%s); %zu worker(s) running\n",
-               std::string(firewall::plan_name(fw.plan())).c_str(), workers_.size());
+               std::string(firewall::plan_name(ctl.fw->plan())).c_str(), workers_.size());
   for (auto& w : workers_) {
     Worker* raw = w.get();
     w->thread = std::thread([raw, worker_stop] { raw->run(worker_stop); });
   }
+  const auto tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.tick).count();
+  itimerspec its{};
+  its.it_interval.tv_sec = tick_ns / 1'000'000'000;
+  its.it_interval.tv_nsec = tick_ns % 1'000'000'000;
+  its.it_value = its.it_interval;
+  timerfd_settime(timer, 0, &its, nullptr);
   int rc = 0;
-  for (;;) {
-    pollfd p{stop_fd, POLLIN, 0};
-    const int ready = poll(&p, 1, static_cast<int>(options_.rules_check_interval.count()));
-    if (ready > 0) {
-      break;
+  bool stop = false;
+  while (!stop) {
+    pollfd p[3] = {{signal_fd, POLLIN, 0}, {timer, POLLIN, 0}, {-1, POLLIN, 0}};
+    if (ctl.server) {
+      p[2].fd = ctl.server->fd();
     }
-    bool worker_failed = false;
-    for (auto& w : workers_) {
-      worker_failed = worker_failed || w->failed;
+    if (poll(p, 3, -1) < 0) {
+      continue;  // EINTR
     }
-    if (worker_failed) {
-      std::fprintf(stderr, "imguard: a worker stopped on a socket error; shutting down\n");
-      rc = 1;
-      break;
+    if ((p[0].revents & POLLIN) != 0) {
+      signalfd_siginfo si{};
+      if (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGHUP) {
+          ctl.reload("SIGHUP from pid " + std::to_string(si.ssi_pid));
+        } else {
+          std::fprintf(stderr, "imguard: signal %u from pid %u: stopping\n", si.ssi_signo,
+                       si.ssi_pid);
+          stop = true;
+        }
+      }
     }
-    auto r = fw.reinstall_if_missing();
-    if (const auto* e = std::get_if<firewall::Error>(&r)) {
-      std::fprintf(stderr, "imguard: re-installing rules failed: %s\n", e->message.c_str());
-    } else if (std::get<bool>(r)) {
-      ++stats_.rules_reinstalled;
-      std::fprintf(stderr, "imguard: rules were missing (flushed?); re-installed\n");
+    if ((p[2].revents & POLLIN) != 0) {
+      ctl.server->serve_one([&ctl](const std::string& req) { return ctl.handle(req); });
+    }
+    if ((p[1].revents & POLLIN) != 0) {
+      uint64_t expirations = 0;
+      if (read(timer, &expirations, sizeof expirations) > 0) {
+        ctl.tick();
+      }
+      for (auto& w : workers_) {
+        if (w->failed.load(std::memory_order_acquire)) {
+          std::fprintf(stderr, "imguard: a worker stopped on a socket error; shutting down\n");
+          rc = 1;
+          stop = true;
+        }
+      }
     }
   }
   // Rules out first: nothing new is queued, then each worker answers what it holds.
-  if (auto r = fw.remove(); std::holds_alternative<firewall::Error>(r)) {
+  if (auto r = ctl.fw->remove(); std::holds_alternative<firewall::Error>(r)) {
     std::fprintf(stderr, "imguard: removing rules failed: %s\n",
                  std::get<firewall::Error>(r).message.c_str());
     rc = 1;
@@ -285,43 +647,26 @@ int Daemon::run(firewall::Firewall& fw, int stop_fd) {
   }
   for (auto& w : workers_) {
     w->thread.join();
-    if (w->failed) {
+    if (w->failed.load()) {
       std::fprintf(stderr, "imguard: %s\n", w->queue->last_error().c_str());
       rc = 1;
     }
     w->queue->read_kernel_counters();
     const nfq::QueueStats& q = w->queue->stats();
-    DaemonStats& s = w->stats;
-    s.packets = q.packets;
-    s.marked_verdicts = q.verdicts;
-    s.batched_packets = q.batched_packets;
-    s.batch_verdicts = q.batch_verdicts;
-    s.enobufs = q.enobufs;
-    s.kernel_user_dropped = q.kernel_user_dropped;
-    s.kernel_queue_dropped = q.kernel_queue_dropped;
-    s.send_errors = q.send_errors;
-    s.kernel_errors = q.kernel_errors;
-    stats_.packets += s.packets;
-    stats_.marked_verdicts += s.marked_verdicts;
-    stats_.batched_packets += s.batched_packets;
-    stats_.batch_verdicts += s.batch_verdicts;
-    stats_.after_decision += s.after_decision;
-    stats_.early_blocked += s.early_blocked;
-    stats_.engine_errors += s.engine_errors;
-    stats_.enobufs += s.enobufs;
-    stats_.kernel_user_dropped += s.kernel_user_dropped;
-    stats_.kernel_queue_dropped += s.kernel_queue_dropped;
-    stats_.send_errors += s.send_errors;
-    stats_.kernel_errors += s.kernel_errors;
-    for (size_t i = 0; i < s.decided_by_app.size(); ++i) {
-      stats_.decided_by_app[i] += s.decided_by_app[i];
-    }
-    for (size_t i = 0; i < s.decided_by_action.size(); ++i) {
-      stats_.decided_by_action[i] += s.decided_by_action[i];
-    }
-    stats_.queued.merge(s.queued);
+    stats_.packets += q.packets;
+    stats_.marked_verdicts += q.verdicts;
+    stats_.batched_packets += q.batched_packets;
+    stats_.batch_verdicts += q.batch_verdicts;
+    stats_.enobufs += q.enobufs;
+    stats_.kernel_user_dropped += q.kernel_user_dropped;
+    stats_.kernel_queue_dropped += q.kernel_queue_dropped;
+    stats_.send_errors += q.send_errors;
+    stats_.kernel_errors += q.kernel_errors;
+    stats_.add(w->counters);
+    stats_.queued.merge(w->queued);
   }
   close(worker_stop);
+  close(timer);
   workers_.clear();  // unbinds every queue
   return rc;
 }

@@ -17,9 +17,15 @@ void usage(std::FILE* out) {
       "commands:\n"
       "  classify PCAP... [--format text|jsonl] [--config FILE]\n"
       "                     identify IM/P2P flows in capture files (pcap, pcapng)\n"
-      "  run --config FILE [--log-decisions]\n"
+      "  run --config FILE [--log-decisions] [--control PATH]\n"
       "                     the live engine: bind the queues, install the rules, decide\n"
-      "                     connections until SIGINT/SIGTERM (foreground, logs to stderr)\n"
+      "                     connections until SIGINT/SIGTERM (foreground, logs to stderr);\n"
+      "                     SIGHUP reloads the file\n"
+      "  reload [--control PATH]\n"
+      "                     make the running daemon reload its file; exit 1 (policy kept)\n"
+      "                     when the file is rejected\n"
+      "  status [--control PATH]\n"
+      "                     the running daemon's state and counters\n"
       "  check-config FILE  validate a configuration (exit 1 with file:line:col errors)\n"
       "  rules --config FILE [--plan nftables|nftables+iptables-queue|iptables]\n"
       "                     print the firewall ruleset imguard installs\n"
@@ -48,6 +54,12 @@ int main(int argc, char** argv) {
   }
   if (cmd == "rules") {
     return imguard::engine::cmd_rules(args);
+  }
+  if (cmd == "reload") {
+    return imguard::engine::cmd_reload(args);
+  }
+  if (cmd == "status") {
+    return imguard::engine::cmd_status(args);
   }
   if (cmd == "version" || cmd == "--version") {
     std::printf("imguard %s\n", imguard::engine::version());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,12 @@ struct Packet {
   std::chrono::microseconds ts{};  // receive time, wall clock
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
+  /// Source hardware address of the frame (NFQA_HWADDR), when it arrived on an
+  /// Ethernet-like interface: the sending host on the gateway's own LAN segment.
+  std::optional<std::array<uint8_t, 6>> src_mac;
+  /// The packet came in through an interface (NFQA_IFINDEX_INDEV present): forwarded or
+  /// received (INPUT); false for packets this host sends (OUTPUT).
+  bool inbound = false;
 };
 
 /// The answer for one packet. `mark`, when set, replaces the whole packet mark: callers
