@@ -32,7 +32,10 @@ struct Entry {
   Tuple original;
   Tuple reply;
   uint32_t mark = 0;
-  std::optional<Label> label;  // absent when the connection has no label extension
+  /// Absent when the connection has no label extension *or* all 128 bits are clear: the
+  /// kernel omits CTA_LABELS in both cases (ctnetlink_dump_labels), so a dump cannot tell
+  /// them apart; an update that sets a label answers ENOSPC for the former.
+  std::optional<Label> label;
   uint16_t zone = 0;
   uint32_t id = 0;  // CTA_ID
   /// Accounting (net.netfilter.nf_conntrack_acct=1), 0 otherwise; [0] original, [1] reply.
