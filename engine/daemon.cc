@@ -7,6 +7,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <thread>
 #include <variant>
@@ -368,6 +369,8 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
 
 /// The control thread's state while run() serves.
 struct Daemon::Control {
+  Control(Daemon& d, std::unique_ptr<firewall::Firewall> f) : daemon(d), fw(std::move(f)) {}
+
   Daemon& daemon;
   std::unique_ptr<firewall::Firewall> fw;
   std::unique_ptr<conntrack::Conntrack> ct;
@@ -545,7 +548,7 @@ struct Daemon::Control {
 };
 
 int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
-  Control ctl{*this, std::move(firewall), nullptr, nullptr};
+  Control ctl(*this, std::move(firewall));
   const int worker_stop = eventfd(0, EFD_CLOEXEC);
   const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   if (worker_stop < 0 || timer < 0) {
