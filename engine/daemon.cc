@@ -268,13 +268,13 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         action += " monitor=" + std::string(policy::action_name(d.action));
       }
       std::fprintf(stderr,
-                   "imguard: decided %s %s:%u -> %s:%u app=%s category=%s user=%s rule=%s "
-                   "action=%s%s\n",
+                   "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s user=%s "
+                   "rule=%s%s\n",
                    f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(),
                    f.client_port, f.server.to_string().c_str(), f.server_port,
                    std::string(classifiers::app_name(c.app)).c_str(),
                    std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
-                   user_text(*config, d.user).c_str(), rule.c_str(), action.c_str(),
+                   action.c_str(), user_text(*config, d.user).c_str(), rule.c_str(),
                    f.decision.when == CachedDecision::When::kClaim ? " (on claim)" : "");
     } catch (...) {
       // Logging must not take the packet path down (to_string allocates).
