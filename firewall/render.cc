@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Ruleset text for each plan. The layout is explained in firewall/README.md; the mark
-// values come from policy/marks.h only.
+// Ruleset text for each plan. The layout, and why each construct was chosen on nft 1.0.6
+// and iptables 1.8.9, is in firewall/README.md; mark values come from policy/marks.h only.
 #include "firewall/render.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "policy/decision.h"
 #include "policy/marks.h"
@@ -15,6 +18,18 @@ namespace {
 
 using policy::Action;
 using policy::Config;
+using policy::ThrottleScope;
+
+/// Entries per dynamic throttle set. A full set cannot add a key, `update` then fails and
+/// the packet passes unthrottled (nft): sized for every (direction, bucket, host) or
+/// (direction, flow) a busy gateway has at once.
+constexpr size_t kThrottleSetSize = 65535;
+/// Idle keys leave the dynamic sets after this (nft time syntax); a returning key starts
+/// with a full bucket, as it would have refilled by then anyway.
+constexpr std::string_view kThrottleSetTimeout = "10m";
+/// The ct label bit named by the never-executed rule that makes the kernel attach the
+/// labels extension to new connections (imguard's record lives in bits 64..127).
+constexpr int kLabelBit = 127;
 
 std::string hex(uint32_t v) {
   char buf[16];
@@ -28,33 +43,127 @@ std::string hex_short(uint32_t v) {  // iptables-save style
   return buf;
 }
 
-/// The window bits that hold "decided" and the action class (no bucket).
-uint32_t action_mask(uint32_t mask) {
-  policy::Decision all;
-  all.action = Action::kThrottle;  // action bits 11
-  return policy::encode(all, mask);
-}
-
-uint32_t mark_of(Action a, uint16_t bucket, uint32_t mask) {
+/// The window value the engine hands back for an enforced action (and bucket).
+uint32_t mark_of(Action enforced, uint16_t bucket, uint32_t mask) {
   policy::Decision d;
-  d.action = a;
+  d.action = enforced;
+  d.enforced = enforced;
   d.bucket = bucket;
   return policy::encode(d, mask);
 }
 
-/// Every window value the engine can hand back under this config, ascending.
-std::set<uint32_t> decided_values(const Config& c) {
-  std::set<uint32_t> out;
-  for (const policy::Rule& r : c.policy.rules) {
-    const Action enforced = (r.spec.monitor || !c.policy.enforce) ? Action::kAllow : r.spec.action;
-    if (enforced != Action::kThrottle) {
-      out.insert(mark_of(enforced, 0, c.mark_mask));
+/// The window bits of the action class (decided bit and action, no bucket).
+uint32_t action_mask(uint32_t mask) {
+  return mark_of(Action::kThrottle, 0, mask);
+}
+
+/// What a throttle bucket is keyed on in the kernel, besides the direction. Per-user and
+/// shared buckets both key on the mark: the bucket number already tells (rule, user)
+/// pairs or rules apart, so they share chains and sets.
+enum class ThrottleKey : uint8_t { kMark, kHost, kFlow };
+
+ThrottleKey throttle_key(ThrottleScope s) {
+  switch (s) {
+    case ThrottleScope::kPerHost:
+      return ThrottleKey::kHost;
+    case ThrottleScope::kPerFlow:
+      return ThrottleKey::kFlow;
+    case ThrottleScope::kPerUser:
+    case ThrottleScope::kShared:
+      break;
+  }
+  return ThrottleKey::kMark;
+}
+
+/// One throttle chain (nft) per distinct (key, rate): never per rule or per user.
+struct ThrottleClass {
+  ThrottleKey key = ThrottleKey::kMark;
+  uint64_t rate_bytes_per_sec = 0;
+  friend auto operator<=>(const ThrottleClass&, const ThrottleClass&) = default;
+
+  std::string suffix() const {
+    static constexpr std::array<std::string_view, 3> kNames = {"mark", "host", "flow"};
+    return std::string(kNames[static_cast<size_t>(key)]) + "_" + std::to_string(rate_bytes_per_sec);
+  }
+  std::string chain() const { return "throttle_" + suffix(); }
+};
+
+/// A bucket number the engine can hand out under this config, with its mark.
+struct EnforcedBucket {
+  uint16_t bucket = 0;
+  uint32_t mark = 0;
+  ThrottleClass cls;
+  ThrottleScope scope = ThrottleScope::kShared;
+};
+
+/// Everything the kernel must enforce for a config: only what Decision::enforced can
+/// carry, so monitor rules and `enforce: false` contribute nothing here.
+struct Enforcement {
+  bool drop = false;
+  bool reject = false;
+  std::vector<EnforcedBucket> buckets;  // ascending bucket number
+  std::set<ThrottleClass> classes;
+};
+
+bool enforcing(const policy::Policy& p, const policy::Rule& r) {
+  return p.enforce && !r.spec.monitor;
+}
+
+Enforcement enforcement(const Config& c) {
+  Enforcement e;
+  const policy::Policy& p = c.policy;
+  for (const policy::Rule& r : p.rules) {
+    if (enforcing(p, r)) {
+      e.drop = e.drop || r.spec.action == Action::kDrop;
+      e.reject = e.reject || r.spec.action == Action::kReject;
     }
   }
-  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
-    if (c.policy.buckets[b].rule != policy::kNoRule) {
-      out.insert(mark_of(Action::kThrottle, b, c.mark_mask));
+  for (size_t b = 0; b < p.buckets.size(); ++b) {
+    const policy::Bucket& bk = p.buckets[b];
+    if (bk.rule == policy::kNoRule || bk.rule >= p.rules.size()) {
+      continue;
     }
+    const policy::Rule& r = p.rules[bk.rule];
+    if (!enforcing(p, r) || r.spec.action != Action::kThrottle) {
+      continue;
+    }
+    const auto n = static_cast<uint16_t>(b);
+    const ThrottleClass cls{throttle_key(r.spec.scope), r.spec.rate_bytes_per_sec};
+    e.buckets.push_back({n, mark_of(Action::kThrottle, n, c.mark_mask), cls, r.spec.scope});
+    e.classes.insert(cls);
+  }
+  return e;
+}
+
+/// The user-side networks of one family: networks.local, every user's and every group's
+/// addresses, with blocks inside other blocks dropped (prefix blocks either nest or are
+/// disjoint, so after sorting a block is covered exactly when the last kept one covers
+/// it). Interval sets refuse overlapping elements, so this must be done before rendering.
+std::vector<policy::Cidr> user_side(const policy::Policy& p, packet::Address::Family family) {
+  std::vector<policy::Cidr> all;
+  auto add = [&](const std::vector<policy::Cidr>& v) {
+    for (const policy::Cidr& c : v) {
+      if (c.addr.family == family) {
+        all.push_back(c);
+      }
+    }
+  };
+  add(p.local_networks);
+  for (const policy::User& u : p.users) {
+    add(u.addresses);
+  }
+  for (const policy::Group& g : p.groups) {
+    add(g.addresses);
+  }
+  std::sort(all.begin(), all.end(), [](const policy::Cidr& a, const policy::Cidr& b) {
+    return a.addr != b.addr ? a.addr < b.addr : a.prefix_len < b.prefix_len;
+  });
+  std::vector<policy::Cidr> out;
+  for (const policy::Cidr& c : all) {
+    if (!out.empty() && out.back().prefix_len <= c.prefix_len && out.back().contains(c.addr)) {
+      continue;
+    }
+    out.push_back(c);
   }
   return out;
 }
@@ -97,9 +206,123 @@ std::string queue_target_ipt(const Config& c) {
 enum class NftQueue : uint8_t { kIncluded, kElsewhere };
 enum class IptEnforce : uint8_t { kIncluded, kElsewhere };
 
-std::string tagged(const std::string& rule, size_t& count) {
-  ++count;
-  return "\t\t" + rule + " comment \"" + std::string(kTag) + "\"\n";
+// ---- nftables ---------------------------------------------------------------------------
+
+/// Appends one tagged rule (one line of a chain body) and counts it.
+struct NftChain {
+  std::string& out;
+  size_t& count;
+  void rule(const std::string& text) {
+    ++count;
+    out += "\t\t" + text + " comment \"" + std::string(kTag) + "\"\n";
+  }
+};
+
+void nft_elements(std::string& s, const std::vector<std::string>& elements) {
+  if (elements.empty()) {
+    return;
+  }
+  s += "\t\telements = {";
+  for (size_t i = 0; i < elements.size(); ++i) {
+    s += (i == 0 ? "\n\t\t\t" : ",\n\t\t\t") + elements[i];
+  }
+  s += "\n\t\t}\n";
+}
+
+void nft_address_set(std::string& s, std::string_view name, std::string_view type,
+                     const std::vector<policy::Cidr>& cidrs) {
+  s +=
+      "\tset " + std::string(name) + " {\n\t\ttype " + std::string(type) + "\n\t\tflags interval\n";
+  std::vector<std::string> elements;
+  for (const policy::Cidr& c : cidrs) {
+    elements.push_back(c.to_string());
+  }
+  nft_elements(s, elements);
+  s += "\t}\n";
+}
+
+void nft_dynamic_set(std::string& s, const std::string& name, std::string_view key) {
+  s += "\tset " + name + " {\n\t\t" + std::string(key) + "\n\t\tsize " +
+       std::to_string(kThrottleSetSize) + "\n\t\tflags dynamic,timeout\n\t\ttimeout " +
+       std::string(kThrottleSetTimeout) + "\n\t}\n";
+}
+
+/// Sets of the throttle classes: keys are (ct direction, bucket mark[, user-side host])
+/// or (ct direction, ct id), so each direction of each key has its own byte bucket.
+void nft_throttle_sets(const Enforcement& e, const Config& c, std::string& s) {
+  bool hosts = false;
+  for (const ThrottleClass& cls : e.classes) {
+    hosts = hosts || cls.key == ThrottleKey::kHost;
+  }
+  if (hosts) {
+    nft_address_set(s, "local4", "ipv4_addr", user_side(c.policy, packet::Address::Family::kV4));
+    nft_address_set(s, "local6", "ipv6_addr", user_side(c.policy, packet::Address::Family::kV6));
+  }
+  for (const ThrottleClass& cls : e.classes) {
+    switch (cls.key) {
+      case ThrottleKey::kMark:
+        nft_dynamic_set(s, "b_" + cls.suffix(), "type ct_dir . mark");
+        break;
+      case ThrottleKey::kHost:
+        nft_dynamic_set(s, "b_" + cls.suffix() + "_4", "type ct_dir . mark . ipv4_addr");
+        nft_dynamic_set(s, "b_" + cls.suffix() + "_6", "type ct_dir . mark . ipv6_addr");
+        break;
+      case ThrottleKey::kFlow:
+        // ct id has no named type in nft 1.0.6 (`nft describe ct id`: integer).
+        nft_dynamic_set(s, "b_" + cls.suffix(), "typeof ct direction . ct id");
+        break;
+    }
+  }
+}
+
+/// The verdict map of the enforce chain: window value → what happens. Allow is absent
+/// (the fast path took it), and so is everything Decision::enforced never carries.
+void nft_decision_map(const Enforcement& e, const Config& c, std::string& s) {
+  s += "\tmap decisions {\n\t\ttype mark : verdict\n";
+  std::vector<std::string> elements;
+  if (e.drop) {
+    elements.push_back(hex(mark_of(Action::kDrop, 0, c.mark_mask)) + " : drop");
+  }
+  if (e.reject) {
+    elements.push_back(hex(mark_of(Action::kReject, 0, c.mark_mask)) + " : jump answer_reject");
+  }
+  for (const EnforcedBucket& b : e.buckets) {
+    elements.push_back(hex(b.mark) + " : jump " + b.cls.chain());
+  }
+  nft_elements(s, elements);
+  s += "\t}\n";
+}
+
+std::string nft_limit(uint64_t rate) {
+  const std::string r = std::to_string(rate);
+  return "limit rate over " + r + " bytes/second burst " + r + " bytes";
+}
+
+void nft_throttle_chain(const ThrottleClass& cls, const std::string& w, NftChain& ch) {
+  const std::string limit = nft_limit(cls.rate_bytes_per_sec);
+  const std::string set = "b_" + cls.suffix();
+  switch (cls.key) {
+    case ThrottleKey::kMark:
+      ch.rule("update @" + set + " { ct direction . ct mark & " + w + " " + limit + " } drop");
+      return;
+    case ThrottleKey::kFlow:
+      ch.rule("update @" + set + " { ct direction . ct id " + limit + " } drop");
+      return;
+    case ThrottleKey::kHost:
+      break;
+  }
+  // The user-side end: the original source when it is a local/user address, else the
+  // original destination (a local host serving a remote peer). The same key in both
+  // directions, so one host's uploads and downloads each meet the rate.
+  for (const auto& [ip, fam, local] : {std::tuple{"ip", "4", "@local4"}, {"ip6", "6", "@local6"}}) {
+    const std::string nfproto = std::string("meta nfproto ipv") + fam + " ";
+    const std::string key = "ct direction . ct mark & " + w + " . ct original " + ip + " ";
+    const std::string upd = "update @" + set + "_" + fam + " { " + key;
+    ch.rule(nfproto + "ct original " + ip + " saddr " + local + " " + upd + "saddr " + limit +
+            " } drop");
+    ch.rule(nfproto + "ct original " + ip + " saddr != " + local + " " + upd + "daddr " + limit +
+            " } drop");
+  }
 }
 
 Part nft_part(const Config& c, NftQueue queueing) {
@@ -109,74 +332,85 @@ Part nft_part(const Config& c, NftQueue queueing) {
   p.purpose = with_queue ? "queueing of undecided connections, mark saving and enforcement"
                          : "mark saving and enforcement (queueing is in the iptables part)";
   const std::string w = hex(c.mark_mask);
-  const uint32_t a = action_mask(c.mark_mask);
+  const Enforcement e = enforcement(c);
   std::string s;
   // Declaring then deleting the table makes the replacement one transaction that works
   // whether or not an older copy exists.
   s += "table inet imguard {\n}\ndelete table inet imguard\n";
   s += "table inet imguard {\n";
   s += "\tcomment \"owned by imguard: installed at start, removed at stop\"\n";
-  s += "\tchain save {\n";
-  for (uint32_t v : decided_values(c)) {
-    s += tagged("meta mark & " + w + " == " + hex(v) + " ct mark set ct mark | " + hex(v),
-                p.owned_rules);
-  }
-  s += "\t}\n";
-  s += "\tchain enforce {\n";
-  // Fast path: most decided traffic is allowed, so it leaves after one comparison (accept
-  // ends only this base chain; other tables still see the packet).
-  s += tagged("ct mark & " + w + " == " + hex(mark_of(Action::kAllow, 0, c.mark_mask)) + " accept",
-              p.owned_rules);
-  // Reject answers (TCP RST, ICMP errors) carry the rejected connection's ct as RELATED:
-  // let them out instead of enforcing the connection's own decision on them.
-  s += tagged("ct state related return", p.owned_rules);
-  s += tagged("ct mark & " + w + " == 0x00000000 jump save", p.owned_rules);
-  s +=
-      tagged("ct mark & " + hex(a) + " == " + hex(mark_of(Action::kDrop, 0, c.mark_mask)) + " drop",
-             p.owned_rules);
-  const std::string rej =
-      "ct mark & " + hex(a) + " == " + hex(mark_of(Action::kReject, 0, c.mark_mask));
-  if (c.reject_with == policy::RejectWith::kTcpReset) {
-    s += tagged("meta l4proto tcp " + rej + " reject with tcp reset", p.owned_rules);
-  }
-  s += tagged(rej + " reject with icmpx type port-unreachable", p.owned_rules);
-  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
-    if (c.policy.buckets[b].rule == policy::kNoRule) {
-      continue;
-    }
-    const policy::Rule& r = c.policy.rules[c.policy.buckets[b].rule];
-    const std::string rate = std::to_string(r.spec.rate_bytes_per_sec);
-    s += tagged("ct mark & " + w + " == " + hex(mark_of(Action::kThrottle, b, c.mark_mask)) +
-                    " limit rate over " + rate + " bytes/second burst " + rate + " bytes drop",
-                p.owned_rules);
-  }
-  s += "\t}\n";
-  if (with_queue) {
-    s += "\tchain classify {\n";  // "queue" is an nft keyword, not a chain name
-    std::string q = "ct mark & " + w + " == 0x00000000 meta l4proto { tcp, udp } queue ";
-    if (c.queue_bypass) {
-      q += "flags bypass ";
-    }
-    q += "num " + queue_range_nft(c);
-    s += tagged(q, p.owned_rules);
+  nft_throttle_sets(e, c, s);
+  nft_decision_map(e, c, s);
+  auto chain = [&](const std::string& name, auto&& body) {
+    s += "\tchain " + name + " {\n";
+    NftChain ch{s, p.owned_rules};
+    body(ch);
     s += "\t}\n";
+  };
+  // Saving the verdict's window into a zero ct window. nft 1.0.x cannot OR two
+  // non-constant values (`ct mark set ct mark | meta mark & W`: "Right hand side of binary
+  // operation (|) must be constant"), so: one rule when the whole ct mark is still 0 (no
+  // foreign bits to keep, the usual case), else one constant OR per window bit (width
+  // rules, independent of users and buckets).
+  chain("save", [&](NftChain& ch) {
+    ch.rule("ct mark == 0x00000000 ct mark set meta mark & " + w + " return");
+    for (uint32_t bit = 1; bit != 0; bit <<= 1) {
+      if ((c.mark_mask & bit) != 0) {
+        ch.rule("meta mark & " + hex(bit) + " == " + hex(bit) + " ct mark set ct mark | " +
+                hex(bit));
+      }
+    }
+  });
+  chain("answer_reject", [&](NftChain& ch) {
+    if (c.reject_with == policy::RejectWith::kTcpReset) {
+      ch.rule("meta l4proto tcp reject with tcp reset");
+    }
+    ch.rule("reject with icmpx type port-unreachable");
+  });
+  for (const ThrottleClass& cls : e.classes) {
+    chain(cls.chain(), [&](NftChain& ch) { nft_throttle_chain(cls, w, ch); });
+  }
+  chain("enforce", [&](NftChain& ch) {
+    // Fast path: most decided traffic is allowed, so it leaves after one comparison
+    // (accept ends only this base chain; other tables still see the packet).
+    ch.rule("ct mark & " + w + " == " + hex(mark_of(Action::kAllow, 0, c.mark_mask)) + " accept");
+    // Reject answers (TCP RST, ICMP errors) carry the rejected connection's ct as
+    // RELATED: let them out instead of enforcing the connection's own decision on them.
+    ch.rule("ct state related return");
+    ch.rule("ct mark & " + w + " == 0x00000000 jump save");
+    ch.rule("ct mark & " + w + " vmap @decisions");
+  });
+  // Never executed: its presence makes the kernel attach the conntrack labels extension
+  // to every new connection (nf_connlabels_get), which imguard's label record written
+  // through ctnetlink needs; without it the write fails with ENOSPC.
+  chain("labels", [&](NftChain& ch) { ch.rule("ct label set " + std::to_string(kLabelBit)); });
+  if (with_queue) {
+    chain("classify", [&](NftChain& ch) {  // "queue" is an nft keyword, not a chain name
+      std::string q = "ct mark & " + w + " == 0x00000000 meta l4proto { tcp, udp } queue ";
+      if (c.queue_bypass) {
+        q += "flags bypass ";
+      }
+      ch.rule(q + "num " + queue_range_nft(c));
+    });
   }
   for (const Hook& h : hooks(c)) {
     if (with_queue) {
       s += "\tchain " + std::string(h.nft) + "_queue {\n";
       s += "\t\ttype filter hook " + std::string(h.nft) + " priority mangle; policy accept;\n";
-      s += tagged(std::string(h.nft_skip) + "jump classify", p.owned_rules);
+      NftChain{s, p.owned_rules}.rule(std::string(h.nft_skip) + "jump classify");
       s += "\t}\n";
     }
     s += "\tchain " + std::string(h.nft) + "_enforce {\n";
     s += "\t\ttype filter hook " + std::string(h.nft) + " priority filter; policy accept;\n";
-    s += tagged("jump enforce", p.owned_rules);
+    NftChain{s, p.owned_rules}.rule("jump enforce");
     s += "\t}\n";
   }
   s += "}\n";
   p.script = std::move(s);
   return p;
 }
+
+// ---- iptables ---------------------------------------------------------------------------
 
 std::string jump_line(const Hook& h, std::string_view chain) {
   return "-A " + std::string(h.ipt) + " " + std::string(h.ipt_skip) + "-m comment --comment " +
@@ -201,38 +435,77 @@ void ipt_queue_table(const Config& c, Part& p) {
   s += "COMMIT\n";
 }
 
+/// hashlimit keys per direction of one bucket: xt_hashlimit keys on packet header fields
+/// only (not on the ct mark or the ct direction), so every bucket value needs its own
+/// rules and table names, one per direction (`--ctdir`).
+struct HashlimitDir {
+  std::string_view ctdir;   // ORIGINAL / REPLY
+  std::string_view suffix;  // table name suffix
+  std::string_view mode;    // --hashlimit-mode, "" for one entry per table
+};
+
+std::array<HashlimitDir, 2> hashlimit_dirs(ThrottleScope scope) {
+  switch (scope) {
+    case ThrottleScope::kPerHost:
+      // The initiator's address in both directions: packets of the original direction
+      // come from it, replies go to it. A connection a local host *serves* is therefore
+      // keyed on the remote initiator here (nftables keys on the user side).
+      return {{{"ORIGINAL", "o", "srcip"}, {"REPLY", "r", "dstip"}}};
+    case ThrottleScope::kPerFlow:
+      return {{{"ORIGINAL", "o", "srcip,srcport,dstip,dstport"},
+               {"REPLY", "r", "srcip,srcport,dstip,dstport"}}};
+    case ThrottleScope::kPerUser:
+    case ThrottleScope::kShared:
+      break;
+  }
+  return {{{"ORIGINAL", "o", ""}, {"REPLY", "r", ""}}};
+}
+
 void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   const std::string w = hex_short(c.mark_mask);
-  const std::string a = hex_short(action_mask(c.mark_mask));
-  const std::string chain = "-A " + std::string(kEnforceChain) + " ";
+  const Enforcement e = enforcement(c);
   std::string& s = p.script;
+  auto rule = [&](const std::string& text) {
+    s += "-A " + std::string(kEnforceChain) + " " + text + "\n";
+    ++p.owned_rules;
+  };
+  auto mark_is = [&](uint32_t v) { return "-m connmark --mark " + hex_short(v) + "/" + w; };
   s += "*filter\n:" + std::string(kEnforceChain) + " - [0:0]\n";
-  s += chain + "-m conntrack --ctstate RELATED -j RETURN\n";  // reject answers, see nft_part
-  ++p.owned_rules;
-  s += chain + "-m connmark --mark 0x0/" + w + " -j CONNMARK --save-mark --nfmask " + w +
-       " --ctmask " + w + "\n";
-  s += chain + "-m connmark --mark " + hex_short(mark_of(Action::kDrop, 0, c.mark_mask)) + "/" + a +
-       " -j DROP\n";
-  const std::string rej =
-      "-m connmark --mark " + hex_short(mark_of(Action::kReject, 0, c.mark_mask)) + "/" + a;
-  p.owned_rules += 2;
-  if (c.reject_with == policy::RejectWith::kTcpReset) {
-    s += chain + "-p tcp " + rej + " -j REJECT --reject-with tcp-reset\n";
-    ++p.owned_rules;
+  // RETURN, not ACCEPT: ACCEPT would also skip the rest of the built-in chain, i.e. the
+  // administrator's own rules after our jump.
+  rule(mark_is(mark_of(Action::kAllow, 0, c.mark_mask)) + " -j RETURN");
+  rule("-m conntrack --ctstate RELATED -j RETURN");  // reject answers, see nft_part
+  rule("-m connmark --mark 0x0/" + w + " -j CONNMARK --save-mark --nfmask " + w + " --ctmask " + w);
+  if (e.drop) {
+    rule(mark_is(mark_of(Action::kDrop, 0, c.mark_mask)) + " -j DROP");
   }
-  s += chain + rej + " -j REJECT --reject-with " +
-       (tool == Tool::kIptables ? "icmp-port-unreachable" : "icmp6-port-unreachable") + "\n";
-  ++p.owned_rules;
-  for (uint16_t b = 0; b < c.policy.buckets.size(); ++b) {
-    if (c.policy.buckets[b].rule == policy::kNoRule) {
-      continue;
+  if (e.reject) {
+    const std::string rej = mark_is(mark_of(Action::kReject, 0, c.mark_mask));
+    if (c.reject_with == policy::RejectWith::kTcpReset) {
+      rule("-p tcp " + rej + " -j REJECT --reject-with tcp-reset");
     }
-    const policy::Rule& r = c.policy.rules[c.policy.buckets[b].rule];
-    s += chain + "-m connmark --mark " +
-         hex_short(mark_of(Action::kThrottle, b, c.mark_mask)) + "/" + w +
-         " -m hashlimit --hashlimit-above " + std::to_string(r.spec.rate_bytes_per_sec) +
-         "b/s --hashlimit-name imguard-b" + std::to_string(b) + " -j DROP\n";
-    ++p.owned_rules;
+    rule(rej + " -j REJECT --reject-with " +
+         (tool == Tool::kIptables ? "icmp-port-unreachable" : "icmp6-port-unreachable"));
+  }
+  if (!e.buckets.empty()) {
+    // Only throttled connections walk the per-bucket rules (iptables has no verdict map).
+    rule("-m connmark ! --mark " + hex_short(mark_of(Action::kThrottle, 0, c.mark_mask)) + "/" +
+         hex_short(action_mask(c.mark_mask)) + " -j RETURN");
+  }
+  // hashlimit's own byte-mode burst: an explicit --hashlimit-burst in bytes is rescaled by
+  // iptables 1.8.9 (125000 reads back as "244kb"), so it is left at the default.
+  for (const EnforcedBucket& b : e.buckets) {
+    const std::string rate = std::to_string(b.cls.rate_bytes_per_sec);
+    for (const HashlimitDir& d : hashlimit_dirs(b.scope)) {
+      std::string r = mark_is(b.mark) + " -m conntrack --ctdir " + std::string(d.ctdir) +
+                      " -m hashlimit --hashlimit-above " + rate + "b/s";
+      if (!d.mode.empty()) {
+        r += " --hashlimit-mode " + std::string(d.mode);
+      }
+      // At most 15 characters: "imguard-b65535o".
+      rule(r + " --hashlimit-name imguard-b" + std::to_string(b.bucket) + std::string(d.suffix) +
+           " -j DROP");
+    }
   }
   for (const Hook& h : hooks(c)) {
     const std::string line = jump_line(h, kEnforceChain);
