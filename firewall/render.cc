@@ -470,7 +470,8 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
     ++p.owned_rules;
   };
   auto mark_is = [&](uint32_t v) { return "-m connmark --mark " + hex_short(v) + "/" + w; };
-  s += "*filter\n:" + std::string(kEnforceChain) + " - [0:0]\n";
+  s += "*filter\n:" + std::string(kEnforceChain) + " - [0:0]\n:" + std::string(kLabelsChain) +
+       " - [0:0]\n";
   // RETURN, not ACCEPT: ACCEPT would also skip the rest of the built-in chain, i.e. the
   // administrator's own rules after our jump.
   rule(mark_is(mark_of(Action::kAllow, 0, c.mark_mask)) + " -j RETURN");
@@ -507,6 +508,11 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
            " -j DROP");
     }
   }
+  // Never executed (nothing jumps here): as in nft_part, its presence makes the kernel
+  // attach the labels extension to new connections. A number needs no connlabel.conf.
+  s += "-A " + std::string(kLabelsChain) + " -m connlabel --label " + std::to_string(kLabelBit) +
+       " --set\n";
+  ++p.owned_rules;
   for (const Hook& h : hooks(c)) {
     const std::string line = jump_line(h, kEnforceChain);
     s += "-I" + line.substr(2) + "\n";

@@ -19,6 +19,8 @@ inline constexpr std::string_view kTag = "imguard";
 inline constexpr std::string_view kNftTable = "imguard";
 inline constexpr std::string_view kQueueChain = "IMGUARD-QUEUE";
 inline constexpr std::string_view kEnforceChain = "IMGUARD-ENFORCE";
+/// Unreferenced; its one rule makes the kernel attach the ct labels extension.
+inline constexpr std::string_view kLabelsChain = "IMGUARD-LABELS";
 
 /// One script for one tool. `owned_rules` is how many rules of this part carry imguard's
 /// ownership (nft: rules with `comment "imguard"`; iptables: rules in IMGUARD-* chains

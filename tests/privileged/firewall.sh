@@ -109,15 +109,21 @@ lifecycle() {
   contains "$save6" "-A IMGUARD-QUEUE -p udp -m connmark --mark 0x0/0xff0000 -j NFQUEUE --queue-balance 3:4 --queue-bypass" "v6 NFQUEUE rule"
   if [ "$plan" = iptables ]; then
     contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000" "v4 save-mark"
-    contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0x70000 -j DROP" "v4 drop"
+    contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0xff0000 -j DROP" "v4 drop"
     contains "$save6" "--reject-with icmp6-port-unreachable" "v6 reject"
-    contains "$save4" "--hashlimit-name imguard-b0 -j DROP" "v4 throttle bucket"
+    contains "$save4" "-m conntrack --ctdir ORIGINAL -m hashlimit --hashlimit-above 64000b/s --hashlimit-name imguard-b" "v4 throttle bucket, original direction"
+    contains "$save4" "-m conntrack --ctdir REPLY -m hashlimit --hashlimit-above 64000b/s --hashlimit-name imguard-b" "v4 throttle bucket, reply direction"
+    contains "$save4" "-A IMGUARD-LABELS -m connlabel --label" "v4 labels rule"
     expect_rc 1 "no nft table in the iptables plan" in_ns nft list table inet imguard
   else
     nftl=$(in_ns nft list table inet imguard)
-    contains "$nftl" "ct mark set ct mark | 0x00030000" "nft save of the drop value"
+    contains "$nftl" "ct mark 0x00000000 ct mark set meta mark & 0x00ff0000 return" "nft save, whole ct mark zero"
+    contains "$nftl" "ct mark set ct mark | 0x00800000" "nft save, per window bit"
+    contains "$nftl" "ct mark & 0x00ff0000 vmap @decisions" "nft decisions verdict map"
+    contains "$nftl" "0x00030000 : drop" "nft drop element"
     contains "$nftl" "reject with tcp reset" "nft reject"
-    contains "$nftl" "limit rate over 64000 bytes/second" "nft throttle bucket"
+    contains "$nftl" "update @b_mark_64000 { ct direction . ct mark & 0x00ff0000 limit rate over 64000 bytes/second" "nft throttle class"
+    contains "$nftl" "ct label set 127" "nft labels rule"
     absent "$nftl" "queue" "no nft queue statement in this plan"
     absent "$save4" "IMGUARD-ENFORCE" "no iptables enforcement in this plan"
   fi
@@ -200,52 +206,128 @@ case_auto() {
 }
 
 # The kernel half of the offload without a daemon: a decision mark put on the first packet
-# (as the daemon's verdict would) is saved into the ct mark and enforced. Host mode, a TCP
-# client in $NS, a server in $PEER across a veth pair; queue bypass lets the packet pass
-# the queue rule since no daemon listens.
+# (as the daemon's verdict would) is saved into the ct mark and enforced. Host mode, the
+# imguard host $NS (10.77.0.1 = alice, 10.77.0.3 = bob) and a server in $PEER across a veth
+# pair; queue bypass lets packets pass the queue rule since no daemon listens. Throughput
+# checks use UDP (no congestion control, so a policed stream arrives at the bucket rate).
+write_enforce_config() {
+  cat >"$WORK/imguard.yaml" <<YAML
+version: 1
+engine:
+  backend: auto
+  mode: host
+  queue: {first: 3, count: 2, bypass: true}
+networks:
+  local: [10.77.0.1, 10.77.0.3]
+users:
+  alice: {addresses: [10.77.0.1]}
+  bob: {addresses: [10.77.0.3]}
+rules:
+  - {name: per-user, who: [alice, bob], app: irc, action: "throttle 64kB/s per user"}
+  - {name: per-host, app: bittorrent, action: "throttle 64kB/s per host"}
+  - {name: watched, app: telegram, action: "monitor drop"}
+actions:
+  default: allow
+  categories: {p2p: drop, im: reject}
+  apps: {xmpp: throttle 64kB/s}
+YAML
+}
+
+LABEL_PY='
+# ctlabel.py SPORT: sets ct label bit 64 on 10.77.0.1:SPORT -> 10.77.0.2:5557/udp through
+# ctnetlink; prints "ok", or the errno (ENOSPC: the connection has no labels extension).
+import errno, socket, struct, sys
+def attr(t, payload):
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, t) + payload + b"\0" * ((4 - n % 4) % 4)
+N = 0x8000  # NLA_F_NESTED
+ip = attr(1, socket.inet_aton("10.77.0.1")) + attr(2, socket.inet_aton("10.77.0.2"))
+l4 = attr(1, struct.pack("B", 17)) + attr(2, struct.pack("!H", int(sys.argv[1]))) + attr(3, struct.pack("!H", 5557))
+bits = bytearray(16); bits[8] = 1  # label bit 64
+body = struct.pack("=BBH", socket.AF_INET, 0, 0) + attr(1 | N, attr(1 | N, ip) + attr(2 | N, l4))
+body += attr(22, bytes(bits)) + attr(23, bytes(bits))  # CTA_LABELS, CTA_LABELS_MASK
+hdr = struct.pack("=IHHII", 16 + len(body), (1 << 8) | 0, 0x1 | 0x4, 1, 0)  # CT_NEW, REQUEST|ACK
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12); s.settimeout(2)
+s.send(hdr + body)
+err = struct.unpack_from("=i", s.recv(65536), 16)[0]
+print("ok" if err == 0 else errno.errorcode.get(-err, str(err)))
+'
+
 enforce() {
   local plan=$1
-  write_config host auto
+  write_enforce_config
   ip netns add "$PEER"
   # Unique names: the pair is born in the caller's namespace before it moves.
   ip link add "fw$$a" type veth peer name "fw$$b"
   ip link set "fw$$a" netns "$NS" name fwa
   ip link set "fw$$b" netns "$PEER" name fwb
   in_ns ip addr add 10.77.0.1/24 dev fwa
+  in_ns ip addr add 10.77.0.3/24 dev fwa
   ip netns exec "$PEER" ip addr add 10.77.0.2/24 dev fwb
   in_ns ip link set fwa up
   in_ns ip link set lo up
   ip netns exec "$PEER" ip link set fwb up
   ip netns exec "$PEER" ip link set lo up
+  # TCP 5555: "hello", then 320 kB on "bulk". UDP 5556: "blast" → 4 s of 1000-byte
+  # datagrams at 256 kB/s (4x the bucket rate) back to the sender. UDP 5557: silent sink.
   ip netns exec "$PEER" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 5555)); s.listen(16)
+import socket, threading, time
+def tcp():
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 5555)); s.listen(16)
+    while True:
+        c, _ = s.accept()
+        try:
+            c.sendall(b"hello"); c.settimeout(1)
+            if c.recv(4) == b"bulk":
+                c.settimeout(60)  # a throttled send takes seconds
+                c.sendall(b"x" * 320000)
+        except OSError:
+            pass
+        c.close()
+def blast(u, peer):
+    start = time.monotonic(); n = 0
+    while time.monotonic() - start < 4.0:
+        for _ in range(8):
+            u.sendto(b"y" * 1000, peer)
+        n += 8
+        time.sleep(max(0, start + n / 256.0 - time.monotonic()))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5556))
+sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sink.bind(("0.0.0.0", 5557))
+threading.Thread(target=tcp, daemon=True).start()
 while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(b"hello"); c.settimeout(1)
-        if c.recv(4) == b"bulk":
-            c.settimeout(60)  # a throttled send takes seconds
-            c.sendall(b"x" * 320000)
-    except OSError:
-        pass
-    c.close()
+    d, peer = u.recvfrom(64)
+    if d == b"blast":
+        threading.Thread(target=blast, args=(u, peer), daemon=True).start()
 ' &
   SERVER_PID=$!
   sleep 0.5
   expect_rc 0 "install ($plan, host)" fw "$plan" install
-  # mark_first MARK: the next connection's packets leave with MARK in the window.
-  mark_first() {
+  # Decision marks of this config's buckets, as the engine would hand them out.
+  local marks m_alice m_bob m_host m_shared
+  marks=$(fw "$plan" marks)
+  m_alice=$(awk '$1 == "per-user" && $2 == "alice" { print $3 }' <<<"$marks")
+  m_bob=$(awk '$1 == "per-user" && $2 == "bob" { print $3 }' <<<"$marks")
+  m_host=$(awk '$1 == "per-host" { print $3 }' <<<"$marks")
+  m_shared=$(awk '$1 != "per-user" && $1 != "per-host" { print $3 }' <<<"$marks")
+  if [ -z "$m_alice" ] || [ -z "$m_bob" ] || [ -z "$m_host" ] || [ -z "$m_shared" ]; then
+    fail "bucket marks missing from: $marks"
+    return
+  fi
+  # emu RULE...: packets leaving $NS get decision marks as the daemon's verdict would set
+  # them (each RULE an nft rule ending in `meta mark set MARK`).
+  emu() {
+    local body="" r
+    for r in "$@"; do body+="    $r"$'\n'; done
     in_ns nft -f - <<<"table inet emu { }
 delete table inet emu
 table inet emu {
   chain o {
     type filter hook output priority -300; policy accept;
-    meta l4proto tcp meta mark set $1
-  }
+$body  }
 }"
   }
+  mark_first() { emu "meta l4proto { tcp, udp } meta mark set $1"; }
   connect() {
     in_ns python3 -c '
 import socket, sys
@@ -283,14 +365,75 @@ print("%d %.2f" % (n, time.monotonic() - start))
   read -r n t <<<"$(bulk)"
   awk -v n="$n" -v t="$t" 'BEGIN { exit !(n == 320000 && t < 2.0) }' &&
     pass "allow: 320 kB in ${t}s" || fail "allow bulk: $n bytes in ${t}s"
-  mark_first 0x00070000  # throttle, bucket 0 (irc: 64kB/s)
+  mark_first "$m_shared"  # throttle, the shared bucket of apps.xmpp (64kB/s)
   read -r n t <<<"$(bulk)"
   awk -v n="$n" -v t="$t" 'BEGIN { exit !(n == 320000 && t >= 2.5) }' &&
-    pass "throttle: 320 kB took ${t}s at 64 kB/s" || fail "throttle bulk: $n bytes in ${t}s"
+    pass "throttle (shared bucket $m_shared): 320 kB took ${t}s at 64 kB/s" ||
+    fail "throttle bulk: $n bytes in ${t}s"
   mark_first 0x01000000  # foreign bits only: not imguard's, undecided
   r=$(connect)
   [ "$r" = data ] && pass "bits outside the window are ignored" || fail "foreign mark: $r"
+
+  # Two UDP streams at once, from SRC:PORT each; prints the payload bytes each received.
+  # The server sends 4 s at 256 kB/s; a 64 kB/s bucket lets through 4 s x 64 kB/s plus
+  # its initial tokens (at most 2 x 64 kB): 256..384 kB. Two streams in one bucket get
+  # about half of that each.
+  two_streams() {  # two_streams SRC1 PORT1 SRC2 PORT2
+    in_ns python3 -c '
+import socket, sys, threading, time
+res = {}
+def run(i, src, port):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((src, port)); u.settimeout(1.5)
+    u.sendto(b"blast", ("10.77.0.2", 5556)); n = 0; end = time.monotonic() + 8
+    while time.monotonic() < end:
+        try: n += len(u.recv(2048))
+        except OSError: break
+    res[i] = n
+t = [threading.Thread(target=run, args=(i, sys.argv[1 + 2 * i], int(sys.argv[2 + 2 * i]))) for i in (0, 1)]
+[x.start() for x in t]; [x.join() for x in t]
+print(res[0], res[1])
+' "$@"
+  }
+  separate() {  # separate DESCRIPTION A B: each stream had a 64 kB/s bucket of its own
+    awk -v a="$2" -v b="$3" 'BEGIN { exit !(a >= 230000 && b >= 230000 && a <= 440000 && b <= 440000) }' &&
+      pass "$1: $2 and $3 bytes, each held to 64 kB/s on its own" || fail "$1: $2 and $3 bytes"
+  }
+  shared() {  # shared DESCRIPTION A B: both streams drew from one bucket
+    awk -v a="$2" -v b="$3" 'BEGIN { exit !(a + b >= 230000 && a + b <= 440000) }' &&
+      pass "$1: $2 + $3 bytes through one bucket" || fail "$1: $2 + $3 bytes"
+  }
+  emu "meta mark set 0x00010000"
+  read -r a b <<<"$(two_streams 10.77.0.1 41000 10.77.0.3 41001)"
+  awk -v a="$a" -v b="$b" 'BEGIN { exit !(a >= 600000 && b >= 600000) }' &&
+    pass "allow: two UDP streams unthrottled ($a, $b bytes)" || fail "allow UDP streams: $a, $b bytes"
+  # Per user: the bucket number in the mark separates (rule, user) pairs.
+  emu "udp sport 41002 meta mark set $m_alice" "udp sport 41003 meta mark set $m_bob"
+  read -r a b <<<"$(two_streams 10.77.0.1 41002 10.77.0.1 41003)"
+  separate "per user, alice's and bob's buckets ($m_alice, $m_bob)" "$a" "$b"
+  emu "meta mark set $m_alice"
+  read -r a b <<<"$(two_streams 10.77.0.1 41004 10.77.0.3 41005)"
+  shared "per user, two streams in alice's bucket" "$a" "$b"
+  # Per host: one mark, keyed on the user-side address.
+  emu "meta mark set $m_host"
+  read -r a b <<<"$(two_streams 10.77.0.1 41006 10.77.0.3 41007)"
+  separate "per host, hosts 10.77.0.1 and 10.77.0.3 at the same time" "$a" "$b"
+  read -r a b <<<"$(two_streams 10.77.0.3 41008 10.77.0.3 41009)"
+  shared "per host, two streams of 10.77.0.3" "$a" "$b"
+
+  # Labels: with the ruleset in place new connections carry the labels extension, so a
+  # ctnetlink label write succeeds; after remove() it fails with ENOSPC (the control).
+  printf '%s' "$LABEL_PY" >"$WORK/ctlabel.py"
+  udp_from() { in_ns python3 -c "import socket; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('10.77.0.1', $1)); u.sendto(b'x', ('10.77.0.2', 5557))"; }
+  emu "meta mark set 0x00010000"
+  udp_from 41010
+  r=$(in_ns python3 "$WORK/ctlabel.py" 41010)
+  [ "$r" = ok ] && pass "labels extension on a new connection (label write: ok)" || fail "label write: $r"
   expect_rc 0 "remove" fw "$plan" remove
+  emu "ct state new counter"  # keeps conntrack running in $NS without the ruleset
+  udp_from 41011
+  r=$(in_ns python3 "$WORK/ctlabel.py" 41011)
+  [ "$r" = ENOSPC ] && pass "without the ruleset: no labels extension (ENOSPC), so the check means something" ||
+    fail "label write without the ruleset: $r (want ENOSPC)"
 }
 case_enforce_nftables() { enforce nftables+iptables-queue; }
 case_enforce_iptables() { enforce iptables; }

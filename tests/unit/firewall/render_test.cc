@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <map>
 #include <string>
 
 #include "firewall/firewall.h"
 #include "firewall/render.h"
 #include "policy/loader.h"
+#include "policy/marks.h"
 
 using namespace imguard::firewall;
 using imguard::policy::Config;
@@ -57,6 +59,54 @@ class FakeRunner final : public Runner {
   }
 };
 
+/// Bucket mark of `rule` (for `user`, or imguard::policy::kNoUser) in a loaded config.
+uint32_t bucket_mark(const Config& c, const std::string& rule, uint16_t user) {
+  for (size_t b = 0; b < c.policy.buckets.size(); ++b) {
+    const auto& bk = c.policy.buckets[b];
+    if (bk.rule != imguard::policy::kNoRule && c.policy.rules[bk.rule].name == rule &&
+        bk.user == user) {
+      imguard::policy::Decision d;
+      d.action = d.enforced = imguard::policy::Action::kThrottle;
+      d.bucket = static_cast<uint16_t>(b);
+      return imguard::policy::encode(d, c.mark_mask);
+    }
+  }
+  FAIL("no bucket for " << rule);
+  return 0;
+}
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+size_t lines_with(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+const char* kUsersPolicy = R"(version: 1
+networks:
+  local: [10.1.0.0/16, fd00:1::/64]
+users:
+  alice: {addresses: [10.1.0.10]}
+  bob: {addresses: [10.1.0.11, 10.2.0.5, 10.2.0.0/24]}
+rules:
+  - {name: bt-slow, who: [alice, bob], app: bittorrent, action: "throttle 1Mbit/s per user"}
+  - {name: p2p-hosts, category: p2p, action: "throttle 256kbit/s per host"}
+  - {name: ft-flow, feature: file_transfer, action: "throttle 64kB/s per flow"}
+  - {name: chat-slow, category: im, action: "throttle 1Mbit/s shared"}
+  - {name: watch-irc, app: irc, action: "monitor drop"}
+  - {name: watch-xmpp, app: xmpp, action: "monitor throttle 8kB/s"}
+actions:
+  default: allow
+  categories: {tunnel: reject}
+)";
+
 }  // namespace
 
 TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[firewall]") {
@@ -70,24 +120,149 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
             "bypass num 2-4 comment \"imguard\""));
   CHECK(has(s, "type filter hook forward priority mangle; policy accept;"));
   CHECK(has(s, "type filter hook forward priority filter; policy accept;"));
-  // Saving: every value the engine can hand back, written into a zero window.
+  // Saving: one rule when the ct mark is all zero, else one OR per window bit.
   CHECK(has(s, "ct mark & 0x00ff0000 == 0x00000000 jump save"));
-  CHECK(has(s, "meta mark & 0x00ff0000 == 0x00010000 ct mark set ct mark | 0x00010000"));
-  CHECK(has(s, "meta mark & 0x00ff0000 == 0x00030000 ct mark set ct mark | 0x00030000"));
-  CHECK(has(s, "meta mark & 0x00ff0000 == 0x00050000 ct mark set ct mark | 0x00050000"));
-  CHECK(has(s, "meta mark & 0x00ff0000 == 0x00070000 ct mark set ct mark | 0x00070000"));
-  // Enforcement: decided-allow connections leave after the first rule.
-  CHECK(has(s, "chain enforce {\n\t\tct mark & 0x00ff0000 == 0x00010000 accept"));
-  CHECK(has(s, "ct mark & 0x00070000 == 0x00030000 drop"));
-  CHECK(has(s, "meta l4proto tcp ct mark & 0x00070000 == 0x00050000 reject with tcp reset"));
-  CHECK(has(s, "ct mark & 0x00070000 == 0x00050000 reject with icmpx type port-unreachable"));
   CHECK(has(s,
-            "ct mark & 0x00ff0000 == 0x00070000 limit rate over 8000 bytes/second burst "
-            "8000 bytes drop"));
+            "chain save {\n\t\tct mark == 0x00000000 ct mark set meta mark & 0x00ff0000 return "
+            "comment \"imguard\"\n"));
+  CHECK(has(s, "meta mark & 0x00010000 == 0x00010000 ct mark set ct mark | 0x00010000"));
+  CHECK(has(s, "meta mark & 0x00800000 == 0x00800000 ct mark set ct mark | 0x00800000"));
+  CHECK(lines_with(s, "ct mark set ct mark | ") == 8);
+  // Enforcement: decided-allow connections leave after the first rule, then one lookup.
+  CHECK(has(s,
+            "chain enforce {\n"
+            "\t\tct mark & 0x00ff0000 == 0x00010000 accept comment \"imguard\"\n"
+            "\t\tct state related return comment \"imguard\"\n"
+            "\t\tct mark & 0x00ff0000 == 0x00000000 jump save comment \"imguard\"\n"
+            "\t\tct mark & 0x00ff0000 vmap @decisions comment \"imguard\"\n"));
+  const std::string irc = hex(bucket_mark(*c, "actions.apps.irc", imguard::policy::kNoUser));
+  CHECK(has(s,
+            "\tmap decisions {\n\t\ttype mark : verdict\n\t\telements = {\n"
+            "\t\t\t0x00030000 : drop,\n"
+            "\t\t\t0x00050000 : jump answer_reject,\n"
+            "\t\t\t" +
+                irc + " : jump throttle_mark_8000\n\t\t}\n"));
+  CHECK(has(s, "meta l4proto tcp reject with tcp reset"));
+  CHECK(has(s, "reject with icmpx type port-unreachable"));
+  CHECK(has(s,
+            "\tchain throttle_mark_8000 {\n\t\tupdate @b_mark_8000 { ct direction . ct mark & "
+            "0x00ff0000 limit rate over 8000 bytes/second burst 8000 bytes } drop comment "
+            "\"imguard\"\n"));
+  CHECK(has(s,
+            "\tset b_mark_8000 {\n\t\ttype ct_dir . mark\n\t\tsize 65535\n\t\tflags "
+            "dynamic,timeout\n\t\ttimeout 10m\n\t}\n"));
+  CHECK(has(s, "chain labels {\n\t\tct label set 127 comment \"imguard\"\n"));
+  CHECK_FALSE(has(s, "local4"));  // no per-host class
   CHECK_FALSE(has(s, "hook input"));
   CHECK(count_nft_owned(s) == parts[0].owned_rules);
-  CHECK(parts[0].owned_rules == 14);
-  CHECK(has(s, "ct state related return"));
+  // save 9, reject 2, throttle 1, enforce 4, labels 1, classify 1, two hook chains.
+  CHECK(parts[0].owned_rules == 20);
+}
+
+TEST_CASE("nftables: one throttle chain per (key, rate) class, per-host sets", "[firewall]") {
+  const auto c = load(kUsersPolicy);
+  const auto parts = render_parts(*c, Plan::kNftablesIptablesQueue);
+  const std::string& s = parts[0].script;
+  using imguard::policy::kNoUser;
+  // Per user and shared buckets of one rate share a chain: the mark tells them apart.
+  for (uint32_t m : {bucket_mark(*c, "bt-slow", 0), bucket_mark(*c, "bt-slow", 1),
+                     bucket_mark(*c, "chat-slow", kNoUser)}) {
+    CHECK(has(s, "\t\t\t" + hex(m) + " : jump throttle_mark_125000"));
+  }
+  CHECK(has(s, hex(bucket_mark(*c, "p2p-hosts", kNoUser)) + " : jump throttle_host_32000"));
+  CHECK(has(s, hex(bucket_mark(*c, "ft-flow", kNoUser)) + " : jump throttle_flow_64000"));
+  CHECK(lines_with(s, "\tchain throttle_") == 3);
+  CHECK(has(s,
+            "update @b_flow_64000 { ct direction . ct id limit rate over 64000 bytes/second "
+            "burst 64000 bytes } drop"));
+  CHECK(has(s, "typeof ct direction . ct id"));
+  // Per host: the user-side address, v4 and v6, in both directions.
+  CHECK(has(s,
+            "meta nfproto ipv4 ct original ip saddr @local4 update @b_host_32000_4 { ct "
+            "direction . ct mark & 0x00ff0000 . ct original ip saddr limit rate over 32000 "
+            "bytes/second burst 32000 bytes } drop"));
+  CHECK(has(s,
+            "meta nfproto ipv4 ct original ip saddr != @local4 update @b_host_32000_4 { ct "
+            "direction . ct mark & 0x00ff0000 . ct original ip daddr limit"));
+  CHECK(has(s, "meta nfproto ipv6 ct original ip6 saddr @local6 update @b_host_32000_6 {"));
+  CHECK(has(s, "ct original ip6 daddr limit rate over 32000"));
+  CHECK(has(s, "type ct_dir . mark . ipv6_addr"));
+  // networks.local plus users' addresses, blocks inside others merged away.
+  CHECK(has(s,
+            "\tset local4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = {\n"
+            "\t\t\t10.1.0.0/16,\n\t\t\t10.2.0.0/24\n\t\t}\n\t}\n"));
+  CHECK(has(s,
+            "\tset local6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t\telements = {\n"
+            "\t\t\tfd00:1::/64\n"));
+  // Monitor rules never reach the kernel: no drop, no 8 kB/s class.
+  CHECK_FALSE(has(s, " : drop"));
+  CHECK_FALSE(has(s, "8000 bytes/second"));
+  CHECK(has(s, "0x00050000 : jump answer_reject"));
+  CHECK(count_nft_owned(s) == parts[0].owned_rules);
+}
+
+TEST_CASE("enforce: false renders no enforcing element", "[firewall]") {
+  const std::string text = std::string(kUsersPolicy) + "engine: {enforce: false}\n";
+  const auto c = load(text);
+  const auto nft = render_parts(*c, Plan::kNftablesIptablesQueue)[0].script;
+  CHECK(has(nft, "\tmap decisions {\n\t\ttype mark : verdict\n\t}\n"));
+  CHECK_FALSE(has(nft, "chain throttle_"));
+  CHECK_FALSE(has(nft, "set b_"));
+  CHECK(has(nft, "ct mark & 0x00ff0000 == 0x00000000 jump save"));  // allow is still saved
+  const auto ipt = render_parts(*c, Plan::kIptables)[0].script;
+  CHECK_FALSE(has(ipt, "-j DROP"));
+  CHECK_FALSE(has(ipt, "-j REJECT"));
+  CHECK(has(ipt, "--save-mark"));
+}
+
+TEST_CASE("rule count does not grow with users: 100 throttle rules x 1000 users", "[firewall]") {
+  // 8 per-user rules reach all 1000 users (8 x 1001 buckets, unknown included), 92 more
+  // are per host, shared or per flow; 10 distinct rates. 0xffff0000 has 8192 buckets.
+  auto yaml = [](int users) {
+    std::string y = "version: 1\nengine: {mark_mask: 0xffff0000}\nusers:\n";
+    for (int u = 0; u < users; ++u) {
+      y += "  u" + std::to_string(u) + ": {addresses: [10." + std::to_string(u / 250) + "." +
+           std::to_string(u % 250) + ".1, 198.51." + std::to_string(u / 250) + "." +
+           std::to_string(u % 250) + "]}\n";
+    }
+    y += "rules:\n";
+    const char* scopes[] = {"per host", "shared", "per flow"};
+    for (int r = 0; r < 100; ++r) {
+      const std::string scope = r < 8 ? "per user" : scopes[r % 3];
+      y += "  - {name: r" + std::to_string(r) +
+           ", app: bittorrent, evidence: dpi, action: \"throttle " +
+           std::to_string(64 * (1 + r % 10)) + "kB/s " + scope + "\"}\n";
+    }
+    return y;
+  };
+  const auto big = load(yaml(1000));
+  REQUIRE(big->policy.users.size() == 1000);
+  size_t buckets = 0;
+  for (const auto& b : big->policy.buckets) {
+    buckets += b.rule != imguard::policy::kNoRule ? 1 : 0;
+  }
+  CHECK(buckets == 8 * 1001 + 92);
+  const auto nft = render_parts(*big, Plan::kNftablesIptablesQueue);
+  const std::string& s = nft[0].script;
+  // save 17, reject 2, enforce 4, labels 1, one hook; throttle chains: 10 rates x 3 keys
+  // (mark 1 rule, host 4, flow 1), only the (key, rate) pairs in use.
+  CHECK(nft[0].owned_rules == 25 + lines_with(s, "\tchain throttle_mark_") +
+                                  4 * lines_with(s, "\tchain throttle_host_") +
+                                  lines_with(s, "\tchain throttle_flow_"));
+  CHECK(nft[0].owned_rules <= 25 + 10 * 6);
+  CHECK(lines_with(s, " : jump throttle_") == buckets);
+  // 1000 users' 10.x addresses sit inside networks.local's 10.0.0.0/8; the 198.51.x ones
+  // are listed once each.
+  CHECK(lines_with(s, "\t\t\t198.51.") == 1000);
+  CHECK_FALSE(has(s, "\t\t\t10.1."));
+  // The same policy for 10 users: the same rules, fewer elements.
+  const auto small = load(yaml(10));
+  CHECK(render_parts(*small, Plan::kNftablesIptablesQueue)[0].owned_rules == nft[0].owned_rules);
+  UNSCOPED_INFO("nft owned rules for 100 rules x 1000 users: " << nft[0].owned_rules);
+  // iptables has no verdict map: two hashlimit rules (one per direction) per bucket.
+  const auto ipt = render_parts(*big, Plan::kIptables);
+  CHECK(lines_with(ipt[0].script, "--hashlimit-name imguard-b") == 2 * buckets);
+  CHECK(count_ipt_owned(ipt[0].script) + ipt[0].jumps.size() == ipt[0].owned_rules);
 }
 
 TEST_CASE("without nft queue, the queue rule moves to ip(6)tables", "[firewall]") {
@@ -118,20 +293,46 @@ TEST_CASE("iptables plan: save-mark with masks, reject per family, hashlimit", "
   const std::string& v4 = parts[0].script;
   const std::string& v6 = parts[1].script;
   CHECK(has(v4,
+            "*filter\n:IMGUARD-ENFORCE - [0:0]\n:IMGUARD-LABELS - [0:0]\n"
+            "-A IMGUARD-ENFORCE -m connmark --mark 0x10000/0xff0000 -j RETURN\n"
+            "-A IMGUARD-ENFORCE -m conntrack --ctstate RELATED -j RETURN\n"
             "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -j CONNMARK --save-mark "
-            "--nfmask 0xff0000 --ctmask 0xff0000"));
-  CHECK(has(v4, "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0x70000 -j DROP"));
-  CHECK(has(v4,
-            "-A IMGUARD-ENFORCE -p tcp -m connmark --mark 0x50000/0x70000 -j REJECT "
-            "--reject-with tcp-reset"));
+            "--nfmask 0xff0000 --ctmask 0xff0000\n"
+            "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0xff0000 -j DROP\n"
+            "-A IMGUARD-ENFORCE -p tcp -m connmark --mark 0x50000/0xff0000 -j REJECT "
+            "--reject-with tcp-reset\n"));
   CHECK(has(v4, "--reject-with icmp-port-unreachable"));
   CHECK(has(v6, "--reject-with icmp6-port-unreachable"));
-  CHECK(has(v4,
-            "-A IMGUARD-ENFORCE -m connmark --mark 0x70000/0xff0000 -m hashlimit "
-            "--hashlimit-above 8000b/s --hashlimit-name imguard-b0 -j DROP"));
+  CHECK(has(v4, "-A IMGUARD-ENFORCE -m connmark ! --mark 0x70000/0x70000 -j RETURN\n"));
+  const uint32_t irc = bucket_mark(*c, "actions.apps.irc", imguard::policy::kNoUser);
+  const std::string n = std::to_string(irc >> 19);
+  char m[16];
+  std::snprintf(m, sizeof m, "0x%x", irc);
+  CHECK(has(v4, std::string("-A IMGUARD-ENFORCE -m connmark --mark ") + m +
+                    "/0xff0000 -m conntrack --ctdir ORIGINAL -m hashlimit --hashlimit-above "
+                    "8000b/s --hashlimit-name imguard-b" +
+                    n + "o -j DROP\n"));
+  CHECK(has(v4, std::string("-m conntrack --ctdir REPLY -m hashlimit --hashlimit-above ") +
+                    "8000b/s --hashlimit-name imguard-b" + n + "r -j DROP\n"));
+  CHECK(has(v4, "-A IMGUARD-LABELS -m connlabel --label 127 --set\n"));
   CHECK(has(v4, "-I FORWARD -m comment --comment imguard -j IMGUARD-ENFORCE"));
-  CHECK(parts[0].owned_rules == 10);
-  CHECK(has(v4, "-A IMGUARD-ENFORCE -m conntrack --ctstate RELATED -j RETURN"));
+  CHECK(parts[0].owned_rules == 14);
+  // The script inserts its jumps (-I); iptables-save lists them as -A.
+  CHECK(count_ipt_owned(v4) + parts[0].jumps.size() == parts[0].owned_rules);
+}
+
+TEST_CASE("iptables hashlimit modes per scope", "[firewall]") {
+  const auto c = load(kUsersPolicy);
+  const std::string v4 = render_parts(*c, Plan::kIptables)[0].script;
+  // Per host: the initiator's address in both directions.
+  CHECK(
+      has(v4, "--ctdir ORIGINAL -m hashlimit --hashlimit-above 32000b/s --hashlimit-mode srcip "));
+  CHECK(has(v4, "--ctdir REPLY -m hashlimit --hashlimit-above 32000b/s --hashlimit-mode dstip "));
+  CHECK(lines_with(v4, "--hashlimit-mode srcip,srcport,dstip,dstport") == 2);
+  // Per user and shared: one table per bucket and direction, no mode.
+  CHECK(lines_with(v4, "--hashlimit-above 125000b/s --hashlimit-name") == 6);
+  CHECK_FALSE(has(v4, "8000b/s"));  // monitor throttle
+  CHECK_FALSE(has(v4, "-j DROP\n-A IMGUARD-ENFORCE -p tcp"));
 }
 
 TEST_CASE("host mode hooks input and output and skips loopback", "[firewall]") {
