@@ -139,7 +139,9 @@ void buckets(Config& c, Diagnostics& diag) {
     Rule& r = p.rules[i];
     r.bucket = kNoBucket;
     r.user_buckets.clear();
-    if (r.spec.action != Action::kThrottle) {
+    // Monitored throttles (and everything under enforce: false) are enforced as allow:
+    // they never reach the kernel, so they take no mark space.
+    if (r.spec.action != Action::kThrottle || r.spec.monitor || !p.enforce) {
       continue;
     }
     const auto ri = static_cast<uint16_t>(i);

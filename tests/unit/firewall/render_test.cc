@@ -146,7 +146,7 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   CHECK(has(s, "reject with icmpx type port-unreachable"));
   CHECK(has(s,
             "\tchain throttle_mark_8000 {\n\t\tupdate @b_mark_8000 { ct direction . ct mark & "
-            "0x00ff0000 limit rate over 8000 bytes/second burst 8000 bytes } drop comment "
+            "0x00ff0000 limit rate over 8000 bytes/second burst 3028 bytes } drop comment "
             "\"imguard\"\n"));
   CHECK(has(s,
             "\tset b_mark_8000 {\n\t\ttype ct_dir . mark\n\t\tsize 65535\n\t\tflags "
@@ -174,13 +174,13 @@ TEST_CASE("nftables: one throttle chain per (key, rate) class, per-host sets", "
   CHECK(lines_with(s, "\tchain throttle_") == 3);
   CHECK(has(s,
             "update @b_flow_64000 { ct direction . ct id limit rate over 64000 bytes/second "
-            "burst 64000 bytes } drop"));
+            "burst 16000 bytes } drop"));
   CHECK(has(s, "typeof ct direction . ct id"));
   // Per host: the user-side address, v4 and v6, in both directions.
   CHECK(has(s,
             "meta nfproto ipv4 ct original ip saddr @local4 update @b_host_32000_4 { ct "
             "direction . ct mark & 0x00ff0000 . ct original ip saddr limit rate over 32000 "
-            "bytes/second burst 32000 bytes } drop"));
+            "bytes/second burst 8000 bytes } drop"));
   CHECK(has(s,
             "meta nfproto ipv4 ct original ip saddr != @local4 update @b_host_32000_4 { ct "
             "direction . ct mark & 0x00ff0000 . ct original ip daddr limit"));
