@@ -306,6 +306,7 @@ UpdateStats Conntrack::update(std::span<const Update> updates) {
           ++stats.applied;
         } else if (*e == ENOENT) {
           ++stats.not_found;
+          stats.missing.push_back(batch[offset]);
         } else {
           const Update& u = updates[batch[offset]];
           fail("conntrack update " + netlink::to_string(u.original) + " zone " +

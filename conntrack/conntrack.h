@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "packet/address.h"
 
@@ -47,7 +48,10 @@ struct Entry {
 /// set in the masks are written (CTA_MARK_MASK, CTA_LABELS_MASK); the rest of the mark and
 /// label stays as other software left it.
 struct Update {
+  /// The connection's original-direction tuple, or with `by_reply` its reply-direction
+  /// tuple (CTA_TUPLE_REPLY): what a forwarding hook sees of a DNAT-ed connection.
   Tuple original;
+  bool by_reply = false;
   uint16_t zone = 0;
   std::optional<uint32_t> mark;
   uint32_t mark_mask = 0;
@@ -60,6 +64,7 @@ struct UpdateStats {
   uint64_t not_found = 0;  // ENOENT: the connection ended (or is not confirmed yet)
   uint64_t failed = 0;     // any other error; first_error says which
   std::string first_error;
+  std::vector<size_t> missing;  // indices (into the updates given) of the not_found ones
 };
 
 /// A ctnetlink socket (NETLINK_NETFILTER) in the caller's network namespace. Owned by one

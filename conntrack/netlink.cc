@@ -285,8 +285,8 @@ bool is_tcp_or_udp(uint8_t proto) {
   return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
-void put_tuple(Writer& w, const Tuple& t) {
-  const size_t tuple = w.begin_nest(CTA_TUPLE_ORIG);
+void put_tuple(Writer& w, const Tuple& t, uint16_t type = CTA_TUPLE_ORIG) {
+  const size_t tuple = w.begin_nest(type);
   const size_t ip = w.begin_nest(CTA_TUPLE_IP);
   if (t.src.is_v4()) {
     w.attr(CTA_IP_V4_SRC, t.src.bytes.data(), 4);
@@ -368,7 +368,7 @@ size_t put_update(std::span<uint8_t> out, const Update& u, uint32_t seq) noexcep
   const uint8_t family = u.original.src.is_v4() ? AF_INET : AF_INET6;
   // No NLM_F_CREATE: the kernel answers ENOENT instead of creating a connection.
   put_headers(w, ct_type(IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_ACK, seq, family);
-  put_tuple(w, u.original);
+  put_tuple(w, u.original, u.by_reply ? CTA_TUPLE_REPLY : CTA_TUPLE_ORIG);
   if (u.zone != 0) {
     w.be16(CTA_ZONE, u.zone);
   }

@@ -429,7 +429,27 @@ struct Daemon::Control {
     if (pending.empty()) {
       return;
     }
-    const conntrack::UpdateStats s = ct->update(pending);
+    conntrack::UpdateStats s = ct->update(pending);
+    if (!s.missing.empty()) {
+      // Not found by the tuple the hook saw as original: a DNAT-ed connection (a port
+      // forward to a local server), which the forward hook sees translated, i.e. as the
+      // conntrack reply tuple reversed.
+      std::vector<conntrack::Update> retry;
+      for (size_t i : s.missing) {
+        conntrack::Update u = pending[i];
+        std::swap(u.original.src, u.original.dst);
+        std::swap(u.original.sport, u.original.dport);
+        u.by_reply = true;
+        retry.push_back(u);
+      }
+      const conntrack::UpdateStats r = ct->update(retry);
+      s.applied += r.applied;
+      s.not_found = r.not_found;
+      s.failed += r.failed;
+      if (s.first_error.empty()) {
+        s.first_error = r.first_error;
+      }
+    }
     stats().records_written += s.applied;
     stats().records_failed += s.failed + s.not_found;
     if (s.failed > 0) {
