@@ -18,6 +18,7 @@
 #include <exception>
 #include <initializer_list>
 #include <limits>
+#include <variant>
 
 #include "policy/marks.h"
 #include "policy/validate.h"
@@ -199,6 +200,7 @@ class Validator {
   std::vector<std::string> take_errors() { return std::move(diag_.errors); }
   std::vector<std::string> take_warnings() { return std::move(diag_.warnings); }
   bool ok() const { return diag_.errors.empty(); }
+  size_t error_count() const { return diag_.errors.size(); }
   Diagnostics& sink() { return diag_; }
 
  private:
@@ -271,12 +273,13 @@ constexpr const char* kReservedExpected =
     "a name other than anyone and unknown, which `who:` uses for everybody and for hosts of no "
     "user";
 
-std::optional<Cidr> parse_cidr(const std::string& text) {
+/// An address or network, or why it is not one (the text after the quoted input).
+std::variant<Cidr, std::string> parse_cidr(const std::string& text) {
   const size_t slash = text.find('/');
   const std::string host = text.substr(0, slash);
   const packet::Address a = packet::Address::parse(host);
   if (a.family == packet::Address::Family::kNone) {
-    return std::nullopt;
+    return std::string("is not an IPv4 or IPv6 address or network");
   }
   const unsigned max = a.is_v4() ? 32 : 128;
   unsigned len = max;
@@ -284,7 +287,7 @@ std::optional<Cidr> parse_cidr(const std::string& text) {
     const std::string p = text.substr(slash + 1);
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), len);
     if (ec != std::errc() || ptr != p.data() + p.size() || p.empty() || len > max) {
-      return std::nullopt;
+      return "has a bad prefix length (0 to " + std::to_string(max) + ")";
     }
   }
   Cidr c;
@@ -297,7 +300,7 @@ std::optional<Cidr> parse_cidr(const std::string& text) {
         static_cast<uint8_t>(masked.addr.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
   }
   if (!(masked.addr == c.addr)) {
-    return std::nullopt;
+    return "has host bits set (did you mean " + masked.to_string() + " or " + host + "?)";
   }
   return c;
 }
@@ -432,12 +435,11 @@ class ConfigBuilder {
     std::vector<Cidr> out;
     constexpr const char* kExpected = "addresses or networks like 10.0.1.10, 10.0.9.0/24, fd00::/8";
     for (const Item& it : items(e, path, kExpected)) {
-      if (auto c = parse_cidr(it.text)) {
-        out.push_back(*c);
+      auto c = parse_cidr(it.text);
+      if (auto* cidr = std::get_if<Cidr>(&c)) {
+        out.push_back(*cidr);
       } else {
-        v_.error(it.pos, path,
-                 "\"" + it.text + "\" is not an address or network (host bits must be 0)",
-                 kExpected);
+        v_.error(it.pos, path, "\"" + it.text + "\" " + std::get<std::string>(c), kExpected);
       }
     }
     return out;
@@ -559,6 +561,7 @@ class ConfigBuilder {
       User user;
       user.name = u.key;
       user.origin = origin(u.key_pos);
+      const size_t errors_before = v_.error_count();
       for (const auto& e :
            v_.entries(u.value, u.value_pos, path, {"addresses", "macs", "uids", "unix_users"})) {
         const std::string p = path + "." + e.key;
@@ -594,7 +597,9 @@ class ConfigBuilder {
           }
         }
       }
-      if (user.addresses.empty() && user.macs.empty() && user.uids.empty()) {
+      // Not when every identity given was refused: that was reported item by item.
+      if (user.addresses.empty() && user.macs.empty() && user.uids.empty() &&
+          v_.error_count() == errors_before) {
         v_.error(u.value_pos, path, "identifies nobody",
                  "at least one of addresses, macs, uids, unix_users");
       }
@@ -649,6 +654,7 @@ class ConfigBuilder {
       group.name = g.key;
       group.origin = origin(g.key_pos);
       const auto gi = cfg_.policy.groups.size();
+      const size_t errors_before = v_.error_count();
       for (const auto& e : v_.entries(g.value, g.value_pos, path, {"members", "addresses"})) {
         const std::string p = path + "." + e.key;
         if (e.key == "addresses") {
@@ -664,7 +670,7 @@ class ConfigBuilder {
           }
         }
       }
-      if (group.members.empty() && group.addresses.empty()) {
+      if (group.members.empty() && group.addresses.empty() && v_.error_count() == errors_before) {
         v_.error(g.value_pos, path, "has no members and no addresses",
                  "members: [...], addresses: [...]");
       }
@@ -794,7 +800,8 @@ class ConfigBuilder {
       return;
     }
     if (!parent.value.IsSequence()) {
-      v_.error(parent.value_pos, "rules", "not a list", "- name: ...\\n  action: ...");
+      v_.error(parent.value_pos, "rules", "not a list",
+               "a list of rules like - {name: ..., action: ...}");
       return;
     }
     size_t index = 0;
@@ -1066,6 +1073,11 @@ class ConfigBuilder {
       ++w;
     }
     auto a = w < words.size() ? action_from_name(words[w]) : std::nullopt;
+    if (!a && spec.monitor && w == words.size()) {
+      v_.error(e.value_pos, path, "\"monitor\" needs the action to monitor after it",
+               kActionExpected);
+      return std::nullopt;
+    }
     if (!a) {
       v_.error(e.value_pos, path, "unknown action \"" + *s + "\"", kActionExpected);
       return std::nullopt;
@@ -1080,10 +1092,14 @@ class ConfigBuilder {
       }
       return spec;
     }
-    auto rate = w < words.size() ? parse_rate(words[w]) : std::nullopt;
+    if (w == words.size()) {
+      v_.error(e.value_pos, path, "throttle needs a rate",
+               "a rate like 256kbit/s, 2Mbit/s, 64kB/s, 1000B/s");
+      return std::nullopt;
+    }
+    auto rate = parse_rate(words[w]);
     if (!rate) {
-      v_.error(e.value_pos, path,
-               "bad throttle rate \"" + std::string(w < words.size() ? words[w] : "") + "\"",
+      v_.error(e.value_pos, path, "bad throttle rate \"" + std::string(words[w]) + "\"",
                "a rate like 256kbit/s, 2Mbit/s, 64kB/s, 1000B/s");
       return std::nullopt;
     }
