@@ -18,6 +18,7 @@
 #include <exception>
 #include <initializer_list>
 #include <limits>
+#include <variant>
 
 #include "policy/marks.h"
 #include "policy/validate.h"
@@ -29,11 +30,11 @@ namespace {
 using classifiers::AppId;
 using classifiers::Category;
 
-constexpr uint64_t kMinRate = 1000;           // bytes/s; below this a bucket is noise
-constexpr uint64_t kMaxRate = 1'250'000'000;  // bytes/s = 10 Gbit/s
-constexpr uint32_t kMaxQueueCount = 64;       // one worker thread per queue
-constexpr uint32_t kMaxQueueLen = 1u << 20;   // packets
-constexpr uint32_t kMaxBudget = 64;           // = classifiers::Budget::max_packets
+constexpr uint64_t kMinRate = 1000;             // bytes/s; below this a bucket is noise
+constexpr uint64_t kMaxRate = 1'250'000'000;    // bytes/s = 10 Gbit/s
+constexpr uint32_t kMaxQueueCount = 64;         // one worker thread per queue
+constexpr uint32_t kMaxQueueLen = 1u << 20;     // packets
+constexpr uint32_t kMaxBudget = 64;             // = classifiers::Budget::max_packets
 constexpr uint64_t kMaxConfigBytes = 4u << 20;  // bytes
 
 struct Pos {
@@ -199,6 +200,7 @@ class Validator {
   std::vector<std::string> take_errors() { return std::move(diag_.errors); }
   std::vector<std::string> take_warnings() { return std::move(diag_.warnings); }
   bool ok() const { return diag_.errors.empty(); }
+  size_t error_count() const { return diag_.errors.size(); }
   Diagnostics& sink() { return diag_; }
 
  private:
@@ -267,13 +269,17 @@ bool valid_name(const std::string& n) {
 }
 
 constexpr const char* kNameExpected = "1-64 characters from A-Z a-z 0-9 _ - . @";
+constexpr const char* kReservedExpected =
+    "a name other than anyone and unknown, which `who:` uses for everybody and for hosts of no "
+    "user";
 
-std::optional<Cidr> parse_cidr(const std::string& text) {
+/// An address or network, or why it is not one (the text after the quoted input).
+std::variant<Cidr, std::string> parse_cidr(const std::string& text) {
   const size_t slash = text.find('/');
   const std::string host = text.substr(0, slash);
   const packet::Address a = packet::Address::parse(host);
   if (a.family == packet::Address::Family::kNone) {
-    return std::nullopt;
+    return std::string("is not an IPv4 or IPv6 address or network");
   }
   const unsigned max = a.is_v4() ? 32 : 128;
   unsigned len = max;
@@ -281,7 +287,7 @@ std::optional<Cidr> parse_cidr(const std::string& text) {
     const std::string p = text.substr(slash + 1);
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), len);
     if (ec != std::errc() || ptr != p.data() + p.size() || p.empty() || len > max) {
-      return std::nullopt;
+      return "has a bad prefix length (0 to " + std::to_string(max) + ")";
     }
   }
   Cidr c;
@@ -290,10 +296,11 @@ std::optional<Cidr> parse_cidr(const std::string& text) {
   // Host bits must be zero: "10.0.1.5/24" is almost always a typo for a host or a network.
   Cidr masked = c;
   for (unsigned bit = len; bit < max; ++bit) {
-    masked.addr.bytes[bit / 8] = static_cast<uint8_t>(masked.addr.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
+    masked.addr.bytes[bit / 8] =
+        static_cast<uint8_t>(masked.addr.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
   }
   if (!(masked.addr == c.addr)) {
-    return std::nullopt;
+    return "has host bits set (did you mean " + masked.to_string() + " or " + host + "?)";
   }
   return c;
 }
@@ -428,11 +435,11 @@ class ConfigBuilder {
     std::vector<Cidr> out;
     constexpr const char* kExpected = "addresses or networks like 10.0.1.10, 10.0.9.0/24, fd00::/8";
     for (const Item& it : items(e, path, kExpected)) {
-      if (auto c = parse_cidr(it.text)) {
-        out.push_back(*c);
+      auto c = parse_cidr(it.text);
+      if (auto* cidr = std::get_if<Cidr>(&c)) {
+        out.push_back(*cidr);
       } else {
-        v_.error(it.pos, path, "\"" + it.text + "\" is not an address or network (host bits must be 0)",
-                 kExpected);
+        v_.error(it.pos, path, "\"" + it.text + "\" " + std::get<std::string>(c), kExpected);
       }
     }
     return out;
@@ -536,9 +543,7 @@ class ConfigBuilder {
     }
   }
 
-  bool reserved(const std::string& name) const {
-    return name == "anyone" || name == "unknown";
-  }
+  bool reserved(const std::string& name) const { return name == "anyone" || name == "unknown"; }
 
   void users(const Validator::Entry& parent) {
     for (const auto& u : v_.entries(parent.value, parent.value_pos, "users", {})) {
@@ -546,7 +551,7 @@ class ConfigBuilder {
       if (!valid_name(u.key) || reserved(u.key)) {
         v_.error(u.key_pos, path,
                  reserved(u.key) ? "\"" + u.key + "\" is a reserved word" : "bad user name",
-                 kNameExpected);
+                 reserved(u.key) ? kReservedExpected : kNameExpected);
         continue;
       }
       if (cfg_.policy.users.size() >= kMaxUsers) {
@@ -556,8 +561,9 @@ class ConfigBuilder {
       User user;
       user.name = u.key;
       user.origin = origin(u.key_pos);
-      for (const auto& e : v_.entries(u.value, u.value_pos, path,
-                                      {"addresses", "macs", "uids", "unix_users"})) {
+      const size_t errors_before = v_.error_count();
+      for (const auto& e :
+           v_.entries(u.value, u.value_pos, path, {"addresses", "macs", "uids", "unix_users"})) {
         const std::string p = path + "." + e.key;
         if (e.key == "addresses") {
           user.addresses = cidrs(e, p);
@@ -591,7 +597,9 @@ class ConfigBuilder {
           }
         }
       }
-      if (user.addresses.empty() && user.macs.empty() && user.uids.empty()) {
+      // Not when every identity given was refused: that was reported item by item.
+      if (user.addresses.empty() && user.macs.empty() && user.uids.empty() &&
+          v_.error_count() == errors_before) {
         v_.error(u.value_pos, path, "identifies nobody",
                  "at least one of addresses, macs, uids, unix_users");
       }
@@ -630,11 +638,12 @@ class ConfigBuilder {
       if (!valid_name(g.key) || reserved(g.key)) {
         v_.error(g.key_pos, path,
                  reserved(g.key) ? "\"" + g.key + "\" is a reserved word" : "bad group name",
-                 kNameExpected);
+                 reserved(g.key) ? kReservedExpected : kNameExpected);
         continue;
       }
       if (user_index(g.key)) {
-        v_.error(g.key_pos, path, "a user has the same name", "distinct names for users and groups");
+        v_.error(g.key_pos, path, "a user has the same name",
+                 "distinct names for users and groups");
         continue;
       }
       if (cfg_.policy.groups.size() >= kMaxGroups) {
@@ -645,6 +654,7 @@ class ConfigBuilder {
       group.name = g.key;
       group.origin = origin(g.key_pos);
       const auto gi = cfg_.policy.groups.size();
+      const size_t errors_before = v_.error_count();
       for (const auto& e : v_.entries(g.value, g.value_pos, path, {"members", "addresses"})) {
         const std::string p = path + "." + e.key;
         if (e.key == "addresses") {
@@ -660,8 +670,9 @@ class ConfigBuilder {
           }
         }
       }
-      if (group.members.empty() && group.addresses.empty()) {
-        v_.error(g.value_pos, path, "has no members and no addresses", "members: [...], addresses: [...]");
+      if (group.members.empty() && group.addresses.empty() && v_.error_count() == errors_before) {
+        v_.error(g.value_pos, path, "has no members and no addresses",
+                 "members: [...], addresses: [...]");
       }
       cfg_.policy.groups.push_back(std::move(group));
     }
@@ -703,7 +714,8 @@ class ConfigBuilder {
         continue;
       }
       if (cfg_.policy.schedules.size() >= kMaxSchedules) {
-        v_.error(sc.key_pos, path, "too many schedules", "at most " + std::to_string(kMaxSchedules));
+        v_.error(sc.key_pos, path, "too many schedules",
+                 "at most " + std::to_string(kMaxSchedules));
         return;
       }
       Schedule s;
@@ -711,11 +723,11 @@ class ConfigBuilder {
       s.origin = origin(sc.key_pos);
       bool have_time = false;
       bool have_zone = false;
-      for (const auto& e :
-           v_.entries(sc.value, sc.value_pos, path, {"days", "time", "timezone"})) {
+      for (const auto& e : v_.entries(sc.value, sc.value_pos, path, {"days", "time", "timezone"})) {
         const std::string p = path + "." + e.key;
         if (e.key == "days") {
           s.days = 0;
+          bool bad_day = false;
           for (const Item& it : items(e, p, "mon, tue, wed, thu, fri, sat, sun")) {
             bool found = false;
             for (size_t d = 0; d < 7; ++d) {
@@ -725,11 +737,12 @@ class ConfigBuilder {
               }
             }
             if (!found) {
+              bad_day = true;
               v_.error(it.pos, p, "unknown day \"" + it.text + "\"",
                        "mon, tue, wed, thu, fri, sat, sun");
             }
           }
-          if (s.days == 0) {
+          if (s.days == 0 && !bad_day) {
             v_.error(e.value_pos, p, "no days", "a list like [mon, tue, wed, thu, fri]");
           }
         } else if (e.key == "time") {
@@ -787,7 +800,8 @@ class ConfigBuilder {
       return;
     }
     if (!parent.value.IsSequence()) {
-      v_.error(parent.value_pos, "rules", "not a list", "- name: ...\\n  action: ...");
+      v_.error(parent.value_pos, "rules", "not a list",
+               "a list of rules like - {name: ..., action: ...}");
       return;
     }
     size_t index = 0;
@@ -807,10 +821,9 @@ class ConfigBuilder {
     r.origin = origin(at);
     bool have_action = false;
     bool have_name = false;
-    const auto entries =
-        v_.entries(node, at, path,
-                   {"name", "who", "app", "category", "feature", "direction", "evidence", "when",
-                    "not_when", "action"});
+    const auto entries = v_.entries(node, at, path,
+                                    {"name", "who", "app", "category", "feature", "direction",
+                                     "evidence", "when", "not_when", "action"});
     if (!node.IsMap()) {
       return;  // reported by entries()
     }
@@ -819,19 +832,22 @@ class ConfigBuilder {
     for (const auto& e : entries) {
       if (e.key == "name") {
         auto n = v_.scalar(e, path + ".name", kNameExpected);
+        have_name = have_name || n.has_value();  // a bad name is reported once, not as missing
         if (n && !valid_name(*n)) {
           v_.error(e.value_pos, path + ".name", "bad rule name \"" + *n + "\"", kNameExpected);
         } else if (n) {
-          have_name = true;
           r.name = *n;
-          label = "rules." + *n;
+          bool duplicate = false;
           for (const Rule& other : cfg_.policy.rules) {
             if (other.name == *n) {
+              duplicate = true;
               v_.error(e.value_pos, path + ".name",
                        "duplicate rule name \"" + *n + "\" (first at " + other.origin + ")",
                        "unique names: logs, metrics and throttle buckets use them");
             }
           }
+          // A duplicate keeps its index in later messages: "rules.a" would name both.
+          label = duplicate ? path : "rules." + *n;
         }
       }
     }
@@ -981,14 +997,15 @@ class ConfigBuilder {
         }
         continue;
       }
-      for (const auto& x : v_.entries(e.value, e.value_pos, "actions." + e.key,
-                                      e.key == "categories" ? std::initializer_list<std::string_view>{
-                                                                  "unknown", "im", "p2p", "voip",
-                                                                  "tunnel", "other"}
-                                      : e.key == "features"
-                                          ? std::initializer_list<std::string_view>{
-                                                "file_transfer", "serving", "cleartext"}
-                                          : std::initializer_list<std::string_view>{})) {
+      for (const auto& x :
+           v_.entries(e.value, e.value_pos, "actions." + e.key,
+                      e.key == "categories"
+                          ? std::initializer_list<std::string_view>{"unknown", "im", "p2p", "voip",
+                                                                    "tunnel", "other"}
+                      : e.key == "features"
+                          ? std::initializer_list<std::string_view>{"file_transfer", "serving",
+                                                                    "cleartext"}
+                          : std::initializer_list<std::string_view>{})) {
         const std::string path = "actions." + e.key + "." + x.key;
         std::optional<classifiers::AppId> app;
         if (e.key == "apps") {
@@ -1056,6 +1073,11 @@ class ConfigBuilder {
       ++w;
     }
     auto a = w < words.size() ? action_from_name(words[w]) : std::nullopt;
+    if (!a && spec.monitor && w == words.size()) {
+      v_.error(e.value_pos, path, "\"monitor\" needs the action to monitor after it",
+               kActionExpected);
+      return std::nullopt;
+    }
     if (!a) {
       v_.error(e.value_pos, path, "unknown action \"" + *s + "\"", kActionExpected);
       return std::nullopt;
@@ -1070,10 +1092,14 @@ class ConfigBuilder {
       }
       return spec;
     }
-    auto rate = w < words.size() ? parse_rate(words[w]) : std::nullopt;
+    if (w == words.size()) {
+      v_.error(e.value_pos, path, "throttle needs a rate",
+               "a rate like 256kbit/s, 2Mbit/s, 64kB/s, 1000B/s");
+      return std::nullopt;
+    }
+    auto rate = parse_rate(words[w]);
     if (!rate) {
-      v_.error(e.value_pos, path,
-               "bad throttle rate \"" + std::string(w < words.size() ? words[w] : "") + "\"",
+      v_.error(e.value_pos, path, "bad throttle rate \"" + std::string(words[w]) + "\"",
                "a rate like 256kbit/s, 2Mbit/s, 64kB/s, 1000B/s");
       return std::nullopt;
     }
@@ -1099,7 +1125,10 @@ class ConfigBuilder {
         }
       }
       if (!found || w != words.size()) {
-        v_.error(e.value_pos, path, "unknown throttle bucket \"" + std::string(words[std::min(w, words.size() - 1)]) + "\"",
+        // Name what was not understood: the whole scope when it is unknown ("per planet"),
+        // else the first word after a valid scope ("per user extra" → "extra").
+        std::string bad = found ? std::string(words[w]) : scope;
+        v_.error(e.value_pos, path, "unknown throttle bucket \"" + bad + "\"",
                  "per user, per host, shared, per flow");
         return std::nullopt;
       }
@@ -1117,7 +1146,7 @@ class ConfigBuilder {
 }  // namespace
 
 LoadResult load_config_string(const std::string& text, const std::string& name,
-                               const LoadOptions& options) {
+                              const LoadOptions& options) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -1161,7 +1190,8 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxConfigBytes) {
     ::close(fd);
-    return LoadError{{path + ": " + std::to_string(st.st_size) + " bytes is too large for a configuration (at most " +
+    return LoadError{{path + ": " + std::to_string(st.st_size) +
+                      " bytes is too large for a configuration (at most " +
                       std::to_string(kMaxConfigBytes) + ")"}};
   }
   std::string text;
@@ -1182,7 +1212,8 @@ LoadResult load_config_file(const std::string& path, const LoadOptions& options)
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > kMaxConfigBytes) {
       ::close(fd);
-      return LoadError{{path + ": grew past " + std::to_string(kMaxConfigBytes) + " bytes while being read"}};
+      return LoadError{
+          {path + ": grew past " + std::to_string(kMaxConfigBytes) + " bytes while being read"}};
     }
   }
   ::close(fd);

@@ -157,17 +157,29 @@ void buckets(Config& c, Diagnostics& diag) {
       }
       const bool unknown = u == p.users.size();
       std::string text = r.name + "/" + (unknown ? std::string("(unknown)") : p.users[u].name);
-      keys.push_back({fnv1a(text), std::move(text), ri,
-                      unknown ? kNoUser : static_cast<uint16_t>(u), true});
+      keys.push_back(
+          {fnv1a(text), std::move(text), ri, unknown ? kNoUser : static_cast<uint16_t>(u), true});
     }
   }
   const size_t capacity = std::min<size_t>(mark_bucket_capacity(c.mark_mask), 65536);
   if (keys.size() > capacity) {
+    // Point at the rule that needs the most buckets: it is the one to change.
+    std::vector<size_t> need(p.rules.size(), 0);
+    for (const Key& k : keys) {
+      ++need[k.rule];
+    }
+    const auto worst =
+        static_cast<size_t>(std::max_element(need.begin(), need.end()) - need.begin());
+    const Rule& w = p.rules[worst];
     char mask[16];
     std::snprintf(mask, sizeof mask, "0x%08x", c.mark_mask);
-    diag.error(c.source + ": throttle rules need " + std::to_string(keys.size()) +
-               " kernel buckets (one per rule, and per user they can meet for `per user`), but "
-               "engine.mark_mask " + mask + " has room for " + std::to_string(capacity) +
+    diag.error((w.origin.empty() ? c.source : w.origin) + ": " +
+               (w.from_action_table ? w.name : "rules." + w.name) +
+               ".action: throttle rules need " + std::to_string(keys.size()) +
+               " kernel buckets (one per rule; a `per user` rule one per "
+               "user it can meet, and one more if it can meet hosts of no user; this rule needs " +
+               std::to_string(need[worst]) + "), but engine.mark_mask " + mask + " has room for " +
+               std::to_string(capacity) +
                " (expected: a wider window such as 0xffff0000 for 8192, or `per host`/`shared` "
                "buckets, which need one each)");
     return;
@@ -222,10 +234,11 @@ std::vector<bool> app_set(const Rule& r) {
   std::vector<bool> s(kAppCount, false);
   for (size_t i = 0; i < kAppCount; ++i) {
     const auto app = static_cast<classifiers::AppId>(i);
-    const bool app_ok = r.apps.empty() || std::find(r.apps.begin(), r.apps.end(), app) != r.apps.end();
-    const bool cat_ok = r.categories.empty() ||
-                        std::find(r.categories.begin(), r.categories.end(),
-                                  classifiers::app_category(app)) != r.categories.end();
+    const bool app_ok =
+        r.apps.empty() || std::find(r.apps.begin(), r.apps.end(), app) != r.apps.end();
+    const bool cat_ok =
+        r.categories.empty() || std::find(r.categories.begin(), r.categories.end(),
+                                          classifiers::app_category(app)) != r.categories.end();
     s[i] = app_ok && cat_ok;
   }
   return s;
@@ -271,7 +284,8 @@ bool takes_p2p_peers(const Policy& p, const Rule& a, const Rule& b) {
       a.when != kNoSchedule || a.not_when != kNoSchedule || !who_covers(p, a, b)) {
     return false;
   }
-  if (b.features != 0) {
+  // Only a rule that names apps or categories is "about" P2P; a catch-all is not.
+  if (b.features != 0 || (b.apps.empty() && b.categories.empty())) {
     return false;
   }
   const auto sb = app_set(b);
@@ -303,8 +317,8 @@ void shadows(Config& c, Diagnostics& diag) {
       if (takes_p2p_peers(p, a, b) && a.spec != b.spec) {
         diag.warning(b.origin + ": warning: " + rule_label(b) +
                      " decides only P2P flows without file transfer (trackers, DHT): P2P peer "
-                     "connections all carry file_transfer and are decided by " + rule_label(a) +
-                     " (" + a.origin + ") first");
+                     "connections all carry file_transfer and are decided by " +
+                     rule_label(a) + " (" + a.origin + ") first");
         break;
       }
     }
@@ -321,9 +335,11 @@ void shadows(Config& c, Diagnostics& diag) {
   const uint16_t ft = t.by_feature[0];  // file_transfer
   const uint16_t cp = t.by_category[static_cast<size_t>(classifiers::Category::kP2p)];
   if (ft != kNoRule && cp != kNoRule && !(p.rules[ft].spec == p.rules[cp].spec)) {
-    diag.warning(p.rules[cp].origin + ": warning: actions.categories.p2p applies only to P2P "
+    diag.warning(p.rules[cp].origin +
+                 ": warning: actions.categories.p2p applies only to P2P "
                  "flows without file transfer (trackers, DHT): P2P peer connections all carry "
-                 "file_transfer, so actions.features.file_transfer (" + p.rules[ft].origin +
+                 "file_transfer, so actions.features.file_transfer (" +
+                 p.rules[ft].origin +
                  ") decides them (expected: an apps: entry, or a rule under rules:, to treat "
                  "P2P differently)");
   }
@@ -333,7 +349,8 @@ void shadows(Config& c, Diagnostics& diag) {
 
 std::vector<Cidr> default_local_networks() {
   std::vector<Cidr> out;
-  for (const char* text : {"10.0.0.0", "172.16.0.0", "192.168.0.0", "100.64.0.0", "fc00::", "fe80::"}) {
+  for (const char* text :
+       {"10.0.0.0", "172.16.0.0", "192.168.0.0", "100.64.0.0", "fc00::", "fe80::"}) {
     Cidr c;
     c.addr = packet::Address::parse(text);
     out.push_back(c);

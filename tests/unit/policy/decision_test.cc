@@ -21,7 +21,8 @@ std::shared_ptr<const Config> load(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("app rule beats feature rule beats category rule beats default", "[policy]") {
+TEST_CASE("policy/decision: app rule beats feature rule beats category rule beats default",
+          "[policy]") {
   const auto c = load(R"(version: 1
 actions:
   default: reject
@@ -33,7 +34,8 @@ actions:
   Decision bt = decide(*c, AppId::kBittorrent, kFeatureServing);
   CHECK(bt.action == Action::kThrottle);
   CHECK(bt.rate_bytes_per_sec == 32000);
-  CHECK(c->actions.rules[bt.rule].app == AppId::kBittorrent);
+  CHECK(c->policy.rules[bt.rule].apps == std::vector<AppId>{AppId::kBittorrent});
+  CHECK(c->policy.rules[bt.rule].name == "actions.apps.bittorrent");
   Decision irc = decide(*c, AppId::kIrc, kFeatureFileTransfer);
   CHECK(irc.action == Action::kAllow);
   // Feature rule beats the category rule.
@@ -52,18 +54,19 @@ actions:
   CHECK(decide(*c, AppId::kXmpp, kFeatureNone).action == Action::kAllow);
   Decision web = decide(*c, AppId::kHttp, kFeatureNone);
   CHECK(web.action == Action::kReject);
-  CHECK(web.rule == 0);
+  CHECK(web.rule == c->policy.table.default_rule);
+  CHECK(c->policy.rules[web.rule].name == "default");
   CHECK(web.rate_bytes_per_sec == 0);
-  CHECK(decide(*c, AppId::kUnknown, kFeatureNone).rule == 0);
+  CHECK(decide(*c, AppId::kUnknown, kFeatureNone).rule == c->policy.table.default_rule);
 }
 
-TEST_CASE("the unknown category catches unclassified flows", "[policy]") {
+TEST_CASE("policy/decision: the unknown category catches unclassified flows", "[policy]") {
   const auto c = load("version: 1\nactions:\n  categories: {unknown: drop}\n");
   CHECK(decide(*c, AppId::kUnknown, kFeatureNone).action == Action::kDrop);
   CHECK(decide(*c, AppId::kHttp, kFeatureNone).action == Action::kAllow);
 }
 
-TEST_CASE("decide never reads outside its tables", "[policy]") {
+TEST_CASE("policy/decision: decide never reads outside its tables", "[policy]") {
   const Config c = default_config();
   CHECK(decide(c, AppId::kCount_, kFeatureNone).action == Action::kAllow);
   Config empty;

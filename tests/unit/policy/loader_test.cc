@@ -35,7 +35,7 @@ std::shared_ptr<const Config> ok(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("a minimal config gets every documented default", "[policy]") {
+TEST_CASE("policy/loader: a minimal config gets every documented default", "[policy]") {
   auto c = ok("version: 1\n");
   CHECK(c->backend == Backend::kAuto);
   CHECK(c->mode == HookMode::kGateway);
@@ -48,12 +48,19 @@ TEST_CASE("a minimal config gets every documented default", "[policy]") {
   CHECK(c->fail_open);
   CHECK(c->queue_bypass);
   CHECK(c->reject_with == RejectWith::kTcpReset);
-  REQUIRE(c->actions.rules.size() == 1);
-  CHECK(c->actions.rules[0].spec.action == Action::kAllow);
+  CHECK(c->policy.enforce);
+  CHECK(c->policy.users.empty());
+  CHECK(c->policy.ordered_rules == 0);
+  REQUIRE(c->policy.rules.size() == 1);
+  CHECK(c->policy.table.default_rule == 0);
+  CHECK(c->policy.rules[0].name == "default");
+  CHECK(c->policy.rules[0].spec.action == Action::kAllow);
+  CHECK(c->policy.buckets.empty());
+  CHECK(c->warnings.empty());
   CHECK(c->source == "t.yaml");
 }
 
-TEST_CASE("a full config is read into the structs", "[policy]") {
+TEST_CASE("policy/loader: a full config is read into the structs", "[policy]") {
   auto c = ok(R"(version: 1
 engine:
   backend: iptables
@@ -81,37 +88,53 @@ actions:
   CHECK(c->tcp_budget == 12);
   CHECK(c->udp_budget == 4);
   CHECK(c->reject_with == RejectWith::kIcmp);
-  const ActionTable& t = c->actions;
-  CHECK(t.rules[0].spec.action == Action::kReject);
+  const ActionTable& t = c->policy.table;
+  const auto& rules = c->policy.rules;
+  CHECK(rules[t.default_rule].spec.action == Action::kReject);
+  CHECK(rules[t.default_rule].name == "default");
   REQUIRE(t.by_app[static_cast<size_t>(AppId::kBittorrent)] != kNoRule);
-  const Rule& bt = t.rules[t.by_app[static_cast<size_t>(AppId::kBittorrent)]];
+  const Rule& bt = rules[t.by_app[static_cast<size_t>(AppId::kBittorrent)]];
   CHECK(bt.spec.action == Action::kThrottle);
   CHECK(bt.spec.rate_bytes_per_sec == 32000);
-  CHECK(bt.bucket == 0);
+  CHECK(bt.spec.scope == ThrottleScope::kShared);  // the table's entries share one bucket
+  CHECK(bt.from_action_table);
+  CHECK(bt.name == "actions.apps.bittorrent");
+  REQUIRE(bt.bucket != kNoBucket);
+  REQUIRE(bt.bucket < c->policy.buckets.size());
+  CHECK(c->policy.buckets[bt.bucket].rule == t.by_app[static_cast<size_t>(AppId::kBittorrent)]);
+  CHECK(c->policy.buckets[bt.bucket].user == kNoUser);
   CHECK(bt.origin == "t.yaml:14:17");
-  CHECK(t.bucket_count == 1);
+  size_t used = 0;
+  for (const Bucket& b : c->policy.buckets) {
+    used += b.rule != kNoRule ? 1 : 0;
+  }
+  CHECK(used == 1);
   CHECK(t.by_category[static_cast<size_t>(Category::kP2p)] != kNoRule);
   CHECK(t.by_category[static_cast<size_t>(Category::kVoip)] == kNoRule);
   CHECK(t.by_feature[0] != kNoRule);
 }
 
-TEST_CASE("unknown keys are errors with file:line:col and the allowed keys", "[policy]") {
+TEST_CASE("policy/loader: unknown keys are errors with file:line:col and the allowed keys",
+          "[policy]") {
   const auto e = errors_of("version: 1\nengine:\n  backend: auto\n  queues: 3\n");
   REQUIRE(e.size() == 1);
   CHECK(e[0] ==
         "t.yaml:4:3: engine.queues: unknown key (expected: backend, mode, queue, mark_mask, "
-        "budget, reject_with)");
+        "budget, reject_with, enforce)");
   const auto top = errors_of("version: 1\npolicy: {}\n");
   REQUIRE(top.size() == 1);
-  CHECK(top[0] == "t.yaml:2:1: policy: unknown key (expected: version, engine, actions)");
+  CHECK(top[0] ==
+        "t.yaml:2:1: policy: unknown key (expected: version, engine, networks, users, groups, "
+        "schedules, rules, actions)");
 }
 
-TEST_CASE("a bad action names the value and the choices", "[policy]") {
+TEST_CASE("policy/loader: a bad action names the value and the choices", "[policy]") {
   const auto e = errors_of("version: 1\nactions:\n  categories:\n    p2p: throtle\n");
   REQUIRE(e.size() == 1);
   CHECK(e[0] ==
         "t.yaml:4:10: actions.categories.p2p: unknown action \"throtle\" (expected: allow, "
-        "drop, reject, throttle <rate> with rate like 256kbit/s, 64kB/s)");
+        "drop, reject, throttle <rate> [per user|per host|shared|per flow], each optionally after "
+        "monitor; rates like 256kbit/s, 1Mbit/s, 64kB/s)");
   const auto rate = errors_of("version: 1\nactions:\n  default: throttle fast\n");
   REQUIRE(rate.size() == 1);
   CHECK(rate[0].starts_with("t.yaml:3:12: actions.default: bad throttle rate \"fast\""));
@@ -125,7 +148,7 @@ TEST_CASE("a bad action names the value and the choices", "[policy]") {
         "(expected: 1kB/s to 10Gbit/s)");
 }
 
-TEST_CASE("a bad app name is reported at the key", "[policy]") {
+TEST_CASE("policy/loader: a bad app name is reported at the key", "[policy]") {
   const auto e = errors_of("version: 1\nactions:\n  apps:\n    xmpp: allow\n    bitorrent: drop\n");
   REQUIRE(e.size() == 1);
   CHECK(e[0].starts_with(
@@ -138,7 +161,7 @@ TEST_CASE("a bad app name is reported at the key", "[policy]") {
                          "unknown, im, p2p, voip, tunnel, other)"));
 }
 
-TEST_CASE("bad mark masks are refused", "[policy]") {
+TEST_CASE("policy/loader: bad mark masks are refused", "[policy]") {
   for (const char* bad : {"0x00f0f000", "0", "0x3", "0x00ff00ff"}) {
     const auto e = errors_of(std::string("version: 1\nengine:\n  mark_mask: ") + bad + "\n");
     REQUIRE(e.size() == 1);
@@ -154,7 +177,7 @@ TEST_CASE("bad mark masks are refused", "[policy]") {
   CHECK(ok("version: 1\nengine:\n  mark_mask: 0x7\n")->mark_mask == 7u);
 }
 
-TEST_CASE("version is required and must be 1", "[policy]") {
+TEST_CASE("policy/loader: version is required and must be 1", "[policy]") {
   const auto e = errors_of("engine:\n  mode: host\n");
   REQUIRE(e.size() == 1);
   CHECK(e[0] == "t.yaml:1:1: version: missing (expected: 1)");
@@ -163,7 +186,7 @@ TEST_CASE("version is required and must be 1", "[policy]") {
   CHECK(two[0] == "t.yaml:1:10: version: 2 is out of range (expected: an integer from 1 to 1)");
 }
 
-TEST_CASE("every problem is reported, not only the first", "[policy]") {
+TEST_CASE("policy/loader: every problem is reported, not only the first", "[policy]") {
   const auto e = errors_of(
       "version: 1\nengine:\n  mode: router\n  queue: {count: 0, bypass: yes}\nactions:\n"
       "  default: allow\n  default: drop\n");
@@ -178,7 +201,7 @@ TEST_CASE("every problem is reported, not only the first", "[policy]") {
   CHECK(e[3] == "t.yaml:7:3: actions.default: duplicate key");
 }
 
-TEST_CASE("structure and syntax errors carry positions", "[policy]") {
+TEST_CASE("policy/loader: structure and syntax errors carry positions", "[policy]") {
   const auto list = errors_of("version: 1\nengine: [1, 2]\n");
   REQUIRE(list.size() == 1);
   CHECK(list[0] == "t.yaml:2:9: engine: not a mapping (expected: key: value pairs)");
@@ -196,20 +219,23 @@ TEST_CASE("structure and syntax errors carry positions", "[policy]") {
         "queue number (expected: first + count <= 65536)");
 }
 
-TEST_CASE("throttle rules must fit the mark window", "[policy]") {
+TEST_CASE("policy/loader: throttle rules must fit the mark window", "[policy]") {
   // 0x7 has room for the decided bit and the action only: one bucket (index 0).
   const auto c = ok("version: 1\nengine: {mark_mask: 0x7}\nactions:\n  default: throttle 1MB/s\n");
-  CHECK(c->actions.bucket_count == 1);
+  REQUIRE(c->policy.buckets.size() == 1);
+  CHECK(c->policy.buckets[0].rule == c->policy.table.default_rule);
+  CHECK(c->policy.rules[c->policy.table.default_rule].bucket == 0);
   const auto e = errors_of(
       "version: 1\nengine: {mark_mask: 0x7}\nactions:\n  default: throttle 1MB/s\n"
       "  apps: {irc: throttle 2MB/s}\n");
   REQUIRE(e.size() == 1);
-  CHECK(e[0] ==
-        "t.yaml:5:15: actions: too many throttle rules for the mark window (expected: "
-        "at most 1 with engine.mark_mask)");
+  CHECK(e[0].starts_with("t.yaml:"));
+  CHECK(e[0].find(": throttle rules need 2 kernel buckets") != std::string::npos);
+  CHECK(e[0].find("engine.mark_mask 0x00000007 has room for 1 (expected: a wider window") !=
+        std::string::npos);
 }
 
-TEST_CASE("files: missing file and the shipped default config", "[policy]") {
+TEST_CASE("policy/loader: files: missing file and the shipped default config", "[policy]") {
   auto missing = load_config_file("/nonexistent/imguard.yaml");
   REQUIRE(std::holds_alternative<LoadError>(missing));
   CHECK(std::get<LoadError>(missing).messages.at(0) ==
@@ -219,24 +245,30 @@ TEST_CASE("files: missing file and the shipped default config", "[policy]") {
     FAIL(e->messages.at(0));
   }
   const auto& c = *std::get<std::shared_ptr<const Config>>(shipped);
-  CHECK(c.actions.rules[c.actions.by_category[static_cast<size_t>(Category::kP2p)]].spec.action ==
+  const Policy& p = c.policy;
+  CHECK(p.rules[p.table.by_category[static_cast<size_t>(Category::kP2p)]].spec.action ==
         Action::kDrop);
+  CHECK(p.rules[p.table.by_feature[1]].spec.action == Action::kDrop);  // serving
+  CHECK(p.ordered_rules == 0);
+  CHECK(c.warnings.empty());
 }
 
-TEST_CASE("every app name from the name table is accepted", "[policy]") {
+TEST_CASE("policy/loader: every app name from the name table is accepted", "[policy]") {
   std::string text = "version: 1\nactions:\n  apps:\n";
   for (const auto& a : imguard::classifiers::all_apps()) {
     text += "    " + std::string(a.name) + ": drop\n";
   }
   const auto c = ok(text);
   for (const auto& a : imguard::classifiers::all_apps()) {
-    const uint16_t index = c->actions.by_app[static_cast<size_t>(a.id)];
+    const uint16_t index = c->policy.table.by_app[static_cast<size_t>(a.id)];
     REQUIRE(index != kNoRule);
-    CHECK(c->actions.rules[index].app == a.id);
+    CHECK(c->policy.rules[index].apps == std::vector<AppId>{a.id});
+    CHECK(c->policy.rules[index].name == "actions.apps." + std::string(a.name));
   }
 }
 
-TEST_CASE("any prefix of a valid config loads or fails with messages, never throws", "[policy]") {
+TEST_CASE("policy/loader: any prefix of a valid config loads or fails with messages, never throws",
+          "[policy]") {
   std::ifstream in(IMGUARD_SOURCE_DIR "/systemd/imguard.yaml");
   const std::string full((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   REQUIRE(full.size() > 100);

@@ -5,7 +5,7 @@
 
 using namespace imguard::policy;
 
-TEST_CASE("mask validation", "[policy]") {
+TEST_CASE("policy/marks: mask validation", "[policy]") {
   CHECK(valid_mark_mask(0x00ff0000));
   CHECK(valid_mark_mask(0x7));
   CHECK(valid_mark_mask(0xe0000000));
@@ -18,24 +18,27 @@ TEST_CASE("mask validation", "[policy]") {
   CHECK(mark_bucket_capacity(0x5) == 0);
 }
 
-TEST_CASE("the documented layout for the default window", "[policy]") {
+TEST_CASE("policy/marks: the documented layout for the default window", "[policy]") {
   Decision d;
-  d.action = Action::kThrottle;
+  d.action = d.enforced = Action::kThrottle;
   d.bucket = 5;
   CHECK(encode(d, 0x00ff0000) == ((5u << 19) | (3u << 17) | (1u << 16)));
   CHECK(encode(Decision{}, 0x00ff0000) == 0x00010000u);  // decided, allow
   d = Decision{};
-  d.action = Action::kDrop;
+  d.action = d.enforced = Action::kDrop;
   CHECK(encode(d, 0x00ff0000) == 0x00030000u);
+  // The mark carries what the kernel applies: a monitored drop is an allow.
+  d.enforced = Action::kAllow;
+  CHECK(encode(d, 0x00ff0000) == 0x00010000u);
 }
 
-TEST_CASE("encode/decode round trip over actions, buckets and windows", "[policy]") {
+TEST_CASE("policy/marks: encode/decode round trip over actions, buckets and windows", "[policy]") {
   for (uint32_t mask : {0x00ff0000u, 0x0000ff00u, 0x7u, 0xff000000u, 0x0001fff8u}) {
     const uint32_t capacity = mark_bucket_capacity(mask);
     for (Action a : {Action::kAllow, Action::kDrop, Action::kReject, Action::kThrottle}) {
       for (uint32_t b = 0; b < capacity && b < 300; ++b) {
         Decision d;
-        d.action = a;
+        d.action = d.enforced = a;
         d.bucket = static_cast<uint16_t>(b);
         const uint32_t m = encode(d, mask);
         CHECK((m & ~mask) == 0);
@@ -49,9 +52,9 @@ TEST_CASE("encode/decode round trip over actions, buckets and windows", "[policy
   }
 }
 
-TEST_CASE("marks never touch bits outside the window", "[policy]") {
+TEST_CASE("policy/marks: marks never touch bits outside the window", "[policy]") {
   Decision d;
-  d.action = Action::kThrottle;
+  d.action = d.enforced = Action::kThrottle;
   d.bucket = 0xffff;  // too big for the window: truncated, never spills
   for (uint32_t mask : {0x00ff0000u, 0x7u, 0xf0000000u}) {
     CHECK((encode(d, mask) & ~mask) == 0);
@@ -63,7 +66,7 @@ TEST_CASE("marks never touch bits outside the window", "[policy]") {
   }
 }
 
-TEST_CASE("an undecided window decodes to nothing", "[policy]") {
+TEST_CASE("policy/marks: an undecided window decodes to nothing", "[policy]") {
   CHECK_FALSE(decode(0, 0x00ff0000).has_value());
   CHECK_FALSE(decode(0xff00ffff, 0x00ff0000).has_value());
   CHECK_FALSE(decode(0x00fe0000, 0x00ff0000).has_value());  // decided bit clear
