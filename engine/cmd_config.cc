@@ -19,6 +19,9 @@ std::shared_ptr<const policy::Config> load_or_report(const std::string& path) {
     for (const std::string& m : err->messages) {
       std::fprintf(stderr, "%s\n", m.c_str());
     }
+    for (const std::string& w : err->warnings) {
+      std::fprintf(stderr, "%s\n", w.c_str());
+    }
     return nullptr;
   }
   return std::get<std::shared_ptr<const policy::Config>>(result);

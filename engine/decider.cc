@@ -95,12 +95,15 @@ Step decide_step(const PolicyView& view, Flow& flow, bool decided_now,
     if (cache.generation == view.generation) {
       return Step::kDecided;
     }
-    ConnFacts facts = facts_of(flow);
-    if (cache.when == CachedDecision::When::kClaim) {
-      facts.features = classifiers::kFeatureNone;
+    if (cache.when != CachedDecision::When::kClaim) {
+      decide(cache.when, facts_of(flow));
+      return Step::kRedecided;
     }
-    decide(cache.when, facts);
-    return Step::kRedecided;
+    // Blocked on its claim under an older policy: when the new one no longer blocks the
+    // app, the flow goes back to being classified and gets its decision in full.
+    cache.when = CachedDecision::When::kNone;
+    const Step again = decide_step(view, flow, decided_now, now);
+    return again == Step::kClaimBlock || again == Step::kDecidedNow ? Step::kRedecided : again;
   }
   if (!c.final) {
     // A classifier claimed the flow (the app is known) and waits for features. When the

@@ -396,7 +396,7 @@ class ConfigBuilder {
       finish_policy(cfg_, v_.sink());
     }
     if (!v_.ok()) {
-      return LoadError{v_.take_errors()};
+      return LoadError{v_.take_errors(), v_.take_warnings()};
     }
     cfg_.warnings = v_.take_warnings();
     return std::make_shared<const Config>(std::move(cfg_));
@@ -835,6 +835,10 @@ class ConfigBuilder {
         have_name = have_name || n.has_value();  // a bad name is reported once, not as missing
         if (n && !valid_name(*n)) {
           v_.error(e.value_pos, path + ".name", "bad rule name \"" + *n + "\"", kNameExpected);
+        } else if (n && (*n == "default" || n->starts_with("actions."))) {
+          // Those are the names of the legacy table's entries in logs and outputs.
+          v_.error(e.value_pos, path + ".name", "\"" + *n + "\" is reserved for the actions: table",
+                   "a name other than default and actions.*");
         } else if (n) {
           r.name = *n;
           bool duplicate = false;

@@ -18,6 +18,8 @@ namespace imguard::policy {
 /// editors can jump to it. All problems found are reported, not only the first.
 struct LoadError {
   std::vector<std::string> messages;
+  /// Warnings found before the errors stopped the load ("file:line:col: warning: ...").
+  std::vector<std::string> warnings = {};
 };
 
 using LoadResult = std::variant<std::shared_ptr<const Config>, LoadError>;

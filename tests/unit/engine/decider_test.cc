@@ -218,15 +218,27 @@ rules:
     CHECK(f.decision.at == now + 1s);
     CHECK(decide_step(next, f, false, now + 2s) == Step::kDecided);
   }
-  SECTION("a claim re-decided without the provisional features") {
+  SECTION("a claim no longer blocked goes back to classification") {
     Flow f = flow_of(AppId::kIrc, false);
     REQUIRE(decide_step(view, f, false, now) == Step::kClaimBlock);
-    f.chain.result.features = kFeatureFileTransfer;
+    f.chain.result.features = kFeatureFileTransfer;  // provisional: not used for the claim
     const auto c2 =
         load("version: 1\nrules:\n  - {name: files, feature: file_transfer, action: reject}\n");
+    const PolicyView next{c2.get(), 8, 0};
+    CHECK(decide_step(next, f, false, now) == Step::kUndecided);
+    CHECK(f.decision.when == CachedDecision::When::kNone);
+    // Once final, the full decision uses the features the claim could not.
+    f.chain.result.final = true;
+    CHECK(decide_step(next, f, true, now) == Step::kDecidedNow);
+    CHECK(f.decision.decision.enforced == policy::Action::kReject);
+  }
+  SECTION("a claim still blocked under a new policy stays blocked") {
+    Flow f = flow_of(AppId::kIrc, false);
+    REQUIRE(decide_step(view, f, false, now) == Step::kClaimBlock);
+    const auto c2 = load("version: 1\nactions: {apps: {irc: reject}}\n");
     CHECK(decide_step(PolicyView{c2.get(), 8, 0}, f, false, now) == Step::kRedecided);
     CHECK(f.decision.when == CachedDecision::When::kClaim);
-    CHECK(f.decision.decision.enforced == policy::Action::kAllow);
+    CHECK(f.decision.decision.enforced == policy::Action::kReject);
   }
   SECTION("schedules: the published state, else the packet's own time") {
     const auto s = load(R"(version: 1
