@@ -80,7 +80,8 @@ std::variant<size_t, Anomaly> strip_link(int link_type, const uint8_t* p, size_t
 }
 
 /// The sender's 6-byte hardware address, where the link header has one.
-std::optional<std::array<uint8_t, 6>> source_mac(int link_type, const uint8_t* p, size_t len) noexcept {
+std::optional<std::array<uint8_t, 6>> source_mac(int link_type, const uint8_t* p,
+                                                 size_t len) noexcept {
   size_t at = 0;
   if (link_type == DLT_EN10MB && len >= 14) {
     at = 6;

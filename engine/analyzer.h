@@ -66,7 +66,7 @@ class Analyzer {
   struct Outcome {
     Flow* flow = nullptr;  // nullptr: not a flow packet (see stats().anomalies)
     Direction direction = Direction::kClientToServer;
-    bool decided_now = false;  // this packet made the classification final
+    bool decided_now = false;      // this packet made the classification final
     Step step = Step::kUndecided;  // what the packet did to the flow's decision
   };
   /// `l3` starts at the IP header. Expires idle flows as time advances. Classifies, then

@@ -55,14 +55,15 @@ int cmd_check_config(const std::vector<std::string>& args) {
   for (const policy::Bucket& b : config->policy.buckets) {
     buckets += b.rule != policy::kNoRule ? 1 : 0;
   }
-  std::printf("%s: ok (%zu users, %zu groups, %zu schedules, %u rules, %zu table entries, %zu "
-              "throttle buckets%s)\n",
-              args[0].c_str(), config->policy.users.size(), config->policy.groups.size(),
-              config->policy.schedules.size(), config->policy.ordered_rules,
-              config->policy.rules.size() - config->policy.ordered_rules, buckets,
-              config->warnings.empty()
-                  ? ""
-                  : (", " + std::to_string(config->warnings.size()) + " warnings").c_str());
+  std::printf(
+      "%s: ok (%zu users, %zu groups, %zu schedules, %u rules, %zu table entries, %zu "
+      "throttle buckets%s)\n",
+      args[0].c_str(), config->policy.users.size(), config->policy.groups.size(),
+      config->policy.schedules.size(), config->policy.ordered_rules,
+      config->policy.rules.size() - config->policy.ordered_rules, buckets,
+      config->warnings.empty()
+          ? ""
+          : (", " + std::to_string(config->warnings.size()) + " warnings").c_str());
   return 0;
 }
 

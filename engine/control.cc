@@ -109,12 +109,14 @@ ControlServer::~ControlServer() {
   unlink(path_.c_str());
 }
 
-void ControlServer::serve_one(const std::function<std::string(const std::string&)>& handler) noexcept {
+void ControlServer::serve_one(
+    const std::function<std::string(const std::string&)>& handler) noexcept {
   const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (c < 0) {
     return;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kClientTimeoutMs);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kClientTimeoutMs);
   std::string request;
   char buf[512];
   while (request.find('\n') == std::string::npos && request.size() < kMaxRequest) {

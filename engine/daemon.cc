@@ -267,15 +267,16 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
       if (d.monitored()) {
         action += " monitor=" + std::string(policy::action_name(d.action));
       }
-      std::fprintf(stderr,
-                   "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s user=%s "
-                   "rule=%s%s\n",
-                   f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(),
-                   f.client_port, f.server.to_string().c_str(), f.server_port,
-                   std::string(classifiers::app_name(c.app)).c_str(),
-                   std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
-                   action.c_str(), user_text(*config, d.user).c_str(), rule.c_str(),
-                   f.decision.when == CachedDecision::When::kClaim ? " (on claim)" : "");
+      std::fprintf(
+          stderr,
+          "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s user=%s "
+          "rule=%s%s\n",
+          f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(), f.client_port,
+          f.server.to_string().c_str(), f.server_port,
+          std::string(classifiers::app_name(c.app)).c_str(),
+          std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
+          action.c_str(), user_text(*config, d.user).c_str(), rule.c_str(),
+          f.decision.when == CachedDecision::When::kClaim ? " (on claim)" : "");
     } catch (...) {
       // Logging must not take the packet path down (to_string allocates).
     }
@@ -302,8 +303,9 @@ std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> con
                                        DaemonOptions options, std::string& error) {
   auto d = std::unique_ptr<Daemon>(new Daemon(config, std::move(options)));
   const policy::Config& c = *config;
-  d->store_.publish(config, schedules_at(c.policy, std::chrono::duration_cast<packet::Timestamp>(
-                                                       std::chrono::system_clock::now().time_since_epoch())));
+  d->store_.publish(
+      config, schedules_at(c.policy, std::chrono::duration_cast<packet::Timestamp>(
+                                         std::chrono::system_clock::now().time_since_epoch())));
   Analyzer::Config ac;
   ac.budget.tcp_data_packets = c.tcp_budget;
   ac.budget.udp_data_packets = c.udp_budget;
@@ -521,12 +523,12 @@ struct Daemon::Control {
         active += (active.empty() ? "" : ",") + cfg->policy.schedules[i].name;
       }
     }
-    return "ok\nversion=0.1.0 uptime_s=" + std::to_string(up.count()) +
-           " config=" + cfg->source + " generation=" + std::to_string(daemon.store_.generation()) +
-           " plan=" + std::string(firewall::plan_name(fw->plan())) + " workers=" +
-           std::to_string(daemon.workers_.size()) + " enforce=" +
-           (cfg->policy.enforce ? "true" : "false") + " schedules_active=" +
-           (active.empty() ? "-" : active) + " " + live().line() + "\n";
+    return "ok\nversion=0.1.0 uptime_s=" + std::to_string(up.count()) + " config=" + cfg->source +
+           " generation=" + std::to_string(daemon.store_.generation()) +
+           " plan=" + std::string(firewall::plan_name(fw->plan())) +
+           " workers=" + std::to_string(daemon.workers_.size()) +
+           " enforce=" + (cfg->policy.enforce ? "true" : "false") +
+           " schedules_active=" + (active.empty() ? "-" : active) + " " + live().line() + "\n";
   }
 
   std::string handle(const std::string& request) {

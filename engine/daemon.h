@@ -34,13 +34,13 @@ struct QueuedHistogram {
 
 /// Counters of the packet path, each written by one worker (relaxed atomics) and read by
 /// the control thread for `status` and the stop line. One list, one name each.
-#define IMGUARD_WORKER_COUNTERS(X)                                                       \
-  X(after_decision)   /* packets of already-decided flows (in flight) */                 \
-  X(early_blocked)    /* flows blocked on a claimed app before the classification ended */ \
-  X(redecided)        /* in-flight decisions taken again under a newer policy */         \
-  X(decided_at_end)   /* flows that ended before a decision; decided then */             \
-  X(engine_errors)    /* packets that were not a trackable IP flow */                    \
-  X(records_dropped)  /* label records lost because the control thread fell behind */
+#define IMGUARD_WORKER_COUNTERS(X)                                                        \
+  X(after_decision)  /* packets of already-decided flows (in flight) */                   \
+  X(early_blocked)   /* flows blocked on a claimed app before the classification ended */ \
+  X(redecided)       /* in-flight decisions taken again under a newer policy */           \
+  X(decided_at_end)  /* flows that ended before a decision; decided then */               \
+  X(engine_errors)   /* packets that were not a trackable IP flow */                      \
+  X(records_dropped) /* label records lost because the control thread fell behind */
 
 struct WorkerCounters {
 #define IMGUARD_DECLARE(name) std::atomic<uint64_t> name{0};
@@ -69,9 +69,9 @@ struct DaemonStats {
   uint64_t reloads = 0;
   uint64_t policy_reload_failed = 0;
   uint64_t schedule_changes = 0;
-  uint64_t remarked = 0;          // ct marks rewritten by re-decisions
-  uint64_t records_written = 0;   // conntrack label records written
-  uint64_t records_failed = 0;    // label writes the kernel refused
+  uint64_t remarked = 0;         // ct marks rewritten by re-decisions
+  uint64_t records_written = 0;  // conntrack label records written
+  uint64_t records_failed = 0;   // label writes the kernel refused
   uint64_t monitored = 0;
   std::array<uint64_t, policy::kAppCount> decided_by_app{};
   std::array<uint64_t, 4> decided_by_action{};  // indexed by policy::Action

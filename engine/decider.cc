@@ -12,8 +12,9 @@ policy::Identity identity_of(const policy::Config& c, const ConnFacts& f) noexce
   if (f.sticky_user) {
     const uint16_t u = policy::user_by_stable_id(c.policy, *f.sticky_user);
     if (u != policy::kNoUser) {
-      policy::Identity id = policy::identity_for_user(
-          c.policy, u, f.sticky_responder, f.sticky_responder ? f.ends.responder : f.ends.initiator);
+      policy::Identity id =
+          policy::identity_for_user(c.policy, u, f.sticky_responder,
+                                    f.sticky_responder ? f.ends.responder : f.ends.initiator);
       id.sticky = true;
       return id;
     }
@@ -82,7 +83,8 @@ Step decide_step(const PolicyView& view, Flow& flow, bool decided_now,
   CachedDecision& cache = flow.decision;
   const classifiers::Classification& c = flow.chain.result;
   auto decide = [&](CachedDecision::When when, ConnFacts facts) {
-    const uint64_t sched = view.schedules ? *view.schedules : schedules_at(view.config->policy, now);
+    const uint64_t sched =
+        view.schedules ? *view.schedules : schedules_at(view.config->policy, now);
     const Decided d = decide_connection(*view.config, facts, sched);
     cache.when = when;
     cache.generation = view.generation;
@@ -114,7 +116,8 @@ Step decide_step(const PolicyView& view, Flow& flow, bool decided_now,
     }
     ConnFacts facts = facts_of(flow);
     facts.features = classifiers::kFeatureNone;
-    const uint64_t sched = view.schedules ? *view.schedules : schedules_at(view.config->policy, now);
+    const uint64_t sched =
+        view.schedules ? *view.schedules : schedules_at(view.config->policy, now);
     const Decided early = decide_connection(*view.config, facts, sched);
     const policy::Action a = early.decision.enforced;
     if (a != policy::Action::kDrop && a != policy::Action::kReject) {

@@ -54,16 +54,17 @@ struct PolicyView {
 
 /// What one packet did to its flow's decision.
 enum class Step : uint8_t {
-  kUndecided,    // still classifying, nothing to enforce yet
-  kClaimBlock,   // a classifier claimed an app the policy blocks: decided now, early
-  kDecidedNow,   // the classification became final with this packet: decided now
-  kDecided,      // decided earlier (a packet in flight); the cached decision answers
-  kRedecided,    // decided earlier under an older policy generation: decided again
+  kUndecided,   // still classifying, nothing to enforce yet
+  kClaimBlock,  // a classifier claimed an app the policy blocks: decided now, early
+  kDecidedNow,  // the classification became final with this packet: decided now
+  kDecided,     // decided earlier (a packet in flight); the cached decision answers
+  kRedecided,   // decided earlier under an older policy generation: decided again
 };
 
 /// Advances `flow`'s decision after classification of one of its packets, caching the
 /// result on the flow. noexcept, allocation-free.
-Step decide_step(const PolicyView& view, Flow& flow, bool decided_now, packet::Timestamp now) noexcept;
+Step decide_step(const PolicyView& view, Flow& flow, bool decided_now,
+                 packet::Timestamp now) noexcept;
 
 /// The facts of a flow in the table.
 ConnFacts facts_of(const Flow& flow) noexcept;

@@ -26,8 +26,7 @@ ConnFacts facts_of(const conntrack::Entry& e, const policy::ConnRecord& r) noexc
   return f;
 }
 
-std::optional<conntrack::Update> redecide_entry(const conntrack::Entry& e,
-                                                const policy::Config& c,
+std::optional<conntrack::Update> redecide_entry(const conntrack::Entry& e, const policy::Config& c,
                                                 uint64_t schedules) noexcept {
   if (!policy::decode(e.mark, c.mark_mask) || !e.label) {
     return std::nullopt;

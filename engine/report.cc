@@ -188,11 +188,11 @@ void write_text(std::FILE* out, const FileReport& rep, const policy::Config* pol
         r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
         evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
         r.bytes[0] + r.bytes[1], policy != nullptr ? "  " : "",
-        policy != nullptr
-            ? (user_name(*policy, r.decision.decision.user) + " " +
-               rule_name(*policy, r.decision.decision.rule) + " " + action_text(r.decision.decision))
-                  .c_str()
-            : "");
+        policy != nullptr ? (user_name(*policy, r.decision.decision.user) + " " +
+                             rule_name(*policy, r.decision.decision.rule) + " " +
+                             action_text(r.decision.decision))
+                                .c_str()
+                          : "");
   }
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);

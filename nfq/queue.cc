@@ -402,7 +402,8 @@ int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexce
   }
   if (attr[NFQA_HWADDR] != nullptr &&
       mnl_attr_get_payload_len(attr[NFQA_HWADDR]) >= sizeof(nfqnl_msg_packet_hw)) {
-    const auto* hw = static_cast<const nfqnl_msg_packet_hw*>(mnl_attr_get_payload(attr[NFQA_HWADDR]));
+    const auto* hw =
+        static_cast<const nfqnl_msg_packet_hw*>(mnl_attr_get_payload(attr[NFQA_HWADDR]));
     if (ntohs(hw->hw_addrlen) == 6) {
       std::array<uint8_t, 6> mac{};
       std::memcpy(mac.data(), hw->hw_addr, mac.size());
