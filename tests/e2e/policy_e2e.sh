@@ -115,7 +115,7 @@ hold_start() {
 }
 hold_ok_rounds() { grep -c " ok reply " "$1" 2>/dev/null || true; }
 # hold_last_recv LOG : time of the last chunk received (0 when none)
-hold_last_recv() { awk '$1 == "recv" { t = $2 } END { print t + 0 }' "$1"; }
+hold_last_recv() { awk '$1 == "recv" { t = $2 } END { printf "%.3f", t + 0 }' "$1"; }
 # hold_first_recv_after LOG T : time of the first chunk received after T (empty when none)
 hold_first_recv_after() { awk -v t="$2" '$1 == "recv" && $2 > t { print $2; exit }' "$1"; }
 # hold_recv_after LOG T : chunks received after T
@@ -437,6 +437,18 @@ EOF
   [ $((after - before)) -eq "$logged" ] || fail "reloads counted ($((after - before))) != reloads logged ($logged)"
   [ $((gen_after - gen_before)) -eq $((after - before)) ] ||
     fail "generation moved by $((gen_after - gen_before)), reloads by $((after - before))"
+  # The burst may merge; 20 SIGHUPs each sent once the previous reload is logged may not.
+  before=$after
+  for i in $(seq 1 20); do
+    kill -HUP "$IMGUARD_PID"
+    lab_wait_for 5 sh -c "[ \$(grep -c 'reloaded .* (SIGHUP' '$IMGUARD_LOG') -ge $((logged + i)) ]" ||
+      { fail "SIGHUP $i of the paced series: no reload logged"; break; }
+  done
+  alive && pass "daemon alive after 20 paced SIGHUPs" || { fail "daemon died on paced SIGHUPs"; return; }
+  after=$(status_of reloads)
+  echo "MEASURE reload-rejected: 20 paced SIGHUPs -> reloads $before -> $after"
+  [ $((after - before)) -eq 20 ] && pass "20 paced SIGHUPs counted as 20 reloads" ||
+    fail "20 paced SIGHUPs counted as $((after - before)) reloads"
   failed=$(status_of policy_reload_failed)
   [ "$failed" = 2 ] || fail "policy_reload_failed=$failed after good reloads (expected 2)"
   expect_blocked irc "$LAB_SERVER"
