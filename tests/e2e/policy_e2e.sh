@@ -513,7 +513,10 @@ EOF
   cut=$(fcalc "$last - $b")
   local sched_line
   sched_line=$(grep "schedule state changed" "$IMGUARD_LOG" | head -1 || true)
-  echo "MEASURE schedule: last reply $cut s after the boundary; daemon: ${sched_line:-no change logged}"
+  local first_miss
+  first_miss=$(awk -v b="$b" '$1 == "round" && $5 == "miss" && $4 >= b - 1 { printf "%.3f", $4 - b; exit }' "$hold")
+  echo "MEASURE schedule: last reply $cut s after the boundary, first unanswered round sent" \
+    "${first_miss:-?} s after it; daemon: ${sched_line:-no change logged}"
   if fcmp "$last <= $b + 5"; then
     pass "IM cut within 5 s after the boundary ($cut s)"
   else
