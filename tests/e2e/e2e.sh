@@ -41,7 +41,10 @@ EOF
 
 # start_imguard CONFIG [NAMESPACE]   (default: the router)
 start_imguard() {
-  lab_bg "${2:-$LAB_R}" "$IMGUARD" run --config "$1" --log-decisions 2>>"$LAB_TMP/imguard.log"
+  # Its own control socket: the default (/run/imguard/imguard.sock) is shared by every
+  # namespace and every parallel run.
+  lab_bg "${2:-$LAB_R}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/imguard.sock" \
+    --log-decisions 2>>"$LAB_TMP/imguard.log"
   IMGUARD_PID=$LAB_LAST_PID
   if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
     cat "$LAB_TMP/imguard.log" >&2

@@ -5,6 +5,10 @@
 #   client 10.199.1.2/24 fd99:1::2  <->  router 10.199.1.1 / 10.199.2.1 (forwarding)
 #                                        fd99:1::1 / fd99:2::1  <->  server 10.199.2.2 fd99:2::2
 #
+# The client namespace also holds 10.199.1.3, 10.199.1.4 (secondary) and fd99:1::3,
+# fd99:1::4 (deprecated, so never picked as a source by themselves): extra devices for
+# tests that bind to them (traffic.py --bind); unbound sockets still use .2 / ::2.
+#
 # Names carry the caller's PID, so parallel runs do not collide; lab_down (installed as
 # an EXIT trap by lab_up) kills every process started through lab_bg by PID and deletes
 # the namespaces. Only addresses inside these namespaces are used.
@@ -16,6 +20,10 @@ LAB_S="${LAB_ID}-s"
 LAB_CLIENT=10.199.1.2
 LAB_SERVER=10.199.2.2
 LAB_CLIENT6=fd99:1::2
+LAB_CLIENT_B=10.199.1.3
+LAB_CLIENT_C=10.199.1.4
+LAB_CLIENT6_B=fd99:1::3
+LAB_CLIENT6_C=fd99:1::4
 LAB_SERVER6=fd99:2::2
 LAB_PIDS=()
 LAB_TMP=""
@@ -61,6 +69,10 @@ lab_up() {
   ip link add s0 netns "$LAB_S" type veth peer name rs netns "$LAB_R"
   ip -n "$LAB_C" addr add "$LAB_CLIENT/24" dev c0
   ip -n "$LAB_C" addr add "$LAB_CLIENT6/64" dev c0 nodad
+  ip -n "$LAB_C" addr add "$LAB_CLIENT_B/24" dev c0
+  ip -n "$LAB_C" addr add "$LAB_CLIENT_C/24" dev c0
+  ip -n "$LAB_C" addr add "$LAB_CLIENT6_B/64" dev c0 nodad preferred_lft 0
+  ip -n "$LAB_C" addr add "$LAB_CLIENT6_C/64" dev c0 nodad preferred_lft 0
   ip -n "$LAB_S" addr add "$LAB_SERVER/24" dev s0
   ip -n "$LAB_S" addr add "$LAB_SERVER6/64" dev s0 nodad
   ip -n "$LAB_R" addr add 10.199.1.1/24 dev rc

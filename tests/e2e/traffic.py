@@ -2,18 +2,33 @@
 """Real IM, P2P and web conversations over TCP sockets, for the namespace lab.
 
   traffic.py serve PORT                  answer every protocol below on PORT (until killed)
-  traffic.py talk KIND HOST PORT [--rounds N] [--timeout S]
+  traffic.py talk KIND HOST PORT [--rounds N] [--timeout S] [--bind ADDR]
                                          play KIND's opening, then N more request/reply
                                          rounds; exit 0 when every reply arrived, 3 when the
                                          connection was blocked (no reply / reset / refused)
+  traffic.py hold KIND HOST PORT [--rounds N] [--interval S] [--log FILE] [--bind ADDR]
+                                         one long-lived connection: the opening (exit 3 when
+                                         it gets no reply), then N rounds, one every S
+                                         seconds; each round sends a line and waits up to S
+                                         for data; FILE gets one line per round:
+                                         "round I sent T ok|miss [reply T2]" (T: epoch s),
+                                         and "recv T BYTES" for every chunk received
+  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B]
+                                         HTTP GET /bulk (the server streams a body), read
+                                         for S seconds; prints received bytes and the rate
+                                         over [A, B] seconds after the request
+
+`--bind ADDR` picks the client's source address (one of the client namespace's).
 
 The openings are the ones imguard's classifiers recognise on any port: the BitTorrent
 peer-wire handshake (BEP 3), an XMPP client stream header (RFC 6120 section 4.2), IRC
 registration (RFC 2812 section 3.1) and an HTTP/1.1 GET. The server answers in kind.
 """
+import select
 import socket
 import sys
 import threading
+import time
 
 INFO_HASH = bytes(range(20))
 PEER_ID = b"-IG0001-" + b"0123456789ab"
@@ -49,6 +64,21 @@ def reply_for(data):
     return b"ack:" + data[:64]
 
 
+BULK_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+             b"Content-Length: 100000000000\r\n\r\n")
+
+
+def serve_bulk(conn):
+    """An endless HTTP body, until the client goes away."""
+    chunk = bytes(16384)
+    try:
+        conn.sendall(BULK_HEAD)
+        while True:
+            conn.sendall(chunk)
+    except OSError:
+        return
+
+
 def serve_conn(conn):
     with conn:
         while True:
@@ -57,6 +87,9 @@ def serve_conn(conn):
             except OSError:
                 return
             if not data:
+                return
+            if data.startswith(b"GET /bulk "):
+                serve_bulk(conn)
                 return
             try:
                 conn.sendall(reply_for(data))
@@ -75,9 +108,14 @@ def serve(port):
         threading.Thread(target=serve_conn, args=(conn,), daemon=True).start()
 
 
-def talk(kind, host, port, rounds, timeout):
+def connect(host, port, timeout, bind):
+    source = (bind, 0) if bind else None
+    return socket.create_connection((host, port), timeout=timeout, source_address=source)
+
+
+def talk(kind, host, port, rounds, timeout, bind=None):
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = connect(host, port, timeout, bind)
     except OSError as e:
         print(f"{kind} {host}:{port} blocked (connect: {e})")
         return 3
@@ -98,22 +136,144 @@ def talk(kind, host, port, rounds, timeout):
     return 0
 
 
+def hold(kind, host, port, rounds, interval, log, bind):
+    out = open(log, "a", buffering=1) if log else sys.stdout
+    try:
+        sock = connect(host, port, 3.0, bind)
+        sock.settimeout(3.0)
+        for m in OPENINGS[kind]:
+            sock.sendall(m)
+            if not sock.recv(65536):
+                raise OSError("closed during the opening")
+    except OSError as e:
+        print(f"opening failed {time.time():.3f} {e}", file=out)
+        return 3
+    print(f"open {time.time():.3f} {sock.getsockname()[0]}:{sock.getsockname()[1]}", file=out)
+    sock.setblocking(False)
+    closed = False
+    for i in range(rounds):
+        sent = time.time()
+        try:
+            sock.send(b"ping %d\r\n" % i)
+        except BlockingIOError:
+            pass  # the send buffer is full (blocked for long); the round can still see data
+        except OSError as e:
+            print(f"closed {time.time():.3f} {e}", file=out)
+            closed = True
+            break
+        deadline = sent + interval
+        first = None
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                continue
+            try:
+                data = sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                print(f"closed {time.time():.3f} {e}", file=out)
+                closed = True
+                break
+            if not data:
+                print(f"closed {time.time():.3f} eof", file=out)
+                closed = True
+                break
+            now = time.time()
+            print(f"recv {now:.3f} {len(data)}", file=out)
+            if first is None:
+                first = now
+        if closed:
+            break
+        if first is None:
+            print(f"round {i} sent {sent:.3f} miss", file=out)
+        else:
+            print(f"round {i} sent {sent:.3f} ok reply {first:.3f}", file=out)
+    sock.close()
+    print(f"done {time.time():.3f}", file=out)
+    return 4 if closed else 0
+
+
+def download(host, port, seconds, bind, steady):
+    try:
+        sock = connect(host, port, 3.0, bind)
+    except OSError as e:
+        print(f"download {host}:{port} blocked (connect: {e})")
+        return 3
+    sock.settimeout(0.5)
+    start = time.time()
+    sock.sendall(b"GET /bulk HTTP/1.1\r\nHost: server.lab\r\nUser-Agent: lab\r\n"
+                 b"Accept: */*\r\n\r\n")
+    total = 0
+    at_a = at_b = None  # bytes received by start + steady[0], start + steady[1]
+    while True:
+        now = time.time() - start
+        if at_a is None and now >= steady[0]:
+            at_a = total
+        if at_b is None and now >= steady[1]:
+            at_b = total
+        if now >= seconds:
+            break
+        try:
+            data = sock.recv(262144)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        total += len(data)
+    sock.close()
+    if at_a is None or at_b is None:
+        print(f"download {host}:{port} ended early: bytes={total}")
+        return 3
+    span = steady[1] - steady[0]
+    rate = (at_b - at_a) * 8 / span
+    print(f"download from={bind or '-'} bytes={total} steady_bytes={at_b - at_a} "
+          f"steady_s={span:g} steady_bit_s={rate:.0f} avg_bit_s={total * 8 / seconds:.0f}")
+    return 0
+
+
+def options(rest, spec):
+    """--name VALUE pairs; spec maps a name to (key, type, arity)."""
+    out = {}
+    while rest:
+        name = rest[0]
+        if name not in spec:
+            raise SystemExit(f"traffic.py: unknown option {name}\n{__doc__}")
+        key, conv, n = spec[name]
+        vals = [conv(v) for v in rest[1:1 + n]]
+        if len(vals) != n:
+            raise SystemExit(f"traffic.py: {name} needs {n} value(s)")
+        out[key] = vals[0] if n == 1 else vals
+        rest = rest[1 + n:]
+    return out
+
+
 def main(argv):
+    if len(argv) >= 5 and argv[1] == "hold" and argv[2] in OPENINGS:
+        o = options(argv[5:], {"--rounds": ("rounds", int, 1), "--interval": ("interval", float, 1),
+                               "--log": ("log", str, 1), "--bind": ("bind", str, 1)})
+        return hold(argv[2], argv[3], int(argv[4]), o.get("rounds", 100),
+                    o.get("interval", 0.1), o.get("log"), o.get("bind"))
+    if len(argv) >= 4 and argv[1] == "download":
+        o = options(argv[4:], {"--seconds": ("seconds", float, 1), "--bind": ("bind", str, 1),
+                               "--steady": ("steady", float, 2)})
+        seconds = o.get("seconds", 10.0)
+        return download(argv[2], int(argv[3]), seconds, o.get("bind"),
+                        o.get("steady", [min(2.0, seconds / 2), seconds]))
+
     if len(argv) >= 3 and argv[1] == "serve":
         serve(int(argv[2]))
         return 0
     if len(argv) >= 5 and argv[1] == "talk" and argv[2] in OPENINGS:
-        rounds, timeout = 0, 3.0
-        rest = argv[5:]
-        while rest:
-            if rest[0] == "--rounds":
-                rounds = int(rest[1])
-            elif rest[0] == "--timeout":
-                timeout = float(rest[1])
-            else:
-                break
-            rest = rest[2:]
-        return talk(argv[2], argv[3], int(argv[4]), rounds, timeout)
+        o = options(argv[5:], {"--rounds": ("rounds", int, 1), "--timeout": ("timeout", float, 1),
+                               "--bind": ("bind", str, 1)})
+        return talk(argv[2], argv[3], int(argv[4]), o.get("rounds", 0), o.get("timeout", 3.0),
+                    o.get("bind"))
     print(__doc__, file=sys.stderr)
     return 2
 
