@@ -658,6 +658,8 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       }
     }
   }
+  // Records queued in the last tick: written now, so a restart can re-decide them.
+  ctl.write_records();
   // Rules out first: nothing new is queued, then each worker answers what it holds.
   if (auto r = ctl.fw->remove(); std::holds_alternative<firewall::Error>(r)) {
     std::fprintf(stderr, "imguard: removing rules failed: %s\n",
