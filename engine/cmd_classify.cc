@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include <charconv>
 #include <cstdio>
 
 #include "engine/commands.h"
@@ -7,76 +6,33 @@
 #include "policy/loader.h"
 
 namespace imguard::engine {
-namespace {
-
-enum class Format { kText, kJsonl };
-
-bool parse_u16(const std::string& s, uint16_t& out) {
-  unsigned v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 1000) {
-    return false;
-  }
-  out = static_cast<uint16_t>(v);
-  return true;
-}
-
-}  // namespace
-
 const char* version() noexcept {
-  return "0.1.0";
+  return IMGUARD_VERSION;
 }
 
-int cmd_classify(const std::vector<std::string>& args) {
-  Format format = Format::kText;
+int cmd_classify(const ClassifyOptions& options) {
+  const bool jsonl = options.format == OutputFormat::kJsonl;
   Analyzer::Config config;
-  std::vector<std::string> files;
   std::shared_ptr<const policy::Config> policy;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const bool has_value = i + 1 < args.size();
-    if (a == "--format" && has_value) {
-      const std::string& v = args[++i];
-      if (v == "text") {
-        format = Format::kText;
-      } else if (v == "jsonl") {
-        format = Format::kJsonl;
-      } else {
-        std::fprintf(stderr, "imguard classify: --format '%s': expected text or jsonl\n",
-                     v.c_str());
-        return 2;
+  if (!options.config.empty()) {
+    auto loaded = policy::load_config_file(options.config);
+    if (const auto* err = std::get_if<policy::LoadError>(&loaded)) {
+      for (const auto& m : err->messages) {
+        std::fprintf(stderr, "%s\n", m.c_str());
       }
-    } else if ((a == "--tcp-budget" || a == "--udp-budget") && has_value) {
-      uint16_t& slot =
-          a == "--tcp-budget" ? config.budget.tcp_data_packets : config.budget.udp_data_packets;
-      if (!parse_u16(args[++i], slot)) {
-        std::fprintf(stderr, "imguard classify: %s '%s': expected a packet count 1..1000\n",
-                     a.c_str(), args[i].c_str());
-        return 2;
-      }
-    } else if (a == "--config" && has_value) {
-      auto loaded = policy::load_config_file(args[++i]);
-      if (const auto* err = std::get_if<policy::LoadError>(&loaded)) {
-        for (const auto& m : err->messages) {
-          std::fprintf(stderr, "%s\n", m.c_str());
-        }
-        return 2;
-      }
-      policy = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
-      config.budget.tcp_data_packets = policy->tcp_budget;
-      config.budget.udp_data_packets = policy->udp_budget;
-    } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "imguard classify: unknown option '%s'%s\n", a.c_str(),
-                   has_value ? "" : " (or missing value)");
       return 2;
-    } else {
-      files.push_back(a);
     }
+    policy = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
+    config.budget.tcp_data_packets = policy->tcp_budget;
+    config.budget.udp_data_packets = policy->udp_budget;
   }
-  if (files.empty()) {
-    std::fprintf(stderr, "usage: imguard classify PCAP... [--format text|jsonl] [--config FILE]\n");
-    return 2;
+  if (options.tcp_budget != 0) {
+    config.budget.tcp_data_packets = options.tcp_budget;
   }
+  if (options.udp_budget != 0) {
+    config.budget.udp_data_packets = options.udp_budget;
+  }
+  const std::vector<std::string>& files = options.files;
   const policy::Config builtin = policy::default_config();
   if (policy) {
     for (const std::string& w : policy->warnings) {
@@ -93,7 +49,7 @@ int cmd_classify(const std::vector<std::string>& args) {
       std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
       rc = 1;
     }
-    if (format == Format::kJsonl) {
+    if (jsonl) {
       write_jsonl(stdout, rep, policy.get());
       if (policy) {
         write_user_records(stdout, rep, *policy);
@@ -104,7 +60,7 @@ int cmd_classify(const std::vector<std::string>& args) {
       reports.push_back(std::move(rep));
     }
   }
-  if (format == Format::kText) {
+  if (!jsonl) {
     write_app_summary(stdout, reports);
     if (policy) {
       write_user_summary(stdout, reports, *policy);

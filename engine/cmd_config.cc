@@ -39,12 +39,8 @@ std::optional<firewall::Plan> plan_from_name(const std::string& name) {
 
 }  // namespace
 
-int cmd_check_config(const std::vector<std::string>& args) {
-  if (args.size() != 1) {
-    std::fputs("usage: imguard check-config FILE\n", stderr);
-    return 2;
-  }
-  auto config = load_or_report(args[0]);
+int cmd_check_config(const std::string& file) {
+  auto config = load_or_report(file);
   if (!config) {
     return 1;
   }
@@ -58,7 +54,7 @@ int cmd_check_config(const std::vector<std::string>& args) {
   std::printf(
       "%s: ok (%zu users, %zu groups, %zu schedules, %u rules, %zu table entries, %zu "
       "throttle buckets%s)\n",
-      args[0].c_str(), config->policy.users.size(), config->policy.groups.size(),
+      file.c_str(), config->policy.users.size(), config->policy.groups.size(),
       config->policy.schedules.size(), config->policy.ordered_rules,
       config->policy.rules.size() - config->policy.ordered_rules, buckets,
       config->warnings.empty()
@@ -67,27 +63,9 @@ int cmd_check_config(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_rules(const std::vector<std::string>& args) {
-  std::string path;
-  std::string plan_arg;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[++i];
-    } else if (args[i] == "--plan" && i + 1 < args.size()) {
-      plan_arg = args[++i];
-    } else {
-      path.clear();
-      break;
-    }
-  }
-  if (path.empty()) {
-    std::fputs(
-        "usage: imguard rules --config FILE [--plan nftables|nftables+iptables-queue|"
-        "iptables]\n"
-        "  without --plan the kernel is probed (needs CAP_NET_ADMIN) as `run` would\n",
-        stderr);
-    return 2;
-  }
+int cmd_rules(const RulesOptions& options) {
+  const std::string& path = options.config;
+  const std::string& plan_arg = options.plan;
   auto config = load_or_report(path);
   if (!config) {
     return 1;

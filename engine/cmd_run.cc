@@ -31,28 +31,12 @@ int control_signal_fd() {
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-void run_usage() {
-  std::fputs(
-      "usage: imguard run --config FILE [--log-decisions] [--control PATH|--no-control]\n"
-      "  --control PATH   control socket for `imguard reload` and `imguard status`\n"
-      "                   (default /run/imguard/imguard.sock)\n",
-      stderr);
-}
-
-/// `imguard reload|status [--control PATH]`: one request to the running daemon.
-int control_command(const char* name, const std::vector<std::string>& args, int timeout_ms) {
-  std::string path = kDefaultControlPath;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--control" && i + 1 < args.size()) {
-      path = args[++i];
-    } else {
-      std::fprintf(stderr, "imguard %s: unknown option '%s'\nusage: imguard %s [--control PATH]\n",
-                   name, args[i].c_str(), name);
-      return 2;
-    }
-  }
+/// One request to the running daemon; prints its answer (stdout when it succeeded,
+/// stderr otherwise).
+int control_command(const char* name, const std::string& request, const ControlOptions& o,
+                    int timeout_ms) {
   std::string reply;
-  if (!control_request(path, name, reply, timeout_ms)) {
+  if (!control_request(o.control_path, request, reply, timeout_ms)) {
     std::fprintf(stderr, "imguard %s: %s\n", name, reply.c_str());
     return 1;
   }
@@ -65,29 +49,11 @@ int control_command(const char* name, const std::vector<std::string>& args, int 
 
 }  // namespace
 
-int cmd_run(const std::vector<std::string>& args) {
-  std::string path;
+int cmd_run(const RunOptions& run) {
+  const std::string& path = run.config;
   DaemonOptions options;
-  options.control_path = kDefaultControlPath;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      path = args[++i];
-    } else if (args[i] == "--control" && i + 1 < args.size()) {
-      options.control_path = args[++i];
-    } else if (args[i] == "--no-control") {
-      options.control_path.clear();
-    } else if (args[i] == "--log-decisions") {
-      options.log_decisions = LogDecisions::kYes;
-    } else {
-      std::fprintf(stderr, "imguard run: unknown option '%s'\n", args[i].c_str());
-      run_usage();
-      return 2;
-    }
-  }
-  if (path.empty()) {
-    run_usage();
-    return 2;
-  }
+  options.control_path = run.control_path;
+  options.log_decisions = run.log_decisions ? LogDecisions::kYes : LogDecisions::kNo;
   auto loaded = policy::load_config_file(path);
   if (const auto* e = std::get_if<policy::LoadError>(&loaded)) {
     for (const std::string& m : e->messages) {
@@ -130,12 +96,34 @@ int cmd_run(const std::vector<std::string>& args) {
   return rc;
 }
 
-int cmd_reload(const std::vector<std::string>& args) {
-  return control_command("reload", args, 60'000);
+const char* default_control_path() noexcept {
+  return kDefaultControlPath;
 }
 
-int cmd_status(const std::vector<std::string>& args) {
-  return control_command("status", args, 5'000);
+int cmd_reload(const ControlOptions& o) {
+  return control_command("reload", "reload", o, 60'000);
+}
+
+int cmd_status(const ControlOptions& o) {
+  return control_command("status", o.json ? "status --json" : "status", o, 5'000);
+}
+
+int cmd_flows(const ControlOptions& o) {
+  std::string request = "flows";
+  request += o.json ? " --json" : "";
+  if (!o.user.empty()) {
+    request += " --user " + o.user;
+  }
+  if (!o.app.empty()) {
+    request += " --app " + o.app;
+  }
+  return control_command("flows", request, o, 10'000);
+}
+
+int cmd_top(const ControlOptions& o) {
+  std::string request = "top --by " + o.by + " --limit " + std::to_string(o.limit);
+  request += o.json ? " --json" : "";
+  return control_command("top", request, o, 10'000);
 }
 
 }  // namespace imguard::engine
