@@ -318,4 +318,60 @@ UpdateStats Conntrack::update(std::span<const Update> updates) {
   return stats;
 }
 
+std::unique_ptr<Events> Events::open(std::string& error) {
+  mnl_socket* sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (sock == nullptr) {
+    error = std::string("conntrack events: ") + std::strerror(errno);
+    return nullptr;
+  }
+  // A larger buffer rides out bursts of ending connections (a closing browser, a scan).
+  const int bytes = 4 << 20;
+  setsockopt(mnl_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+  if (mnl_socket_bind(sock, 1u << (NFNLGRP_CONNTRACK_DESTROY - 1), MNL_SOCKET_AUTOPID) < 0) {
+    error = std::string("conntrack events: subscribing to connection ends: ") +
+            std::strerror(errno) + " (needs CAP_NET_ADMIN and nf_conntrack_netlink)";
+    mnl_socket_close(sock);
+    return nullptr;
+  }
+  return std::unique_ptr<Events>(new Events(sock, mnl_socket_get_fd(sock)));
+}
+
+Events::~Events() {
+  mnl_socket_close(static_cast<mnl_socket*>(sock_));
+}
+
+int Events::fd() const noexcept {
+  return fd_;
+}
+
+size_t Events::read(const std::function<void(const Entry&)>& fn) noexcept {
+  size_t n = 0;
+  for (;;) {
+    const ssize_t got = recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == ENOBUFS) {
+        ++overruns_;
+        continue;
+      }
+      return n;  // EAGAIN: nothing more queued
+    }
+    netlink::MessageReader reader(std::span<const uint8_t>(buf_.data(), static_cast<size_t>(got)));
+    while (auto m = reader.next()) {
+      Entry e;
+      if (m->type == netlink::ct_type(IPCTNL_MSG_CT_DELETE) &&
+          netlink::parse_entry(m->bytes, e) == netlink::ParseStatus::kEntry) {
+        try {
+          fn(e);
+        } catch (...) {
+          // The caller's bookkeeping failed (out of memory): drop the event, keep reading.
+        }
+        ++n;
+      }
+    }
+  }
+}
+
 }  // namespace imguard::conntrack

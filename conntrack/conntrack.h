@@ -93,4 +93,29 @@ class Conntrack {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Connection-end events (NFNLGRP_CONNTRACK_DESTROY): each ended TCP/UDP connection with
+/// its final mark, label and counters (with nf_conntrack_acct on). A non-blocking socket
+/// for the caller's poll loop; one thread. A burst larger than the socket buffer loses
+/// events (ENOBUFS), which overruns() counts.
+class Events {
+ public:
+  static std::unique_ptr<Events> open(std::string& error);
+  ~Events();
+  Events(const Events&) = delete;
+  Events& operator=(const Events&) = delete;
+
+  int fd() const noexcept;
+  /// Reads every event already queued, calling `fn` for each ended connection; returns
+  /// how many. Never blocks.
+  size_t read(const std::function<void(const Entry&)>& fn) noexcept;
+  uint64_t overruns() const noexcept { return overruns_; }
+
+ private:
+  Events(void* sock, int fd) : sock_(sock), fd_(fd) {}
+  void* sock_;  // mnl_socket
+  int fd_;
+  uint64_t overruns_ = 0;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(1 << 16);
+};
+
 }  // namespace imguard::conntrack

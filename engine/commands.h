@@ -16,8 +16,8 @@ enum class OutputFormat : uint8_t { kText, kJsonl };
 struct ClassifyOptions {
   std::vector<std::string> files;
   OutputFormat format = OutputFormat::kText;
-  std::string config;         // "" = the built-in policy, no policy fields printed
-  uint16_t tcp_budget = 0;    // 0 = from the config (or the default)
+  std::string config;       // "" = the built-in policy, no policy fields printed
+  uint16_t tcp_budget = 0;  // 0 = from the config (or the default)
   uint16_t udp_budget = 0;
 };
 /// `imguard classify PCAP...`: one line per flow, then summaries.

@@ -7,6 +7,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -14,9 +15,13 @@
 
 #include "conntrack/conntrack.h"
 #include "engine/analyzer.h"
+#include "engine/commands.h"
 #include "engine/control.h"
+#include "engine/json.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
+#include "engine/systemd.h"
+#include "engine/views.h"
 #include "firewall/firewall.h"
 #include "nfq/queue.h"
 #include "policy/decision.h"
@@ -66,16 +71,16 @@ uint64_t QueuedHistogram::max() const noexcept {
 }
 
 void DaemonStats::add(const WorkerCounters& w) noexcept {
-#define IMGUARD_ADD(name) name += w.name.load(std::memory_order_relaxed);
+#define IMGUARD_ADD(name) name += w.name.get();
   IMGUARD_WORKER_COUNTERS(IMGUARD_ADD)
 #undef IMGUARD_ADD
   for (size_t i = 0; i < decided_by_app.size(); ++i) {
-    decided_by_app[i] += w.decided_by_app[i].load(std::memory_order_relaxed);
+    decided_by_app[i] += w.decided_by_app[i].get();
   }
   for (size_t i = 0; i < decided_by_action.size(); ++i) {
-    decided_by_action[i] += w.decided_by_action[i].load(std::memory_order_relaxed);
+    decided_by_action[i] += w.decided_by_action[i].get();
   }
-  monitored += w.monitored.load(std::memory_order_relaxed);
+  monitored += w.monitored.get();
 }
 
 std::string DaemonStats::line() const {
@@ -164,6 +169,9 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   // The snapshot this worker decides under, refreshed when the generation moves.
   std::shared_ptr<const policy::Config> config;
   uint64_t generation = 0;
+  /// Steady-clock nanoseconds at which the current packet's handling began, 0 between
+  /// packets: a value that stays old means the worker is wedged (systemd watchdog).
+  std::atomic<int64_t> busy_since_ns{0};
 
   Worker(PolicyStore& s, const policy::Config& c, LogDecisions l)
       : store(s),
@@ -172,10 +180,18 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         mask(c.mark_mask),
         error_verdict(c.fail_open ? nfq::Verdict::accept() : nfq::Verdict::drop()) {}
 
-  static void bump(std::atomic<uint64_t>& c) noexcept { c.fetch_add(1, std::memory_order_relaxed); }
+  static void bump(Counter& c) noexcept { ++c; }
 
   // parse → flow → classify → decide (Analyzer + decider) → verdict carrying the mark.
   nfq::Verdict on_packet(const nfq::Packet& pkt) noexcept override {
+    busy_since_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+    const nfq::Verdict v = decide_packet(pkt);
+    busy_since_ns.store(0, std::memory_order_relaxed);
+    return v;
+  }
+
+  nfq::Verdict decide_packet(const nfq::Packet& pkt) noexcept {
     if (const uint64_t g = store.generation(); g != generation) {
       config = store.current();
       generation = g;
@@ -379,7 +395,12 @@ struct Daemon::Control {
   std::unique_ptr<ControlServer> server;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_rules_check = started;
+  std::chrono::steady_clock::time_point next_status = started;
   std::vector<conntrack::Update> pending;
+  ServiceManager service;
+  bool wedged_logged = false;
+  std::unique_ptr<conntrack::Events> events;
+  UsageTotals ended;
 
   const policy::Config& config() const { return *daemon.store_.current(); }
   DaemonStats& stats() { return daemon.stats_; }
@@ -463,6 +484,54 @@ struct Daemon::Control {
   /// Parse → validate → install the new ruleset → swap → re-decide. All or nothing: on
   /// any failure the running policy and ruleset stay as they were.
   std::string reload(const std::string& trigger) {
+    service.reloading();
+    std::string answer = reload_file(trigger);
+    service.ready(summary());
+    return answer;
+  }
+
+  std::string summary() {
+    const DaemonStats s = live();
+    uint64_t decided = 0;
+    for (const uint64_t n : s.decided_by_action) {
+      decided += n;
+    }
+    return "generation " + std::to_string(daemon.store_.generation()) + ", " +
+           std::to_string(daemon.workers_.size()) + " worker(s), " + std::to_string(decided) +
+           " connections decided (" + std::to_string(s.decided_by_action[1]) + " drop, " +
+           std::to_string(s.decided_by_action[2]) + " reject, " +
+           std::to_string(s.decided_by_action[3]) + " throttle), " + std::to_string(s.reloads) +
+           " reloads";
+  }
+
+  /// Keep-alive only while no worker is stuck inside one packet for half the interval.
+  void watchdog() {
+    const auto interval = service.watchdog();
+    if (interval.count() == 0) {
+      return;
+    }
+    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const int64_t limit =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count() / 2;
+    for (size_t i = 0; i < daemon.workers_.size(); ++i) {
+      const int64_t since = daemon.workers_[i]->busy_since_ns.load(std::memory_order_relaxed);
+      if ((since != 0 && now - since > limit) ||
+          daemon.workers_[i]->failed.load(std::memory_order_acquire)) {
+        if (!wedged_logged) {
+          std::fprintf(stderr,
+                       "imguard: worker %zu makes no progress; withholding the watchdog "
+                       "keep-alive\n",
+                       i);
+          wedged_logged = true;
+        }
+        return;
+      }
+    }
+    wedged_logged = false;
+    service.keep_alive();
+  }
+
+  std::string reload_file(const std::string& trigger) {
     auto loaded = policy::load_config_file(daemon.options_.config_path);
     auto refuse = [&](const std::string& why) {
       ++stats().policy_reload_failed;
@@ -509,6 +578,14 @@ struct Daemon::Control {
     DaemonStats s = stats();
     for (auto& w : daemon.workers_) {
       s.add(w->counters);
+      const nfq::QueueStats& q = w->queue->stats();
+      s.packets += q.packets;
+      s.marked_verdicts += q.verdicts;
+      s.batched_packets += q.batched_packets;
+      s.batch_verdicts += q.batch_verdicts;
+      s.enobufs += q.enobufs;
+      s.send_errors += q.send_errors;
+      s.kernel_errors += q.kernel_errors;
     }
     return s;
   }
@@ -523,29 +600,139 @@ struct Daemon::Control {
         active += (active.empty() ? "" : ",") + cfg->policy.schedules[i].name;
       }
     }
-    return "ok\nversion=0.1.0 uptime_s=" + std::to_string(up.count()) + " config=" + cfg->source +
-           " generation=" + std::to_string(daemon.store_.generation()) +
+    return "ok\nversion=" + std::string(version()) + " uptime_s=" + std::to_string(up.count()) +
+           " config=" + cfg->source + " generation=" + std::to_string(daemon.store_.generation()) +
            " plan=" + std::string(firewall::plan_name(fw->plan())) +
            " workers=" + std::to_string(daemon.workers_.size()) +
            " enforce=" + (cfg->policy.enforce ? "true" : "false") +
            " schedules_active=" + (active.empty() ? "-" : active) + " " + live().line() + "\n";
   }
 
+  /// Ended connections' totals for `top` (conntrack destroy events).
+  void read_events() {
+    if (!events) {
+      return;
+    }
+    const auto cfg = daemon.store_.current();
+    events->read([&](const conntrack::Entry& e) { ended.add_ended(e, *cfg); });
+  }
+
+  std::vector<FlowView> open_flows(const std::string& user, const std::string& app,
+                                   std::string& error) {
+    std::vector<FlowView> out;
+    if (!ct) {
+      error = "no conntrack socket (see the start-up log)";
+      return out;
+    }
+    const auto cfg = daemon.store_.current();
+    const uint64_t sched = daemon.store_.schedules();
+    ct->dump(
+        [&](const conntrack::Entry& e) {
+          FlowView v;
+          if (view_of(e, *cfg, sched, v) && (user.empty() || v.user == user) &&
+              (app.empty() || v.app == app)) {
+            out.push_back(std::move(v));
+          }
+        },
+        error);
+    return out;
+  }
+
+  std::string status_json() {
+    const auto cfg = daemon.store_.current();
+    const DaemonStats s = live();
+    Json j = Json::object();
+    j["version"] = version();
+    j["uptime_s"] =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    j["config"] = cfg->source;
+    j["generation"] = daemon.store_.generation();
+    j["plan"] = std::string(firewall::plan_name(fw->plan()));
+    j["workers"] = daemon.workers_.size();
+    j["queues"] = std::to_string(cfg->queue_first) + "-" +
+                  std::to_string(cfg->queue_first + cfg->queue_count - 1);
+    j["enforce"] = cfg->policy.enforce;
+    Json active = Json::array();
+    for (size_t i = 0; i < cfg->policy.schedules.size(); ++i) {
+      if ((daemon.store_.schedules() >> i) & 1u) {
+        active.push_back(cfg->policy.schedules[i].name);
+      }
+    }
+    j["schedules_active"] = active;
+    Json counters = Json::object();
+    const std::string line = s.line();
+    size_t at = 0;
+    while (at < line.size()) {
+      const size_t sp = line.find(' ', at);
+      const std::string kv = line.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
+      const size_t eq = kv.find('=');
+      if (eq != std::string::npos) {
+        counters[kv.substr(0, eq)] = std::stoull(kv.substr(eq + 1));
+      }
+      at = sp == std::string::npos ? line.size() : sp + 1;
+    }
+    j["counters"] = counters;
+    return "ok\n" + json_line(j);
+  }
+
   std::string handle(const std::string& request) {
-    if (request == "ping") {
+    std::vector<std::string> w;
+    for (size_t at = 0; at < request.size();) {
+      const size_t sp = request.find(' ', at);
+      const std::string word =
+          request.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
+      if (!word.empty()) {
+        w.push_back(word);
+      }
+      at = sp == std::string::npos ? request.size() : sp + 1;
+    }
+    auto flag = [&](const char* name) { return std::find(w.begin(), w.end(), name) != w.end(); };
+    auto value = [&](const char* name, const std::string& def) {
+      auto it = std::find(w.begin(), w.end(), name);
+      return it != w.end() && it + 1 != w.end() ? *(it + 1) : def;
+    };
+    const std::string cmd = w.empty() ? "" : w[0];
+    if (cmd == "ping") {
       return "ok\n";
     }
-    if (request == "reload") {
+    if (cmd == "reload") {
       return reload("control socket");
     }
-    if (request == "status") {
-      return status();
+    if (cmd == "status") {
+      return flag("--json") ? status_json() : status();
     }
-    return "error\nunknown request \"" + request + "\" (expected: reload, status, ping)\n";
+    if (cmd == "flows" || cmd == "top") {
+      std::string error;
+      read_events();
+      const auto flows = open_flows(cmd == "flows" ? value("--user", "") : "",
+                                    cmd == "flows" ? value("--app", "") : "", error);
+      if (!error.empty() && flows.empty()) {
+        return "error\n" + error + "\n";
+      }
+      if (cmd == "flows") {
+        return "ok\n" + render_flows(flows, flag("--json"));
+      }
+      size_t limit = 10;
+      try {
+        limit = std::stoul(value("--limit", "10"));
+      } catch (...) {
+        return "error\nbad --limit\n";
+      }
+      const std::string by = value("--by", "user");
+      if (by != "user" && by != "app" && by != "category") {
+        return "error\n--by: expected user, app or category\n";
+      }
+      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"));
+    }
+    return "error\nunknown request \"" + request +
+           "\" (expected: reload, status, flows, top, ping)\n";
   }
 
   void tick() {
+    watchdog();
     write_records();
+    read_events();
     const policy::Config& c = config();
     const uint64_t now_mask = schedules_at(c.policy, wall_now());
     if (now_mask != daemon.store_.schedules()) {
@@ -556,6 +743,10 @@ struct Daemon::Control {
       redecide("schedule boundary");
     }
     const auto now = std::chrono::steady_clock::now();
+    if (now >= next_status) {
+      next_status = now + std::chrono::seconds(5);
+      service.status(summary());
+    }
     if (now >= next_rules_check) {
       next_rules_check = now + daemon.options_.rules_check_interval;
       auto r = fw->reinstall_if_missing();
@@ -598,6 +789,18 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
     close(timer);
     return 1;
   }
+  // Byte counters per connection (nf_conntrack_acct), for `imguard top` and `flows`:
+  // the kernel attaches them only to connections created while it is on.
+  if (FILE* acct = std::fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "w")) {
+    std::fputs("1\n", acct);
+    std::fclose(acct);
+  } else {
+    std::fprintf(stderr, "imguard: cannot enable nf_conntrack_acct; `top` will count 0 bytes\n");
+  }
+  ctl.events = conntrack::Events::open(error);
+  if (!ctl.events) {
+    std::fprintf(stderr, "imguard: %s; `top` counts only open connections\n", error.c_str());
+  }
   ctl.ct = conntrack::Conntrack::open(error);
   if (!ctl.ct) {
     std::fprintf(stderr,
@@ -613,6 +816,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
     Worker* raw = w.get();
     w->thread = std::thread([raw, worker_stop] { raw->run(worker_stop); });
   }
+  ctl.service.ready(ctl.summary());
   const auto tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.tick).count();
   itimerspec its{};
   its.it_interval.tv_sec = tick_ns / 1'000'000'000;
@@ -658,6 +862,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       }
     }
   }
+  ctl.service.stopping();
   // Records queued in the last tick: written now, so a restart can re-decide them.
   ctl.write_records();
   // Rules out first: nothing new is queued, then each worker answers what it holds.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/policy_store.h"
+#include "packet/counter.h"
 #include "policy/config.h"
 
 namespace imguard::firewall {
@@ -43,12 +44,12 @@ struct QueuedHistogram {
   X(records_dropped) /* label records lost because the control thread fell behind */
 
 struct WorkerCounters {
-#define IMGUARD_DECLARE(name) std::atomic<uint64_t> name{0};
+#define IMGUARD_DECLARE(name) Counter name;
   IMGUARD_WORKER_COUNTERS(IMGUARD_DECLARE)
 #undef IMGUARD_DECLARE
-  std::array<std::atomic<uint64_t>, policy::kAppCount> decided_by_app{};
-  std::array<std::atomic<uint64_t>, 4> decided_by_action{};  // by policy::Action (decided)
-  std::atomic<uint64_t> monitored{0};  // decisions a monitor rule or enforce:false let pass
+  std::array<Counter, policy::kAppCount> decided_by_app{};
+  std::array<Counter, 4> decided_by_action{};  // by policy::Action (decided)
+  Counter monitored;                           // decisions a monitor rule or enforce:false let pass
 };
 
 /// Totals over all workers and the control thread.

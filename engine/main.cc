@@ -83,8 +83,9 @@ int run(int argc, char** argv) {
   ControlOptions control;
   control.control_path = default_control_path();
   auto* reload = app.add_subcommand(
-      "reload", "make the running daemon reload its file and wait; exit 1 (policy kept) when "
-                "the file is rejected");
+      "reload",
+      "make the running daemon reload its file and wait; exit 1 (policy kept) when "
+      "the file is rejected");
   add_control_option(reload, control);
   reload->callback([&] { rc = cmd_reload(control); });
 
@@ -107,7 +108,9 @@ int run(int argc, char** argv) {
   top->add_option("--by", control.by, "group by")
       ->check(CLI::IsMember({"user", "app", "category"}))
       ->capture_default_str();
-  top->add_option("--limit", control.limit, "rows")->check(CLI::Range(1, 100000))->capture_default_str();
+  top->add_option("--limit", control.limit, "rows")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   top->callback([&] { rc = cmd_top(control); });
 
   bool apps_json = false;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "packet/counter.h"
+
 struct mnl_socket;  // libmnl's handle, kept out of this header
 struct nlmsghdr;
 
@@ -84,21 +86,22 @@ class PacketHandler {
   virtual Verdict on_packet(const Packet& packet) noexcept = 0;
 };
 
-/// Counters of one queue. Written by the queue's thread; read them after run() returned.
+/// Counters of one queue. Written by the queue's thread only; readable from any thread
+/// while it runs (single-writer relaxed atomics).
 struct QueueStats {
-  uint64_t packets = 0;          // packets received and handed to the handler
-  uint64_t verdicts = 0;         // single-packet verdict messages sent
-  uint64_t batch_verdicts = 0;   // NFQNL_MSG_VERDICT_BATCH messages sent
-  uint64_t batched_packets = 0;  // packets answered by a batch verdict
-  uint64_t recv_batches = 0;     // wake-ups that read at least one packet
-  uint64_t enobufs = 0;          // receive errors ENOBUFS (socket overrun reported)
-  uint64_t recv_errors = 0;      // other receive errors
-  uint64_t send_errors = 0;      // verdict sends that failed
-  uint64_t kernel_errors = 0;    // NLMSG_ERROR answers to our verdicts
-  uint64_t truncated = 0;        // packets copied shorter than their length
+  Counter packets;          // packets received and handed to the handler
+  Counter verdicts;         // single-packet verdict messages sent
+  Counter batch_verdicts;   // NFQNL_MSG_VERDICT_BATCH messages sent
+  Counter batched_packets;  // packets answered by a batch verdict
+  Counter recv_batches;     // wake-ups that read at least one packet
+  Counter enobufs;          // receive errors ENOBUFS (socket overrun reported)
+  Counter recv_errors;      // other receive errors
+  Counter send_errors;      // verdict sends that failed
+  Counter kernel_errors;    // NLMSG_ERROR answers to our verdicts
+  Counter truncated;        // packets copied shorter than their length
   /// From /proc/net/netfilter/nfnetlink_queue, read by read_kernel_counters().
-  uint64_t kernel_queue_dropped = 0;  // queue full, fail-closed
-  uint64_t kernel_user_dropped = 0;   // netlink delivery failed (socket buffer full)
+  Counter kernel_queue_dropped;  // queue full, fail-closed
+  Counter kernel_user_dropped;   // netlink delivery failed (socket buffer full)
 };
 
 /// One NFQUEUE bound to its own netlink socket. Owned and used by one thread; open() and

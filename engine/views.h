@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "conntrack/conntrack.h"
+#include "policy/config.h"
+
+namespace imguard::engine {
+
+/// What `imguard flows` and `imguard top` show, built on the control thread from a
+/// conntrack dump (so connections already offloaded to the kernel count) plus the totals
+/// of connections that ended (conntrack destroy events).
+
+/// One open connection as imguard sees it.
+struct FlowView {
+  conntrack::Entry entry;
+  std::string user;
+  std::string app;
+  std::string category;
+  std::string rule;
+  std::string action;
+  uint8_t features = 0;
+};
+
+/// Byte and connection totals of ended connections, by user, app and category.
+struct UsageTotals {
+  struct Sum {
+    uint64_t bytes = 0;
+    uint64_t connections = 0;
+  };
+  std::map<std::string, Sum> by_user;
+  std::map<std::string, Sum> by_app;
+  std::map<std::string, Sum> by_category;
+
+  /// Adds an ended connection (a destroy event) that carries an imguard record.
+  void add_ended(const conntrack::Entry& e, const policy::Config& config);
+};
+
+/// The view of one dumped connection; false when it carries no imguard decision.
+bool view_of(const conntrack::Entry& e, const policy::Config& config, uint64_t schedules,
+             FlowView& out);
+
+/// "1.5 MB", "12 kB", "900 B" (decimal units).
+std::string human_bytes(uint64_t bytes);
+
+/// `flows [--json] [--user U] [--app A]` answer body.
+std::string render_flows(const std::vector<FlowView>& flows, bool json);
+
+/// `top --by user|app|category [--limit N] [--json]` answer body: open connections' bytes
+/// plus ended ones, biggest first.
+std::string render_top(const std::vector<FlowView>& open, const UsageTotals& ended,
+                       const std::string& by, size_t limit, bool json);
+
+}  // namespace imguard::engine
