@@ -46,6 +46,55 @@ std::string recorded_user(const conntrack::Entry& e, const policy::ConnRecord& r
   return user_name(c, policy::user_by_address(c.policy, mine));
 }
 
+/// Aligned columns sized to their content (each capped at `max` characters, longer
+/// values cut with '~'); `right` columns are right-aligned numbers.
+struct Table {
+  struct Column {
+    std::string title;
+    size_t max;
+    bool right;
+  };
+  std::vector<Column> columns;
+  std::vector<std::vector<std::string>> rows;
+
+  std::string render() const {
+    std::vector<size_t> width;
+    for (const Column& c : columns) {
+      width.push_back(c.title.size());
+    }
+    for (const auto& r : rows) {
+      for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+        width[i] = std::max(width[i], std::min(r[i].size(), columns[i].max));
+      }
+    }
+    std::string out;
+    auto line = [&](const std::vector<std::string>& cells) {
+      std::string l;
+      for (size_t i = 0; i < columns.size(); ++i) {
+        std::string v = i < cells.size() ? cells[i] : "";
+        if (v.size() > width[i]) {
+          v = v.substr(0, width[i] - 1) + "~";
+        }
+        const std::string pad(width[i] - v.size(), ' ');
+        l += (i == 0 ? "" : " ") + (columns[i].right ? pad + v : v + pad);
+      }
+      while (!l.empty() && l.back() == ' ') {
+        l.pop_back();
+      }
+      out += l + "\n";
+    };
+    std::vector<std::string> titles;
+    for (const Column& c : columns) {
+      titles.push_back(c.title);
+    }
+    line(titles);
+    for (const auto& r : rows) {
+      line(r);
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
 std::string human_bytes(uint64_t bytes) {
@@ -129,19 +178,18 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json) {
     }
     return out;
   }
-  char line[512];
-  std::snprintf(line, sizeof line, "%-3s %-27s %-27s %-10s %-11s %-8s %-16s %9s %9s\n", "l4",
-                "client", "server", "user", "app", "action", "rule", "up", "down");
-  out += line;
+  Table t;
+  t.columns = {{"l4", 3, false},    {"client", 46, false}, {"server", 46, false},
+               {"user", 12, false}, {"app", 12, false},    {"action", 8, false},
+               {"rule", 16, false}, {"up", 9, true},       {"down", 9, true}};
   for (const FlowView& f : flows) {
-    std::snprintf(line, sizeof line, "%-3s %-27s %-27s %-10.10s %-11.11s %-8s %-16.16s %9s %9s\n",
-                  f.entry.original.l4proto == 6 ? "tcp" : "udp",
-                  endpoint(f.entry.original.src, f.entry.original.sport).c_str(),
-                  endpoint(f.entry.original.dst, f.entry.original.dport).c_str(), f.user.c_str(),
-                  f.app.c_str(), f.action.c_str(), f.rule.c_str(),
-                  human_bytes(f.entry.bytes[0]).c_str(), human_bytes(f.entry.bytes[1]).c_str());
-    out += line;
+    t.rows.push_back({f.entry.original.l4proto == 6 ? "tcp" : "udp",
+                      endpoint(f.entry.original.src, f.entry.original.sport),
+                      endpoint(f.entry.original.dst, f.entry.original.dport), f.user, f.app,
+                      f.action, f.rule, human_bytes(f.entry.bytes[0]),
+                      human_bytes(f.entry.bytes[1])});
   }
+  out += t.render();
   out += std::to_string(flows.size()) + " decided connection(s) open\n";
   return out;
 }
@@ -195,18 +243,19 @@ std::string render_top(const std::vector<FlowView>& open, const UsageTotals& end
     }
     return out;
   }
-  char line[256];
-  std::snprintf(line, sizeof line, "%4s  %-24s %12s %6s %8s %8s\n", "#", by.c_str(), "bytes",
-                "share", "open", "ended");
-  out += line;
+  Table t;
+  t.columns = {{"#", 4, true},     {by, 24, false},   {"bytes", 10, true},
+               {"share", 6, true}, {"open", 8, true}, {"ended", 8, true}};
   size_t rank = 0;
   for (const Row& r : sorted) {
     const double share =
         total == 0 ? 0.0 : 100.0 * static_cast<double>(r.bytes) / static_cast<double>(total);
-    std::snprintf(line, sizeof line, "%4zu  %-24.24s %12s %5.1f%% %8" PRIu64 " %8" PRIu64 "\n",
-                  ++rank, r.key.c_str(), human_bytes(r.bytes).c_str(), share, r.open, r.ended);
-    out += line;
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%.1f%%", share);
+    t.rows.push_back({std::to_string(++rank), r.key, human_bytes(r.bytes), pct,
+                      std::to_string(r.open), std::to_string(r.ended)});
   }
+  out += t.render();
   return out;
 }
 
