@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/control.h"
 
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,18 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, std:
     error = "control socket " + path + ": " + std::strerror(errno);
     close(fd);
     return nullptr;
+  }
+  // Group-restricted: members of the `imguard` group (when it exists) may ask.
+  group gr{};
+  group* found = nullptr;
+  char buf[4096];
+  if (getgrnam_r("imguard", &gr, buf, sizeof buf, &found) == 0 && found != nullptr) {
+    if (chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
+      error = "control socket " + path + ": chgrp imguard: " + std::strerror(errno);
+      close(fd);
+      unlink(path.c_str());
+      return nullptr;
+    }
   }
   return std::unique_ptr<ControlServer>(new ControlServer(fd, path));
 }

@@ -380,6 +380,12 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
   if (a.tcp_budget != b.tcp_budget || a.udp_budget != b.udp_budget) {
     return "engine.budget";
   }
+  if (a.events_file != b.events_file || a.events_journal != b.events_journal) {
+    return "engine.events";
+  }
+  if (a.metrics_listen != b.metrics_listen || a.metrics_textfile != b.metrics_textfile) {
+    return "engine.metrics";
+  }
   return "";
 }
 

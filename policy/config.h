@@ -234,6 +234,14 @@ struct Config {
   /// queue rule), false → drop (fail-closed; nothing passes while imguard is down).
   bool queue_bypass = true;
   RejectWith reject_with = RejectWith::kTcpReset;
+  /// Flow events (one JSON line per decision and per connection end): a file ("" = none,
+  /// reopened on SIGUSR1) and/or the journal.
+  std::string events_file;
+  bool events_journal = false;
+  /// Prometheus metrics: a local HTTP listener ("ADDRESS:PORT", "" = none) and/or a
+  /// node_exporter textfile written every few seconds ("" = none).
+  std::string metrics_listen;
+  std::string metrics_textfile;
 
   Policy policy;
   /// Non-fatal findings of the loader (e.g. a rule shadowed by an earlier one), each

@@ -454,7 +454,8 @@ class ConfigBuilder {
   void engine(const Validator::Entry& parent) {
     for (const auto& e : v_.entries(
              parent.value, parent.value_pos, "engine",
-             {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce"})) {
+             {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce",
+              "events", "metrics"})) {
       const std::string path = "engine." + e.key;
       if (e.key == "backend") {
         if (auto i = v_.choice(e, path, {"auto", "nftables", "iptables"})) {
@@ -468,6 +469,10 @@ class ConfigBuilder {
         if (auto i = v_.choice(e, path, {"tcp-reset", "icmp"})) {
           cfg_.reject_with = static_cast<RejectWith>(*i);
         }
+      } else if (e.key == "events") {
+        events(e);
+      } else if (e.key == "metrics") {
+        metrics(e);
       } else if (e.key == "enforce") {
         if (auto b = v_.boolean(e, path)) {
           cfg_.policy.enforce = *b;
@@ -486,6 +491,62 @@ class ConfigBuilder {
       } else {
         budget(e);
       }
+    }
+  }
+
+  /// An absolute path, or "" (off).
+  std::optional<std::string> path_value(const Validator::Entry& e, const std::string& path) {
+    auto v = v_.scalar(e, path, "an absolute path");
+    if (v && !v->empty() && (*v)[0] != '/') {
+      v_.error(e.value_pos, path, "\"" + *v + "\" is not an absolute path", "e.g. /var/log/imguard/events.json");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  void events(const Validator::Entry& parent) {
+    for (const auto& e :
+         v_.entries(parent.value, parent.value_pos, "engine.events", {"file", "journal"})) {
+      const std::string path = "engine.events." + e.key;
+      if (e.key == "file") {
+        if (auto p = path_value(e, path)) {
+          cfg_.events_file = *p;
+        }
+      } else if (auto b = v_.boolean(e, path)) {
+        cfg_.events_journal = *b;
+      }
+    }
+  }
+
+  void metrics(const Validator::Entry& parent) {
+    for (const auto& e :
+         v_.entries(parent.value, parent.value_pos, "engine.metrics", {"listen", "textfile"})) {
+      const std::string path = "engine.metrics." + e.key;
+      if (e.key == "textfile") {
+        if (auto p = path_value(e, path)) {
+          cfg_.metrics_textfile = *p;
+        }
+        continue;
+      }
+      constexpr const char* kListen = "ADDRESS:PORT on this host, e.g. 127.0.0.1:9737 or [::1]:9737";
+      auto v = v_.scalar(e, path, kListen);
+      if (!v) {
+        continue;
+      }
+      const size_t colon = v->rfind(':');
+      std::string host = colon == std::string::npos ? "" : v->substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+      }
+      unsigned port = 0;
+      const std::string p = colon == std::string::npos ? "" : v->substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+      if (packet::Address::parse(host).family == packet::Address::Family::kNone ||
+          ec != std::errc() || ptr != p.data() + p.size() || port == 0 || port > 65535) {
+        v_.error(e.value_pos, path, "\"" + *v + "\" is not an address and port", kListen);
+        continue;
+      }
+      cfg_.metrics_listen = *v;
     }
   }
 
