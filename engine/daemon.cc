@@ -710,6 +710,7 @@ struct Daemon::Control {
     }
     if (cmd == "flows" || cmd == "top") {
       std::string error;
+      write_records();  // decisions of the last few milliseconds show with their user
       read_events();
       const auto flows = open_flows(cmd == "flows" ? value("--user", "") : "",
                                     cmd == "flows" ? value("--app", "") : "", error);

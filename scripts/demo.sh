@@ -25,15 +25,31 @@ lab_require_root "the live demo"
 lab_up
 
 cat >"$LAB_TMP/demo.yaml" <<'EOF'
-# imguard demo policy: peer-to-peer file sharing is dropped, everything else allowed.
+# imguard demo policy: two users behind the router. Peer-to-peer file sharing is dropped
+# for alice and everybody else, the guest's is throttled per device; IM and the rest pass.
 version: 1
 engine:
   backend: auto
   mode: gateway
   queue: {first: 0, count: 2, fail_open: true, bypass: true}
+networks:
+  local: [10.199.1.0/24, "fd99:1::/64"]
+users:
+  alice: {addresses: [10.199.1.2, "fd99:1::2"]}
+  guest: {addresses: [10.199.1.3]}
+rules:
+  - name: guest-p2p-slow
+    who: [guest]
+    category: p2p
+    action: throttle 1Mbit/s per host
+  - name: no-p2p
+    category: p2p
+    action: drop
+  - name: im-chat
+    category: im
+    action: allow
 actions:
   default: allow
-  categories: {p2p: drop, im: allow}
 EOF
 
 port() { echo $((20000 + RANDOM % 30000)); }
@@ -56,8 +72,9 @@ lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH | grep -q ':$P_APP'"
 lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH | grep -q ':$P_WEB'"
 
 echo "== starting imguard on the router: $IMGUARD run --config demo.yaml"
+CONTROL="$LAB_TMP/imguard.sock"
 lab_bg "$LAB_R" "$IMGUARD" run --config "$LAB_TMP/demo.yaml" --log-decisions \
-  2>"$LAB_TMP/imguard.log"
+  --control "$CONTROL" 2>"$LAB_TMP/imguard.log"
 IMGUARD_PID=$LAB_LAST_PID
 if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
   cat "$LAB_TMP/imguard.log" >&2
@@ -75,7 +92,7 @@ record() {  # record LABEL CMD... : runs CMD from the client, notes allowed/bloc
     RESULTS+=("$(printf '  %-52s BLOCKED' "$label")")
   fi
 }
-talk() { echo "$PY" "$TRAFFIC" talk "$1" "$2" "$3" --rounds 5 --timeout 2; }
+talk() { echo "$PY" "$TRAFFIC" talk "$1" "$2" "$3" --rounds 5 --timeout 2 ${4:+--bind $4}; }
 
 echo "== sending traffic from the client namespace through the router"
 record "web   curl http://[server]:$P_WEB/ (IPv4)" \
@@ -92,6 +109,13 @@ record "p2p   BitTorrent handshake on port $P_APP" $(talk bittorrent "$LAB_SERVE
 record "p2p   BitTorrent handshake on port 443" $(talk bittorrent "$LAB_SERVER" 443)
 record "p2p   BitTorrent handshake on port $P_APP (IPv6)" $(talk bittorrent "$LAB_SERVER6" "$P_APP")
 record "web   HTTP GET on port 443 (same server)" $(talk http "$LAB_SERVER" 443)
+record "p2p   BitTorrent from the guest (throttled)" $(talk bittorrent "$LAB_SERVER" "$P_APP" 10.199.1.3)
+
+echo
+echo "== imguard status / flows / top, asked while it runs"
+"$IMGUARD" status --control "$CONTROL" | tr ' ' '\n' | grep -E "^(version|generation|plan|decided_[a-z]+|records_written)=" | paste -sd' '
+"$IMGUARD" flows --control "$CONTROL"
+"$IMGUARD" top --control "$CONTROL" --by user
 
 lab_stop "$IMGUARD_PID"
 echo
