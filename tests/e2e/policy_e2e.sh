@@ -642,6 +642,55 @@ PY
   stop_imguard
 }
 
+# Restart with a stricter policy: a connection decided `allow` before the stop keeps its
+# ct mark and label record; the next start re-checks it and cuts it, as a reload would.
+case_restart_recheck() {
+  start_servers
+  restart_config() {
+    {
+      engine_yaml
+      cat <<EOF
+rules:
+  - name: xmpp-rule
+    app: xmpp
+    action: $1
+actions:
+  default: allow
+EOF
+    } >"$LAB_TMP/c.yaml"
+  }
+  restart_config allow
+  start_imguard "$LAB_TMP/c.yaml"
+  local hold="$LAB_TMP/hold.log"
+  hold_start xmpp 0.1 600 "$hold"  # at most 60 s
+  if ! lab_wait_for 10 sh -c "[ \$(grep -c ' ok reply ' '$hold') -ge 20 ]"; then
+    fail "the held xmpp connection did not get going"
+    return
+  fi
+  stop_imguard
+  local stopped
+  stopped=$(now)
+  sleep 1
+  [ "$(hold_recv_after "$hold" "$stopped")" -gt 0 ] ||
+    fail "the connection stalled while imguard was stopped (rules are removed at stop)"
+  restart_config drop
+  start_imguard "$LAB_TMP/c.yaml"
+  local t0
+  t0=$(now)
+  sleep 2.5
+  local last
+  last=$(hold_last_recv "$hold")
+  echo "MEASURE restart-recheck: last reply $(fcalc "$last - $t0") s after the restart"
+  if fcmp "$last <= $t0 + 2.0"; then
+    pass "the connection decided before the restart is cut by the stricter policy"
+  else
+    fail "the connection still got replies $(fcalc "$last - $t0") s after the restart"
+  fi
+  grep -Eq "re-decided open connections \(start\): .* [1-9][0-9]* re-marked" "$IMGUARD_LOG" ||
+    fail "the start did not re-mark the open connection: $(grep 're-decided' "$IMGUARD_LOG")"
+  stop_imguard
+}
+
 if ! declare -F "case_${CASE//-/_}" >/dev/null; then
   echo "policy_e2e.sh: unknown case '$CASE'" >&2
   exit 2
