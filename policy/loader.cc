@@ -452,10 +452,9 @@ class ConfigBuilder {
   // ---- engine ---------------------------------------------------------------------
 
   void engine(const Validator::Entry& parent) {
-    for (const auto& e : v_.entries(
-             parent.value, parent.value_pos, "engine",
-             {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce",
-              "events", "metrics"})) {
+    for (const auto& e : v_.entries(parent.value, parent.value_pos, "engine",
+                                    {"backend", "mode", "queue", "mark_mask", "budget",
+                                     "reject_with", "enforce", "events", "metrics"})) {
       const std::string path = "engine." + e.key;
       if (e.key == "backend") {
         if (auto i = v_.choice(e, path, {"auto", "nftables", "iptables"})) {
@@ -498,7 +497,8 @@ class ConfigBuilder {
   std::optional<std::string> path_value(const Validator::Entry& e, const std::string& path) {
     auto v = v_.scalar(e, path, "an absolute path");
     if (v && !v->empty() && (*v)[0] != '/') {
-      v_.error(e.value_pos, path, "\"" + *v + "\" is not an absolute path", "e.g. /var/log/imguard/events.json");
+      v_.error(e.value_pos, path, "\"" + *v + "\" is not an absolute path",
+               "e.g. /var/log/imguard/events.json");
       return std::nullopt;
     }
     return v;
@@ -528,7 +528,8 @@ class ConfigBuilder {
         }
         continue;
       }
-      constexpr const char* kListen = "ADDRESS:PORT on this host, e.g. 127.0.0.1:9737 or [::1]:9737";
+      constexpr const char* kListen =
+          "ADDRESS:PORT on this host, e.g. 127.0.0.1:9737 or [::1]:9737";
       auto v = v_.scalar(e, path, kListen);
       if (!v) {
         continue;
