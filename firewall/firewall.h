@@ -34,11 +34,14 @@ class Runner {
     int exit_code = -1;  // -1: the program could not be started
     std::string text;    // stdout and stderr together
   };
-  /// Runs argv[0] (looked up in PATH) with `stdin_text` as its standard input.
+  /// Runs argv[0] (looked up in /usr/sbin, /sbin, /usr/bin, /bin only) with `stdin_text`
+  /// as its standard input.
   virtual Output run(const std::vector<std::string>& argv, const std::string& stdin_text) = 0;
 };
-/// The real runner: posix_spawnp, no shell. Sets SIGPIPE to ignored for the process (a tool
-/// that exits early then yields EPIPE instead of killing imguard).
+/// The real runner: posix_spawn by absolute path, no shell, a clean environment, an empty
+/// signal mask and default dispositions in the child, killed after 15 s. Sets SIGPIPE to
+/// ignored for the process (a tool that exits early then yields EPIPE instead of killing
+/// imguard).
 std::unique_ptr<Runner> system_runner();
 
 /// Owns imguard's rules in the kernel: nftables `table inet imguard` and/or the iptables

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <string>
 
 #include "firewall/firewall.h"
 
@@ -15,13 +17,43 @@ namespace imguard::firewall {
 
 namespace {
 
-/// posix_spawnp without a shell; stdin fed from a string, stdout+stderr captured together.
+/// Where the firewall tools may live. The inherited PATH is never consulted: a daemon
+/// running as root must not run whatever `nft` comes first in someone's PATH.
+constexpr const char* kToolDirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin"};
+/// The environment the tools get: nothing inherited.
+constexpr const char* kToolEnv[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", nullptr};
+/// A tool that takes longer is killed: a hung nft must not make SIGTERM ineffective.
+constexpr int kToolTimeoutMs = 15000;
+
+/// The absolute path of tool `name` in kToolDirs, "" when none is executable.
+std::string find_tool(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return access(name.c_str(), X_OK) == 0 ? name : "";
+  }
+  for (const char* dir : kToolDirs) {
+    std::string path = std::string(dir) + "/" + name;
+    if (access(path.c_str(), X_OK) == 0) {
+      return path;
+    }
+  }
+  return "";
+}
+
+/// posix_spawn without a shell, by absolute path, with a clean environment, default
+/// signal dispositions and an empty signal mask (the daemon blocks SIGHUP/SIGTERM/SIGINT
+/// for its signalfd; a child must not inherit that), and a timeout. stdin is fed from a
+/// string, stdout+stderr are captured together.
 class SystemRunner final : public Runner {
  public:
   Output run(const std::vector<std::string>& argv, const std::string& stdin_text) override {
     Output out;
     if (argv.empty()) {
       out.text = "no program given";
+      return out;
+    }
+    const std::string program = find_tool(argv[0]);
+    if (program.empty()) {
+      out.text = argv[0] + ": not found in /usr/sbin, /sbin, /usr/bin or /bin";
       return out;
     }
     int in_pipe[2];
@@ -48,8 +80,19 @@ class SystemRunner final : public Runner {
     posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t defaults;
+    sigfillset(&defaults);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    const int rc = posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(),
+                               const_cast<char* const*>(kToolEnv));
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     close(in_pipe[0]);
     close(out_pipe[1]);
@@ -59,17 +102,28 @@ class SystemRunner final : public Runner {
       close(out_pipe[0]);
       return out;
     }
-    pump(in_pipe[1], out_pipe[0], stdin_text, out.text);
+    const bool finished = pump(in_pipe[1], out_pipe[0], stdin_text, out.text);
+    if (!finished) {
+      kill(pid, SIGKILL);
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (!finished) {
+      out.text += "\n(killed after " + std::to_string(kToolTimeoutMs / 1000) + " s)";
+      out.exit_code = out.exit_code == 0 ? 124 : out.exit_code;
+    }
     return out;
   }
 
  private:
   /// Writes `input` and reads the output at the same time so neither pipe can fill up.
-  static void pump(int in_fd, int out_fd, const std::string& input, std::string& output) {
+  /// False when the tool did not finish (close its output) within kToolTimeoutMs.
+  static bool pump(int in_fd, int out_fd, const std::string& input, std::string& output) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kToolTimeoutMs);
+    bool finished = true;
     size_t written = 0;
     if (input.empty()) {
       close(in_fd);
@@ -79,10 +133,21 @@ class SystemRunner final : public Runner {
     while (true) {
       pollfd fds[2] = {{out_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
       const nfds_t n = in_fd >= 0 ? 2 : 1;
-      if (poll(fds, n, -1) < 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        finished = false;
+        break;
+      }
+      const int ready = poll(fds, n, static_cast<int>(left.count()));
+      if (ready < 0) {
         if (errno == EINTR) {
           continue;
         }
+        break;
+      }
+      if (ready == 0) {
+        finished = false;
         break;
       }
       if (in_fd >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
@@ -107,6 +172,7 @@ class SystemRunner final : public Runner {
       close(in_fd);
     }
     close(out_fd);
+    return finished;
   }
 };
 
