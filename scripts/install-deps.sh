@@ -9,10 +9,11 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config clang-format
   libpcap-dev libndpi-dev libnetfilter-queue-dev libmnl-dev libyaml-cpp-dev catch2
-  libssl-dev
+  libssl-dev nlohmann-json3-dev libsystemd-dev
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
+  prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
