@@ -218,10 +218,11 @@ bool EventLog::write(std::string_view line) noexcept {
     ++errors_;  // keep the open error as last_error(): it says why
     return false;
   }
-  static char newline[] = "\n";
+  static constexpr char kNewline[] = "\n";
   const bool add_newline = line.empty() || line.back() != '\n';
+  // writev() only reads through iov_base; the casts drop a const it never needed.
   iovec iov[2] = {{const_cast<char*>(line.data()), line.size()},
-                  {newline, add_newline ? size_t{1} : size_t{0}}};
+                  {const_cast<char*>(kNewline), add_newline ? size_t{1} : size_t{0}}};
   iovec* v = iov;
   int count = 2;
   while (count > 0) {

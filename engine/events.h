@@ -126,8 +126,9 @@ class EventLog {
 std::vector<std::string> journal_fields(EventType type, const EventFlow& flow,
                                         const policy::Config& config, uint64_t generation);
 
-/// Sends journal_fields(...) to journald (sd_journal_sendv). 0 on success, else a negative
-/// errno (-ENOMEM if building the fields failed). noexcept; thread-safe (libsystemd shares
+/// Sends journal_fields(...) to journald (sd_journal_sendv). 0 on success (libsystemd
+/// also answers 0 when no journald listens: the event is dropped), else a negative errno
+/// (-ENOMEM if building the fields failed). noexcept; thread-safe (libsystemd shares
 /// one datagram socket). It may block while journald is slow to drain its socket: call it
 /// from the thread that writes events, never from a packet worker.
 int journal_event(EventType type, const EventFlow& flow, const policy::Config& config,

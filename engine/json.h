@@ -15,6 +15,9 @@ namespace imguard::engine {
 /// on it). Internal to imguard_engine (and its tests): public headers do not expose it.
 using Json = nlohmann::ordered_json;
 
+/// The functions below are pure (no shared state: thread-safe) and never throw but
+/// std::bad_alloc.
+
 /// One compact JSON text (no spaces, no newline). Strings are written as UTF-8; bytes
 /// that are not well-formed UTF-8 (file names, names from the config) become U+FFFD, so
 /// the output is always valid JSON. Allocates; throws only std::bad_alloc.
