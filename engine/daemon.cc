@@ -679,7 +679,7 @@ struct Daemon::Control {
       at = sp == std::string::npos ? line.size() : sp + 1;
     }
     j["counters"] = counters;
-    return "ok\n" + json_line(j);
+    return "ok\n" + json_dump(j) + "\n";
   }
 
   std::string handle(const std::string& request) {

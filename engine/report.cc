@@ -3,6 +3,8 @@
 
 #include <cinttypes>
 
+#include "engine/json.h"
+
 #include "policy/decision.h"
 
 namespace imguard::engine {
@@ -13,83 +15,36 @@ using classifiers::app_name;
 using classifiers::category_name;
 using classifiers::evidence_name;
 
-std::string features_json(uint8_t f, bool with_peer) {
-  std::string out = "[";
-  auto add = [&](uint8_t bit, const char* name) {
-    if ((f & bit) != 0) {
-      out += out.size() > 1 ? ",\"" : "\"";
-      out += name;
-      out += '"';
-    }
-  };
-  add(classifiers::kFeatureFileTransfer, "file_transfer");
-  add(classifiers::kFeatureServing, "serving");
-  add(classifiers::kFeatureCleartext, "cleartext");
-  if (with_peer) {
-    add(classifiers::kFeaturePeer, "peer");
-  }
-  return out + "]";
-}
-
-const char* l4_name(packet::L4 l4) {
-  return l4 == packet::L4::kTcp ? "tcp" : "udp";
-}
-
 /// The features to print: the decision's (with `serving` derived) when there is one.
 uint8_t features_of(const FlowRecord& r) {
   return r.decision.when != CachedDecision::When::kNone ? r.decision.features
                                                         : static_cast<uint8_t>(r.result.features);
 }
 
-std::string user_name(const policy::Config& c, uint16_t user) {
-  return user == policy::kNoUser || user >= c.policy.users.size() ? "unknown"
-                                                                  : c.policy.users[user].name;
-}
-
-std::string rule_name(const policy::Config& c, uint16_t rule) {
-  return rule < c.policy.rules.size() ? c.policy.rules[rule].name : "?";
-}
-
-const char* when_name(CachedDecision::When w) {
-  switch (w) {
-    case CachedDecision::When::kClaim:
-      return "claim";
-    case CachedDecision::When::kFinal:
-      return "classified";
-    case CachedDecision::When::kEnd:
-      return "flow_end";
-    case CachedDecision::When::kNone:
-      break;
-  }
-  return "none";
-}
-
-/// `,"user":...,"action":...` for a flow decided under a policy, "" otherwise.
-std::string decision_json(const policy::Config& c, const FlowRecord& r) {
+/// The decision fields of a flow decided under a policy; nothing for an undecided flow.
+void add_decision(Json& j, const policy::Config& c, const FlowRecord& r) {
   if (r.decision.when == CachedDecision::When::kNone) {
-    return "";
+    return;
   }
   const policy::Decision& d = r.decision.decision;
-  std::string s = ",\"user\":\"" + json_escape(user_name(c, d.user)) + "\",\"groups\":[";
-  bool first = true;
+  j["user"] = policy_user_name(c, d.user);
+  Json groups = Json::array();
   for (size_t g = 0; g < c.policy.groups.size(); ++g) {
     if (r.decision.identity.groups.test(g)) {
-      s += (first ? "\"" : ",\"") + json_escape(c.policy.groups[g].name) + "\"";
-      first = false;
+      groups.push_back(c.policy.groups[g].name);
     }
   }
-  s += "],\"user_side\":\"";
-  s += r.decision.identity.user_is_responder ? "responder" : "initiator";
-  s += "\",\"rule\":\"" + json_escape(rule_name(c, d.rule)) + "\",\"action\":\"" +
-       std::string(policy::action_name(d.enforced)) + "\"";
+  j["groups"] = std::move(groups);
+  j["user_side"] = r.decision.identity.user_is_responder ? "responder" : "initiator";
+  j["rule"] = policy_rule_name(c, d.rule);
+  j["action"] = policy::action_name(d.enforced);
   if (d.monitored()) {
-    s += ",\"monitor\":\"" + std::string(policy::action_name(d.action)) + "\"";
+    j["monitor"] = policy::action_name(d.action);
   }
   if (d.action == policy::Action::kThrottle) {
-    s += ",\"rate_bytes_per_sec\":" + std::to_string(d.rate_bytes_per_sec);
+    j["rate_bytes_per_sec"] = d.rate_bytes_per_sec;
   }
-  s += ",\"decided\":\"" + std::string(when_name(r.decision.when)) + "\"";
-  return s;
+  j["decided"] = decided_name(r.decision.when);
 }
 
 std::string action_text(const policy::Decision& d) {
@@ -108,70 +63,106 @@ struct AppTotals {
 
 }  // namespace
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
+std::string policy_user_name(const policy::Config& c, uint16_t user) {
+  return user == policy::kNoUser || user >= c.policy.users.size() ? "unknown"
+                                                                  : c.policy.users[user].name;
+}
+
+std::string policy_rule_name(const policy::Config& c, uint16_t rule) {
+  return rule < c.policy.rules.size() ? c.policy.rules[rule].name : "?";
+}
+
+std::string_view decided_name(CachedDecision::When w) noexcept {
+  switch (w) {
+    case CachedDecision::When::kClaim:
+      return "claim";
+    case CachedDecision::When::kFinal:
+      return "classified";
+    case CachedDecision::When::kEnd:
+      return "flow_end";
+    case CachedDecision::When::kNone:
+      break;
   }
-  return out;
+  return "none";
+}
+
+std::string_view l4_name(packet::L4 l4) noexcept {
+  return l4 == packet::L4::kTcp ? "tcp" : "udp";
+}
+
+std::vector<std::string_view> feature_names(uint8_t f) {
+  std::vector<std::string_view> names;
+  const auto add = [&](uint8_t bit, std::string_view name) {
+    if ((f & bit) != 0) {
+      names.push_back(name);
+    }
+  };
+  add(classifiers::kFeatureFileTransfer, "file_transfer");
+  add(classifiers::kFeatureServing, "serving");
+  add(classifiers::kFeatureCleartext, "cleartext");
+  add(classifiers::kFeaturePeer, "peer");
+  return names;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string quoted = json_dump(Json(std::string(s)));
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 void write_jsonl(std::FILE* out, const FileReport& rep, const policy::Config* policy) {
   for (const FlowRecord& r : rep.flows) {
-    const std::string action = policy != nullptr ? decision_json(*policy, r) : std::string();
-    std::fprintf(
-        out,
-        "{\"record\":\"flow\",\"l4\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
-        "\"dport\":%u,\"app\":\"%.*s\",\"category\":\"%.*s\",\"classifier\":\"%.*s\","
-        "\"evidence\":\"%.*s\",\"features\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-        ",\"c2s_packets\":%" PRIu64 ",\"s2c_packets\":%" PRIu64 ",\"c2s_bytes\":%" PRIu64
-        ",\"s2c_bytes\":%" PRIu64 ",\"end\":\"%.*s\"%s}\n",
-        l4_name(r.l4), r.src.to_string().c_str(), r.sport, r.dst.to_string().c_str(), r.dport,
-        static_cast<int>(app_name(r.result.app).size()), app_name(r.result.app).data(),
-        static_cast<int>(category_name(app_category(r.result.app)).size()),
-        category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
-        r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
-        evidence_name(r.result.evidence).data(), features_json(features_of(r), true).c_str(),
-        r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1], r.packets[0], r.packets[1],
-        r.bytes[0], r.bytes[1], static_cast<int>(end_reason_name(r.end).size()),
-        end_reason_name(r.end).data(), action.c_str());
+    Json j;
+    j["record"] = "flow";
+    j["l4"] = l4_name(r.l4);
+    j["src"] = r.src.to_string();
+    j["sport"] = r.sport;
+    j["dst"] = r.dst.to_string();
+    j["dport"] = r.dport;
+    j["app"] = app_name(r.result.app);
+    j["category"] = category_name(app_category(r.result.app));
+    j["classifier"] = r.classifier;
+    j["evidence"] = evidence_name(r.result.evidence);
+    j["features"] = feature_names(features_of(r));
+    j["packets"] = r.packets[0] + r.packets[1];
+    j["bytes"] = r.bytes[0] + r.bytes[1];
+    j["c2s_packets"] = r.packets[0];
+    j["s2c_packets"] = r.packets[1];
+    j["c2s_bytes"] = r.bytes[0];
+    j["s2c_bytes"] = r.bytes[1];
+    j["end"] = end_reason_name(r.end);
+    if (policy != nullptr) {
+      add_decision(j, *policy, r);
+    }
+    json_write_line(out, j);
   }
-  std::string anomalies = "{";
+  Json anomalies = Json::object();
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);
     if (rep.stats.anomalies.get(a) != 0) {
-      anomalies += anomalies.size() > 1 ? "," : "";
-      anomalies += "\"" + std::string(packet::anomaly_name(a)) +
-                   "\":" + std::to_string(rep.stats.anomalies.get(a));
+      anomalies[std::string(packet::anomaly_name(a))] = rep.stats.anomalies.get(a);
     }
   }
-  anomalies += "}";
-  std::fprintf(out,
-               "{\"record\":\"summary\",\"file\":\"%s\",\"packets\":%" PRIu64
-               ",\"flow_packets\":%" PRIu64 ",\"flows\":%zu,\"evicted\":%" PRIu64
-               ",\"bytes_per_flow\":%zu,\"anomalies\":%s%s%s%s}\n",
-               json_escape(rep.path).c_str(), rep.stats.packets, rep.stats.flow_packets,
-               rep.flows.size(), rep.table.evicted, Analyzer::bytes_per_flow(), anomalies.c_str(),
-               rep.error.empty() ? "" : ",\"error\":\"", json_escape(rep.error).c_str(),
-               rep.error.empty() ? "" : "\"");
+  Json summary;
+  summary["record"] = "summary";
+  summary["file"] = rep.path;
+  summary["packets"] = rep.stats.packets;
+  summary["flow_packets"] = rep.stats.flow_packets;
+  summary["flows"] = rep.flows.size();
+  summary["evicted"] = rep.table.evicted;
+  summary["bytes_per_flow"] = Analyzer::bytes_per_flow();
+  summary["anomalies"] = std::move(anomalies);
+  if (!rep.error.empty()) {
+    summary["error"] = rep.error;
+  }
+  json_write_line(out, summary);
 }
 
 void write_text(std::FILE* out, const FileReport& rep, const policy::Config* policy) {
   std::fprintf(out, "== %s: %" PRIu64 " packets, %zu flows (%zu bytes of state per flow)\n",
-               rep.path.c_str(), rep.stats.packets, rep.flows.size(), Analyzer::bytes_per_flow());
+               terminal_safe(rep.path).c_str(), rep.stats.packets, rep.flows.size(),
+               Analyzer::bytes_per_flow());
   if (!rep.error.empty()) {
-    std::fprintf(out, "   error: %s\n", rep.error.c_str());
+    std::fprintf(out, "   error: %s\n", terminal_safe(rep.error).c_str());
   }
   std::fprintf(out, "%-4s %-41s %-41s %-14s %-7s %-11s %-12s %8s %10s%s\n", "l4", "client",
                "server", "app", "categ", "classifier", "evidence", "packets", "bytes",
@@ -180,19 +171,20 @@ void write_text(std::FILE* out, const FileReport& rep, const policy::Config* pol
     const std::string c = r.src.to_string() + ":" + std::to_string(r.sport);
     const std::string s = r.dst.to_string() + ":" + std::to_string(r.dport);
     std::fprintf(
-        out, "%-4s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64 "%s%s\n",
-        l4_name(r.l4), c.c_str(), s.c_str(), static_cast<int>(app_name(r.result.app).size()),
-        app_name(r.result.app).data(),
+        out, "%-4.*s %-41s %-41s %-14.*s %-7.*s %-11.*s %-12.*s %8" PRIu64 " %10" PRIu64 "%s%s\n",
+        static_cast<int>(l4_name(r.l4).size()), l4_name(r.l4).data(), c.c_str(), s.c_str(),
+        static_cast<int>(app_name(r.result.app).size()), app_name(r.result.app).data(),
         static_cast<int>(category_name(app_category(r.result.app)).size()),
         category_name(app_category(r.result.app)).data(), static_cast<int>(r.classifier.size()),
         r.classifier.data(), static_cast<int>(evidence_name(r.result.evidence).size()),
         evidence_name(r.result.evidence).data(), r.packets[0] + r.packets[1],
         r.bytes[0] + r.bytes[1], policy != nullptr ? "  " : "",
-        policy != nullptr ? (user_name(*policy, r.decision.decision.user) + " " +
-                             rule_name(*policy, r.decision.decision.rule) + " " +
-                             action_text(r.decision.decision))
-                                .c_str()
-                          : "");
+        policy != nullptr
+            ? terminal_safe(policy_user_name(*policy, r.decision.decision.user) + " " +
+                            policy_rule_name(*policy, r.decision.decision.rule) + " " +
+                            action_text(r.decision.decision))
+                  .c_str()
+            : "");
   }
   for (size_t i = 0; i < static_cast<size_t>(packet::Anomaly::kCount_); ++i) {
     const auto a = static_cast<packet::Anomaly>(i);
@@ -246,7 +238,7 @@ std::map<UserKey, UserTotals> user_totals(const std::vector<const FileReport*>& 
       if (r.decision.when == CachedDecision::When::kNone) {
         continue;
       }
-      UserTotals& t = totals[{user_name(policy, r.decision.decision.user),
+      UserTotals& t = totals[{policy_user_name(policy, r.decision.decision.user),
                               std::string(app_name(r.result.app))}];
       ++t.flows;
       t.bytes += r.bytes[0] + r.bytes[1];
@@ -271,22 +263,26 @@ void write_user_summary(std::FILE* out, const std::vector<FileReport>& reports,
     for (const auto& [a, n] : t.actions) {
       acts += (acts.empty() ? "" : ", ") + a + " " + std::to_string(n);
     }
-    std::fprintf(out, "%-16s %-16s %8" PRIu64 " %12" PRIu64 "  %s\n", k.first.c_str(),
-                 k.second.c_str(), t.flows, t.bytes, acts.c_str());
+    std::fprintf(out, "%-16s %-16s %8" PRIu64 " %12" PRIu64 "  %s\n",
+                 terminal_safe(k.first).c_str(), k.second.c_str(), t.flows, t.bytes, acts.c_str());
   }
 }
 
 void write_user_records(std::FILE* out, const FileReport& rep, const policy::Config& policy) {
   for (const auto& [k, t] : user_totals({&rep}, policy)) {
-    std::string acts;
+    Json decisions = Json::object();
     for (const auto& [a, n] : t.actions) {
-      acts += (acts.empty() ? "\"" : ",\"") + json_escape(a) + "\":" + std::to_string(n);
+      decisions[a] = n;
     }
-    std::fprintf(out,
-                 "{\"record\":\"user\",\"file\":\"%s\",\"user\":\"%s\",\"app\":\"%s\","
-                 "\"flows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"decisions\":{%s}}\n",
-                 json_escape(rep.path).c_str(), json_escape(k.first).c_str(),
-                 json_escape(k.second).c_str(), t.flows, t.bytes, acts.c_str());
+    Json j;
+    j["record"] = "user";
+    j["file"] = rep.path;
+    j["user"] = k.first;
+    j["app"] = k.second;
+    j["flows"] = t.flows;
+    j["bytes"] = t.bytes;
+    j["decisions"] = std::move(decisions);
+    json_write_line(out, j);
   }
 }
 

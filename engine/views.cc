@@ -174,7 +174,7 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json) {
       j["bytes_toclient"] = f.entry.bytes[1];
       j["pkts_toserver"] = f.entry.packets[0];
       j["pkts_toclient"] = f.entry.packets[1];
-      out += json_line(j);
+      out += json_dump(j) + "\n";
     }
     return out;
   }
@@ -239,7 +239,7 @@ std::string render_top(const std::vector<FlowView>& open, const UsageTotals& end
       j["bytes"] = r.bytes;
       j["open_connections"] = r.open;
       j["ended_connections"] = r.ended;
-      out += json_line(j);
+      out += json_dump(j) + "\n";
     }
     return out;
   }

@@ -13,6 +13,7 @@ PACKAGES=(
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
+  prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
