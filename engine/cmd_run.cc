@@ -25,6 +25,7 @@ int control_signal_fd() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);  // reopen the events file (logrotate)
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
     return -1;
   }

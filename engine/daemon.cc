@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/daemon.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "conntrack/conntrack.h"
 #include "engine/analyzer.h"
 #include "engine/commands.h"
 #include "engine/control.h"
+#include "engine/events.h"
 #include "engine/json.h"
+#include "engine/metrics.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
 #include "engine/systemd.h"
@@ -141,8 +148,28 @@ struct RecordWrite {
   conntrack::Tuple original;
   policy::ConnRecord record;
   uint64_t generation = 0;
+  EventFlow event;  // the decision event, written when events are on
 };
 constexpr size_t kRecordRing = 8192;
+
+/// The flow_id of a connection's events: the same for its decision and its end (which
+/// come from different places: the worker and conntrack), and below 2^53 so JSON readers
+/// keep it exact. FNV-1a over the original tuple.
+uint64_t flow_id_of(const conntrack::Tuple& t) noexcept {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      h = (h ^ p[i]) * 1099511628211ull;
+    }
+  };
+  mix(t.src.bytes.data(), t.src.bytes.size());
+  mix(t.dst.bytes.data(), t.dst.bytes.size());
+  const uint8_t rest[5] = {static_cast<uint8_t>(t.sport >> 8), static_cast<uint8_t>(t.sport),
+                           static_cast<uint8_t>(t.dport >> 8), static_cast<uint8_t>(t.dport),
+                           t.l4proto};
+  mix(rest, sizeof rest);
+  return h & ((uint64_t{1} << 53) - 1);
+}
 
 std::string user_text(const policy::Config& c, uint16_t user) {
   return user == policy::kNoUser || user >= c.policy.users.size() ? "unknown"
@@ -234,6 +261,8 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     const policy::Decision& d = f.decision.decision;
     bump(counters.decided_by_app[static_cast<size_t>(f.chain.result.app)]);
     bump(counters.decided_by_action[static_cast<size_t>(d.action)]);
+    bump(counters.decided_by_action_app[static_cast<size_t>(d.action)]
+                                       [static_cast<size_t>(f.chain.result.app)]);
     if (d.monitored()) {
       bump(counters.monitored);
     }
@@ -261,6 +290,21 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
                                   ? config->policy.users[c.decision.user].stable_id
                                   : 0;
     w.generation = c.generation;
+    w.event.ts = std::chrono::duration_cast<packet::Timestamp>(
+        std::chrono::system_clock::now().time_since_epoch());
+    w.event.flow_id = flow_id_of(w.original);
+    w.event.l4 = f.key.l4;
+    w.event.src = f.client;
+    w.event.dst = f.server;
+    w.event.sport = f.client_port;
+    w.event.dport = f.server_port;
+    w.event.result = f.chain.result;
+    w.event.classifier = analyzer->chain().classifier_name(f.chain.result.classifier);
+    w.event.decision = c;
+    for (size_t d = 0; d < 2; ++d) {
+      w.event.packets[d] = f.packets[d];
+      w.event.bytes[d] = f.bytes[d];
+    }
     if (!records.push(w)) {
       bump(counters.records_dropped);
     }
@@ -361,6 +405,43 @@ packet::Timestamp wall_now() noexcept {
       std::chrono::system_clock::now().time_since_epoch());
 }
 
+/// A listening TCP socket on "ADDRESS:PORT" ("[v6]:PORT" too); -1 and `error` on failure.
+int listen_tcp(const std::string& where, std::string& error) {
+  const size_t colon = where.rfind(':');
+  std::string host = where.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const auto port = static_cast<uint16_t>(std::stoul(where.substr(colon + 1)));
+  const packet::Address a = packet::Address::parse(host);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+    len = sizeof(sockaddr_in6);
+  }
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 || listen(fd, 16) != 0) {
+    error = where + ": " + std::strerror(errno);
+    if (fd >= 0) {
+      close(fd);
+    }
+    return -1;
+  }
+  return fd;
+}
+
 /// Settings a reload cannot change: they shape the queues, the mark window and the hooks.
 std::string restart_only_change(const policy::Config& a, const policy::Config& b) {
   if (a.backend != b.backend) {
@@ -407,6 +488,214 @@ struct Daemon::Control {
   bool wedged_logged = false;
   std::unique_ptr<conntrack::Events> events;
   UsageTotals ended;
+  /// The record written for each decided connection, by original tuple: conntrack's
+  /// destroy events carry the mark but not the label, and `top`, the metrics and the
+  /// flow-end events need to know what an ended connection was. Bounded.
+  struct TupleHash {
+    size_t operator()(const conntrack::Tuple& t) const noexcept {
+      const policy::AddressHash h;
+      return h(t.src) ^ (h(t.dst) * 31) ^ (size_t{t.sport} << 16) ^ t.dport ^
+             (size_t{t.l4proto} << 40);
+    }
+  };
+  static constexpr size_t kMaxRemembered = 1u << 20;
+  std::unordered_map<conntrack::Tuple, policy::ConnRecord, TupleHash> remembered;
+  uint64_t forgotten = 0;
+  uint64_t ended_decided = 0;  // decided connections that ended (destroy events)
+  std::unique_ptr<EventLog> event_log;
+  int metrics_fd = -1;
+  std::chrono::steady_clock::time_point next_textfile = started;
+
+  ~Control() {
+    if (metrics_fd >= 0) {
+      close(metrics_fd);
+    }
+  }
+
+  bool events_on() const { return event_log || config().events_journal; }
+
+  void emit(EventType type, const EventFlow& f) {
+    const auto cfg = daemon.store_.current();
+    try {
+      if (event_log) {
+        event_log->write(flow_event(type, f, *cfg, daemon.store_.generation()));
+      }
+      if (cfg->events_journal) {
+        journal_event(type, f, *cfg, daemon.store_.generation());
+      }
+    } catch (...) {
+      // Out of memory while formatting: the event is lost, the daemon goes on.
+    }
+  }
+
+  void remember(const conntrack::Tuple& t, const policy::ConnRecord& r) {
+    if (remembered.size() >= kMaxRemembered) {
+      forgotten += remembered.size();
+      remembered.clear();  // rare and bounded: ended connections lose their user in `top`
+    }
+    remembered[t] = r;
+  }
+
+  std::optional<policy::ConnRecord> recall(const conntrack::Entry& e) {
+    if (e.label) {
+      if (auto r = policy::decode_label(*e.label)) {
+        return r;
+      }
+    }
+    auto it = remembered.find(e.original);
+    if (it == remembered.end()) {
+      conntrack::Tuple seen = e.reply;  // a DNAT-ed connection, as the hook saw it
+      std::swap(seen.src, seen.dst);
+      std::swap(seen.sport, seen.dport);
+      it = remembered.find(seen);
+    }
+    if (it == remembered.end()) {
+      return std::nullopt;
+    }
+    policy::ConnRecord r = it->second;
+    remembered.erase(it);
+    return r;
+  }
+
+  /// The end of a decided connection, from its conntrack destroy event.
+  void ended_connection(const conntrack::Entry& e) {
+    const auto cfg = daemon.store_.current();
+    if (!policy::decode(e.mark, cfg->mark_mask)) {
+      return;
+    }
+    ++ended_decided;
+    const auto r = recall(e);
+    if (!r) {
+      return;
+    }
+    ended.add_ended(e, *r, *cfg);
+    if (!events_on()) {
+      return;
+    }
+    EventFlow f;
+    f.ts = wall_now();
+    f.flow_id = flow_id_of(e.original);
+    f.l4 = e.original.l4proto == 6 ? packet::L4::kTcp : packet::L4::kUdp;
+    f.src = e.original.src;
+    f.dst = e.original.dst;
+    f.sport = e.original.sport;
+    f.dport = e.original.dport;
+    f.result.app = r->app;
+    f.result.evidence = r->evidence;
+    f.result.features = r->features;
+    f.result.final = true;
+    f.classifier = "conntrack";
+    const Decided d = decide_connection(*cfg, facts_of(e, *r), daemon.store_.schedules());
+    f.decision.when = CachedDecision::When::kFinal;
+    f.decision.generation = daemon.store_.generation();
+    f.decision.decision = d.decision;
+    f.decision.identity = d.identity;
+    f.decision.features = d.features;
+    for (size_t i = 0; i < 2; ++i) {
+      f.packets[i] = e.packets[i];
+      f.bytes[i] = e.bytes[i];
+    }
+    f.end = e.original.l4proto == 6 ? EndReason::kTcpClosed : EndReason::kIdle;
+    emit(EventType::kFlowEnd, f);
+  }
+
+  std::string metrics_text() {
+    const auto cfg = daemon.store_.current();
+    MetricsInput in;
+    in.version = version();
+    in.stats = live();
+    for (auto& w : daemon.workers_) {
+      for (size_t a = 0; a < in.decisions.size(); ++a) {
+        for (size_t app = 0; app < policy::kAppCount; ++app) {
+          in.decisions[a][app] += w->counters.decided_by_action_app[a][app].get();
+        }
+      }
+    }
+    uint64_t decided = 0;
+    for (const uint64_t n : in.stats.decided_by_action) {
+      decided += n;
+    }
+    in.flows_active = decided > ended_decided ? decided - ended_decided : 0;
+    in.policy_generation = daemon.store_.generation();
+    in.bytes = make_user_bytes(*cfg);
+    auto slot_of = [&](const std::string& user) {
+      for (size_t i = 0; i + 1 < in.bytes.size(); ++i) {
+        if (in.bytes[i].user == user) {
+          return i;
+        }
+      }
+      return in.bytes.size() - 1;  // "other"
+    };
+    for (const auto& [user, by_cat] : ended.bytes_by_user_category) {
+      for (size_t c = 0; c < by_cat.size(); ++c) {
+        in.bytes[slot_of(user)].bytes_by_category[c] += by_cat[c];
+      }
+    }
+    std::string error;
+    for (const FlowView& v : open_flows("", "", error)) {
+      const auto cat = classifiers::category_from_name(v.category);
+      if (cat) {
+        in.bytes[slot_of(v.user)].bytes_by_category[static_cast<size_t>(*cat)] +=
+            v.entry.bytes[0] + v.entry.bytes[1];
+      }
+    }
+    return render_metrics(in);
+  }
+
+  /// One scrape: "GET /metrics" (any other path: 404). The listener is local and the
+  /// answer small, so one blocking exchange with a 2 s bound is enough.
+  void serve_metrics() {
+    const int c = accept4(metrics_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) {
+      return;
+    }
+    timeval tv{2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char buf[2048];
+    const ssize_t n = recv(c, buf, sizeof buf - 1, 0);
+    std::string request = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    std::string body;
+    std::string head;
+    if (request.starts_with("GET /metrics ") || request.starts_with("GET /metrics?")) {
+      body = metrics_text();
+      head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n";
+    } else {
+      body = "imguard: metrics are at /metrics\n";
+      head = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n";
+    }
+    const std::string reply = head + "Content-Length: " + std::to_string(body.size()) +
+                              "\r\nConnection: close\r\n\r\n" + body;
+    size_t done = 0;
+    while (done < reply.size()) {
+      const ssize_t w = send(c, reply.data() + done, reply.size() - done, MSG_NOSIGNAL);
+      if (w <= 0) {
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+    close(c);
+  }
+
+  /// node_exporter's textfile collector reads whole files: write a temporary, then rename.
+  void write_textfile() {
+    const std::string& path = config().metrics_textfile;
+    if (path.empty()) {
+      return;
+    }
+    const std::string tmp = path + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr) {
+      return;
+    }
+    const std::string text = metrics_text();
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) == 0 && ok) {
+      std::rename(tmp.c_str(), path.c_str());
+    } else {
+      std::remove(tmp.c_str());
+    }
+  }
 
   const policy::Config& config() const { return *daemon.store_.current(); }
   DaemonStats& stats() { return daemon.stats_; }
@@ -453,6 +742,10 @@ struct Daemon::Control {
           u.mark_mask = cfg->mark_mask;
         }
         pending.push_back(u);
+        remember(r->original, r->record);
+        if (events_on()) {
+          emit(EventType::kDecision, r->event);
+        }
       }
     }
     if (pending.empty()) {
@@ -619,8 +912,7 @@ struct Daemon::Control {
     if (!events) {
       return;
     }
-    const auto cfg = daemon.store_.current();
-    events->read([&](const conntrack::Entry& e) { ended.add_ended(e, *cfg); });
+    events->read([&](const conntrack::Entry& e) { ended_connection(e); });
   }
 
   std::vector<FlowView> open_flows(const std::string& user, const std::string& app,
@@ -753,6 +1045,7 @@ struct Daemon::Control {
     if (now >= next_status) {
       next_status = now + std::chrono::seconds(5);
       service.status(summary());
+      write_textfile();
     }
     if (now >= next_rules_check) {
       next_rules_check = now + daemon.options_.rules_check_interval;
@@ -804,6 +1097,22 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   } else {
     std::fprintf(stderr, "imguard: cannot enable nf_conntrack_acct; `top` will count 0 bytes\n");
   }
+  if (const policy::Config& c = ctl.config(); !c.events_file.empty()) {
+    ctl.event_log = std::make_unique<EventLog>(c.events_file);
+    if (!ctl.event_log->ok()) {
+      std::fprintf(stderr, "imguard: events file %s: %s\n", c.events_file.c_str(),
+                   ctl.event_log->last_error().c_str());
+    }
+  }
+  if (const std::string& listen_at = ctl.config().metrics_listen; !listen_at.empty()) {
+    ctl.metrics_fd = listen_tcp(listen_at, error);
+    if (ctl.metrics_fd < 0) {
+      std::fprintf(stderr, "imguard: metrics listener: %s\n", error.c_str());
+      close(worker_stop);
+      close(timer);
+      return 1;
+    }
+  }
   ctl.events = conntrack::Events::open(error);
   if (!ctl.events) {
     std::fprintf(stderr, "imguard: %s; `top` counts only open connections\n", error.c_str());
@@ -833,11 +1142,12 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   int rc = 0;
   bool stop = false;
   while (!stop) {
-    pollfd p[3] = {{signal_fd, POLLIN, 0}, {timer, POLLIN, 0}, {-1, POLLIN, 0}};
+    pollfd p[4] = {
+        {signal_fd, POLLIN, 0}, {timer, POLLIN, 0}, {-1, POLLIN, 0}, {ctl.metrics_fd, POLLIN, 0}};
     if (ctl.server) {
       p[2].fd = ctl.server->fd();
     }
-    if (poll(p, 3, -1) < 0) {
+    if (poll(p, 4, -1) < 0) {
       continue;  // EINTR
     }
     if ((p[0].revents & POLLIN) != 0) {
@@ -845,12 +1155,20 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       if (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (si.ssi_signo == SIGHUP) {
           ctl.reload("SIGHUP from pid " + std::to_string(si.ssi_pid));
+        } else if (si.ssi_signo == SIGUSR1) {
+          if (ctl.event_log && !ctl.event_log->reopen()) {
+            std::fprintf(stderr, "imguard: reopening %s: %s\n", ctl.event_log->path().c_str(),
+                         ctl.event_log->last_error().c_str());
+          }
         } else {
           std::fprintf(stderr, "imguard: signal %u from pid %u: stopping\n", si.ssi_signo,
                        si.ssi_pid);
           stop = true;
         }
       }
+    }
+    if ((p[3].revents & POLLIN) != 0) {
+      ctl.serve_metrics();
     }
     if ((p[2].revents & POLLIN) != 0) {
       ctl.server->serve_one([&ctl](const std::string& req) { return ctl.handle(req); });

@@ -49,7 +49,9 @@ struct WorkerCounters {
 #undef IMGUARD_DECLARE
   std::array<Counter, policy::kAppCount> decided_by_app{};
   std::array<Counter, 4> decided_by_action{};  // by policy::Action (decided)
-  Counter monitored;                           // decisions a monitor rule or enforce:false let pass
+  /// The same decisions by (action, app), for imguard_decisions_total.
+  std::array<std::array<Counter, policy::kAppCount>, 4> decided_by_action_app{};
+  Counter monitored;  // decisions a monitor rule or enforce:false let pass
 };
 
 /// Totals over all workers and the control thread.

@@ -110,21 +110,18 @@ std::string human_bytes(uint64_t bytes) {
   return buf;
 }
 
-void UsageTotals::add_ended(const conntrack::Entry& e, const policy::Config& c) {
-  if (!e.label) {
-    return;
-  }
-  const auto r = policy::decode_label(*e.label);
-  if (!r) {
-    return;
-  }
+void UsageTotals::add_ended(const conntrack::Entry& e, const policy::ConnRecord& record,
+                            const policy::Config& c) {
+  const policy::ConnRecord* r = &record;
   const uint64_t bytes = e.bytes[0] + e.bytes[1];
   auto add = [bytes](std::map<std::string, Sum>& map, const std::string& key) {
     Sum& s = map[key];
     s.bytes += bytes;
     ++s.connections;
   };
-  add(by_user, recorded_user(e, *r, c));
+  const std::string user = recorded_user(e, *r, c);
+  bytes_by_user_category[user][static_cast<size_t>(classifiers::app_category(r->app))] += bytes;
+  add(by_user, user);
   add(by_app, std::string(classifiers::app_name(r->app)));
   add(by_category, std::string(classifiers::category_name(classifiers::app_category(r->app))));
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "conntrack/conntrack.h"
 #include "policy/config.h"
+#include "policy/labels.h"
 
 namespace imguard::engine {
 
@@ -35,9 +37,13 @@ struct UsageTotals {
   std::map<std::string, Sum> by_user;
   std::map<std::string, Sum> by_app;
   std::map<std::string, Sum> by_category;
+  /// Bytes by user name and category, for imguard_bytes_total.
+  std::map<std::string, std::array<uint64_t, policy::kCategoryCount>> bytes_by_user_category;
 
-  /// Adds an ended connection (a destroy event) that carries an imguard record.
-  void add_ended(const conntrack::Entry& e, const policy::Config& config);
+  /// Adds an ended connection (a destroy event) with the record imguard wrote for it
+  /// (destroy events carry the mark but not the label, so the caller remembers it).
+  void add_ended(const conntrack::Entry& e, const policy::ConnRecord& record,
+                 const policy::Config& config);
 };
 
 /// The view of one dumped connection; false when it carries no imguard decision.
