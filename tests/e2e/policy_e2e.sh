@@ -608,8 +608,12 @@ actions:
   default: allow
 EOF
   } >"$LAB_TMP/c.yaml"
+  # Events and metrics (engine.events / engine.metrics are appended to the engine block).
+  sed -i "s|^  budget: .*|&\n  events: {file: $LAB_TMP/events.json}\n  metrics: {listen: \"127.0.0.1:9737\", textfile: $LAB_TMP/imguard.prom}|" \
+    "$LAB_TMP/c.yaml"
   start_imguard "$LAB_TMP/c.yaml"
   talk xmpp "$LAB_SERVER" 5 "$LAB_CLIENT_B" >/dev/null || fail "bob's xmpp should pass"
+  talk bittorrent "$LAB_SERVER" 2 "$LAB_CLIENT_B" >/dev/null && fail "bob's bittorrent should be dropped"
   ip netns exec "$LAB_C" timeout 30 "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" \
     --seconds 10 --bind "$LAB_CLIENT" >"$LAB_TMP/dl.out" 2>&1 || fail "alice's download failed"
   cat "$LAB_TMP/dl.out"
@@ -639,6 +643,31 @@ PY
     [ "$wide" -eq 0 ] || fail "$wide output line(s) wider than 100 columns"
   done
   pass "status, flows and top"
+  # Metrics: the listener and the textfile, both valid exposition format.
+  local metrics
+  metrics=$(ip netns exec "$LAB_R" curl -sf --max-time 5 http://127.0.0.1:9737/metrics) ||
+    fail "no answer on the metrics listener"
+  grep -q '^imguard_decisions_total{action="drop",category="p2p",app="bittorrent"} 1$' <<<"$metrics" ||
+    fail "metrics lack bob's dropped bittorrent: $(grep decisions_total <<<"$metrics")"
+  grep -Eq '^imguard_bytes_total\{category="other",user="alice"\} [0-9]{9,}$' <<<"$metrics" ||
+    fail "metrics lack alice's download bytes: $(grep bytes_total <<<"$metrics")"
+  if command -v promtool >/dev/null; then
+    promtool check metrics <<<"$metrics" || fail "promtool rejects the metrics"
+  fi
+  lab_wait_for 8 test -s "$LAB_TMP/imguard.prom" || fail "no metrics textfile"
+  # Events: a decision per connection, and an end once conntrack forgets it.
+  ip netns exec "$LAB_R" conntrack -D -p tcp >/dev/null 2>&1 || true
+  lab_wait_for 3 grep -q '"event_type":"imguard_flow_end"' "$LAB_TMP/events.json" ||
+    fail "no flow_end event after the connections ended"
+  "$PY" - "$LAB_TMP/events.json" <<'PY' || fail "events file: bad lines or missing events"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+kinds = {(e["event_type"], e["app"], e.get("user"), e.get("action")) for e in events}
+print(f"MEASURE events: {len(events)} lines, {sorted(kinds)}")
+need = {("imguard_decision", "bittorrent", "bob", "drop"), ("imguard_decision", "http", "alice", "allow"),
+        ("imguard_flow_end", "http", "alice", "allow")}
+sys.exit(0 if need <= kinds else 1)
+PY
   stop_imguard
 }
 
