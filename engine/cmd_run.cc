@@ -10,6 +10,7 @@
 #include "engine/commands.h"
 #include "engine/control.h"
 #include "engine/daemon.h"
+#include "engine/log.h"
 #include "firewall/firewall.h"
 #include "policy/loader.h"
 
@@ -88,11 +89,11 @@ int cmd_run(const RunOptions& run) {
     close(sig_fd);
     return 1;
   }
-  std::fprintf(stderr, "imguard: config %s loaded; queues %u..%u, mark mask 0x%08x\n",
-               config->source.c_str(), config->queue_first,
-               config->queue_first + config->queue_count - 1, config->mark_mask);
+  log_info("config {} loaded; queues {}..{}, mark mask {:#010x}",
+           config->source, config->queue_first, config->queue_first + config->queue_count - 1,
+           config->mark_mask);
   const int rc = daemon->run(std::move(fw), sig_fd);
-  std::fprintf(stderr, "imguard: stats %s\n", daemon->stats().line().c_str());
+  log_info("stats {}", daemon->stats().line());
   close(sig_fd);
   return rc;
 }

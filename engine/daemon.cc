@@ -24,6 +24,7 @@
 #include "engine/control.h"
 #include "engine/events.h"
 #include "engine/json.h"
+#include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
@@ -393,9 +394,7 @@ namespace {
 
 void log_caps(const nfq::Queue& q) {
   const nfq::Capabilities& k = q.capabilities();
-  std::fprintf(stderr,
-               "imguard: queue %u bound: gso=%s uid_gid=%s fail_open=%s conntrack_info=%s%s\n",
-               q.options().queue_num, k.gso ? "yes" : "no", k.uid_gid ? "yes" : "no",
+  log_info("queue {} bound: gso={} uid_gid={} fail_open={} conntrack_info={}{}", q.options().queue_num, k.gso ? "yes" : "no", k.uid_gid ? "yes" : "no",
                k.fail_open ? "yes" : "no", k.conntrack ? "yes" : "no",
                k.conntrack ? "" : " (kernel refused NFQA_CFG_F_CONNTRACK; using packet marks)");
 }
@@ -707,7 +706,7 @@ struct Daemon::Control {
     const auto cfg = daemon.store_.current();
     const RedecideStats r = redecide_all(*ct, *cfg, daemon.store_.schedules());
     stats().remarked += r.writes.applied;
-    std::fprintf(stderr, "imguard: re-decided open connections (%s): %s\n", why,
+    log_info("re-decided open connections ({}): {}", why,
                  describe(r).c_str());
   }
 
@@ -775,8 +774,7 @@ struct Daemon::Control {
     stats().records_written += s.applied;
     stats().records_failed += s.failed + s.not_found;
     if (s.failed > 0) {
-      std::fprintf(stderr, "imguard: writing %llu label record(s) failed: %s\n",
-                   static_cast<unsigned long long>(s.failed), s.first_error.c_str());
+      log_warning("writing {} label record(s) failed: {}", static_cast<unsigned long long>(s.failed), s.first_error.c_str());
     }
   }
 
@@ -817,10 +815,7 @@ struct Daemon::Control {
       if ((since != 0 && now - since > limit) ||
           daemon.workers_[i]->failed.load(std::memory_order_acquire)) {
         if (!wedged_logged) {
-          std::fprintf(stderr,
-                       "imguard: worker %zu makes no progress; withholding the watchdog "
-                       "keep-alive\n",
-                       i);
+          log_warning("worker {} makes no progress; withholding the watchdog keep-alive", i);
           wedged_logged = true;
         }
         return;
@@ -834,8 +829,12 @@ struct Daemon::Control {
     auto loaded = policy::load_config_file(daemon.options_.config_path);
     auto refuse = [&](const std::string& why) {
       ++stats().policy_reload_failed;
-      std::fprintf(stderr, "imguard: reload (%s) rejected; the running policy is unchanged:\n%s",
-                   trigger.c_str(), why.c_str());
+      log_warning("reload ({}) rejected; the running policy is unchanged", trigger);
+      for (size_t at = 0; at < why.size();) {
+        const size_t nl = why.find('\n', at);
+        log_warning("{}", why.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
+        at = nl == std::string::npos ? why.size() : nl + 1;
+      }
       return "error\n" + why;
     };
     if (const auto* e = std::get_if<policy::LoadError>(&loaded)) {
@@ -864,9 +863,11 @@ struct Daemon::Control {
     }
     daemon.store_.publish(next, sched);
     ++stats().reloads;
-    std::fprintf(stderr, "imguard: reloaded %s (%s); generation %llu\n%s",
-                 daemon.options_.config_path.c_str(), trigger.c_str(),
-                 static_cast<unsigned long long>(daemon.store_.generation()), warnings.c_str());
+    log_info("reloaded {} ({}); generation {}", daemon.options_.config_path, trigger,
+             daemon.store_.generation());
+    for (const std::string& w : next->warnings) {
+      log_warning("{}", w);
+    }
     write_records();
     redecide("reload");
     return "ok\nreloaded " + daemon.options_.config_path + ", generation " +
@@ -1037,8 +1038,7 @@ struct Daemon::Control {
     if (now_mask != daemon.store_.schedules()) {
       daemon.store_.publish_schedules(now_mask);
       ++stats().schedule_changes;
-      std::fprintf(stderr, "imguard: schedule state changed (mask 0x%llx)\n",
-                   static_cast<unsigned long long>(now_mask));
+      log_info("schedule state changed (mask {:#x})", static_cast<unsigned long long>(now_mask));
       redecide("schedule boundary");
     }
     const auto now = std::chrono::steady_clock::now();
@@ -1051,10 +1051,10 @@ struct Daemon::Control {
       next_rules_check = now + daemon.options_.rules_check_interval;
       auto r = fw->reinstall_if_missing();
       if (const auto* e = std::get_if<firewall::Error>(&r)) {
-        std::fprintf(stderr, "imguard: re-installing rules failed: %s\n", e->message.c_str());
+        log_error("re-installing rules failed: {}", e->message.c_str());
       } else if (std::get<bool>(r)) {
         ++stats().rules_reinstalled;
-        std::fprintf(stderr, "imguard: rules were missing (flushed?); re-installed\n");
+        log_warning("rules were missing (flushed?); re-installed");
       }
     }
   }
@@ -1065,7 +1065,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   const int worker_stop = eventfd(0, EFD_CLOEXEC);
   const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   if (worker_stop < 0 || timer < 0) {
-    std::perror("imguard: eventfd/timerfd");
+    log_error("eventfd/timerfd: {}", std::strerror(errno));
     return 1;
   }
   for (auto& w : workers_) {
@@ -1075,7 +1075,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   if (!options_.control_path.empty()) {
     ctl.server = ControlServer::open(options_.control_path, error);
     if (!ctl.server) {
-      std::fprintf(stderr, "imguard: %s\n", error.c_str());
+      log_error("{}", error);
       close(worker_stop);
       close(timer);
       return 1;
@@ -1083,8 +1083,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   // Queues are bound before the rules go in, so fail-closed sites never see a gap.
   if (auto r = ctl.fw->install(); std::holds_alternative<firewall::Error>(r)) {
-    std::fprintf(stderr, "imguard: installing rules failed: %s\n",
-                 std::get<firewall::Error>(r).message.c_str());
+    log_error("installing rules failed: {}", std::get<firewall::Error>(r).message.c_str());
     close(worker_stop);
     close(timer);
     return 1;
@@ -1095,19 +1094,19 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
     std::fputs("1\n", acct);
     std::fclose(acct);
   } else {
-    std::fprintf(stderr, "imguard: cannot enable nf_conntrack_acct; `top` will count 0 bytes\n");
+    log_warning("cannot enable nf_conntrack_acct; `top` will count 0 bytes");
   }
   if (const policy::Config& c = ctl.config(); !c.events_file.empty()) {
     ctl.event_log = std::make_unique<EventLog>(c.events_file);
     if (!ctl.event_log->ok()) {
-      std::fprintf(stderr, "imguard: events file %s: %s\n", c.events_file.c_str(),
+      log_warning("events file {}: {}", c.events_file.c_str(),
                    ctl.event_log->last_error().c_str());
     }
   }
   if (const std::string& listen_at = ctl.config().metrics_listen; !listen_at.empty()) {
     ctl.metrics_fd = listen_tcp(listen_at, error);
     if (ctl.metrics_fd < 0) {
-      std::fprintf(stderr, "imguard: metrics listener: %s\n", error.c_str());
+      log_error("metrics listener: {}", error.c_str());
       close(worker_stop);
       close(timer);
       return 1;
@@ -1115,19 +1114,16 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   ctl.events = conntrack::Events::open(error);
   if (!ctl.events) {
-    std::fprintf(stderr, "imguard: %s; `top` counts only open connections\n", error.c_str());
+    log_warning("{}; `top` counts only open connections", error.c_str());
   }
   ctl.ct = conntrack::Conntrack::open(error);
   if (!ctl.ct) {
-    std::fprintf(stderr,
-                 "imguard: %s; open connections will not be re-decided on reload or at schedule "
-                 "boundaries\n",
-                 error.c_str());
+    log_warning("{}; open connections will not be re-decided on reload or at schedule boundaries", error.c_str());
   }
   // A restart: decisions kept in ct marks are checked against the policy loaded now.
   ctl.redecide("start");
-  std::fprintf(stderr, "imguard: rules installed (%s); %zu worker(s) running\n",
-               std::string(firewall::plan_name(ctl.fw->plan())).c_str(), workers_.size());
+  log_info("rules installed ({}); {} worker(s) running", firewall::plan_name(ctl.fw->plan()),
+           workers_.size());
   for (auto& w : workers_) {
     Worker* raw = w.get();
     w->thread = std::thread([raw, worker_stop] { raw->run(worker_stop); });
@@ -1157,11 +1153,11 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
           ctl.reload("SIGHUP from pid " + std::to_string(si.ssi_pid));
         } else if (si.ssi_signo == SIGUSR1) {
           if (ctl.event_log && !ctl.event_log->reopen()) {
-            std::fprintf(stderr, "imguard: reopening %s: %s\n", ctl.event_log->path().c_str(),
+            log_warning("reopening {}: {}", ctl.event_log->path().c_str(),
                          ctl.event_log->last_error().c_str());
           }
         } else {
-          std::fprintf(stderr, "imguard: signal %u from pid %u: stopping\n", si.ssi_signo,
+          log_info("signal {} from pid {}: stopping", si.ssi_signo,
                        si.ssi_pid);
           stop = true;
         }
@@ -1180,7 +1176,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       }
       for (auto& w : workers_) {
         if (w->failed.load(std::memory_order_acquire)) {
-          std::fprintf(stderr, "imguard: a worker stopped on a socket error; shutting down\n");
+          log_warning("a worker stopped on a socket error; shutting down");
           rc = 1;
           stop = true;
         }
@@ -1192,20 +1188,19 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   ctl.write_records();
   // Rules out first: nothing new is queued, then each worker answers what it holds.
   if (auto r = ctl.fw->remove(); std::holds_alternative<firewall::Error>(r)) {
-    std::fprintf(stderr, "imguard: removing rules failed: %s\n",
-                 std::get<firewall::Error>(r).message.c_str());
+    log_error("removing rules failed: {}", std::get<firewall::Error>(r).message.c_str());
     rc = 1;
   } else {
-    std::fprintf(stderr, "imguard: rules removed\n");
+    log_info("rules removed");
   }
   const uint64_t one = 1;
   if (write(worker_stop, &one, sizeof(one)) != sizeof(one)) {
-    std::perror("imguard: eventfd write");
+    log_error("eventfd write: {}", std::strerror(errno));
   }
   for (auto& w : workers_) {
     w->thread.join();
     if (w->failed.load()) {
-      std::fprintf(stderr, "imguard: %s\n", w->queue->last_error().c_str());
+      log_error("{}", w->queue->last_error());
       rc = 1;
     }
     w->queue->read_kernel_counters();

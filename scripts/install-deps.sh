@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   build-essential cmake pkg-config clang-format
   libpcap-dev libndpi-dev libnetfilter-queue-dev libmnl-dev libyaml-cpp-dev catch2
-  libssl-dev libcli11-dev libsystemd-dev nlohmann-json3-dev
+  libssl-dev libcli11-dev libsystemd-dev nlohmann-json3-dev libfmt-dev
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
