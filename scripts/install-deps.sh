@@ -13,6 +13,8 @@ PACKAGES=(
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
+  # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test
+  dpkg-dev lintian debootstrap systemd-container
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -8,15 +8,14 @@
 # When nspawn cannot boot here it falls back to chroot + a network namespace and runs
 # the daemon directly (it says why).
 #
-#   package_test.sh SOURCE_DIR BUILD_DIR
+#   package_test.sh BUILD_DIR
 #
 # Root only (exit 77 otherwise). Cache: BUILD_DIR/package-cache (the bootstrapped root
 # as a tarball, apt's downloaded .debs). Env: IMGUARD_DEBIAN_MIRROR (default: the
 # machine's own Debian mirror), IMGUARD_PACKAGE_NO_NSPAWN=1 forces the fallback.
 set -euo pipefail
 
-SRC=$(realpath "$1")
-BUILD=$(realpath "$2")
+BUILD=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: package/deb needs root (debootstrap, systemd-nspawn, network namespaces)"
   exit 77
@@ -135,6 +134,7 @@ in_chroot getent group imguard >/dev/null || fail "no group imguard"
   fail "/etc/imguard is $(stat -c '%U:%G %a' "$ROOT/etc/imguard")"
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/imguard.service" ] ||
   fail "imguard.service is not enabled after install"
+# shellcheck disable=SC2016 # ${Conffiles} is dpkg-query's field
 in_chroot dpkg-query -W -f='${Conffiles}\n' imguard | grep -q /etc/imguard/imguard.yaml ||
   fail "dpkg does not list the conffile"
 in_chroot man -w imguard.yaml >/dev/null 2>&1 || in_chroot test -f /usr/share/man/man5/imguard.yaml.5.gz ||
