@@ -291,8 +291,11 @@ test_chroot() {
     PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
   local ctl=/run/imguard/imguard.sock
   run install -d -o imguard -g imguard -m 0750 /run/imguard
-  # As the unit does it: user imguard, only CAP_NET_ADMIN.
-  run setpriv --reuid=imguard --regid=imguard --init-groups --inh-caps=-all,+net_admin \
+  # As the unit does it: user imguard (groups imguard, root), only CAP_NET_ADMIN.
+  # Not through run(): ip netns exec, chroot, env and setpriv each exec, so $! is the
+  # daemon itself.
+  ip netns exec "$NS" chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \
+    setpriv --reuid=imguard --regid=imguard --groups=imguard,root --inh-caps=-all,+net_admin \
     --ambient-caps=+net_admin --bounding-set=-all,+net_admin \
     imguard run --config /etc/imguard/imguard.yaml --control "$ctl" >"$WORK/daemon.log" 2>&1 &
   local pid=$!
