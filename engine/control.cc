@@ -106,7 +106,11 @@ std::unique_ptr<ControlServer> ControlServer::open(const std::string& path, std:
   group gr{};
   group* found = nullptr;
   char buf[4096];
-  if (getgrnam_r("imguard", &gr, buf, sizeof buf, &found) == 0 && found != nullptr) {
+  struct stat st {};
+  if (getgrnam_r("imguard", &gr, buf, sizeof buf, &found) == 0 && found != nullptr &&
+      stat(path.c_str(), &st) == 0 && st.st_gid != found->gr_gid) {
+    // Under the unit the daemon runs as group imguard and the socket already is; chown
+    // is needed (and allowed) only when it runs as root.
     if (chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
       error = "control socket " + path + ": chgrp imguard: " + std::strerror(errno);
       close(fd);

@@ -12,8 +12,10 @@ PACKAGES=(
   libssl-dev libcli11-dev libsystemd-dev nlohmann-json3-dev libfmt-dev
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
-  python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils
+  python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
+  # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test
+  dpkg-dev lintian debootstrap systemd-container
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
