@@ -89,9 +89,8 @@ int cmd_run(const RunOptions& run) {
     close(sig_fd);
     return 1;
   }
-  log_info("config {} loaded; queues {}..{}, mark mask {:#010x}",
-           config->source, config->queue_first, config->queue_first + config->queue_count - 1,
-           config->mark_mask);
+  log_info("config {} loaded; queues {}..{}, mark mask {:#010x}", config->source,
+           config->queue_first, config->queue_first + config->queue_count - 1, config->mark_mask);
   const int rc = daemon->run(std::move(fw), sig_fd);
   log_info("stats {}", daemon->stats().line());
   close(sig_fd);

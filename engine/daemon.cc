@@ -394,9 +394,10 @@ namespace {
 
 void log_caps(const nfq::Queue& q) {
   const nfq::Capabilities& k = q.capabilities();
-  log_info("queue {} bound: gso={} uid_gid={} fail_open={} conntrack_info={}{}", q.options().queue_num, k.gso ? "yes" : "no", k.uid_gid ? "yes" : "no",
-               k.fail_open ? "yes" : "no", k.conntrack ? "yes" : "no",
-               k.conntrack ? "" : " (kernel refused NFQA_CFG_F_CONNTRACK; using packet marks)");
+  log_info("queue {} bound: gso={} uid_gid={} fail_open={} conntrack_info={}{}",
+           q.options().queue_num, k.gso ? "yes" : "no", k.uid_gid ? "yes" : "no",
+           k.fail_open ? "yes" : "no", k.conntrack ? "yes" : "no",
+           k.conntrack ? "" : " (kernel refused NFQA_CFG_F_CONNTRACK; using packet marks)");
 }
 
 packet::Timestamp wall_now() noexcept {
@@ -706,8 +707,7 @@ struct Daemon::Control {
     const auto cfg = daemon.store_.current();
     const RedecideStats r = redecide_all(*ct, *cfg, daemon.store_.schedules());
     stats().remarked += r.writes.applied;
-    log_info("re-decided open connections ({}): {}", why,
-                 describe(r).c_str());
+    log_info("re-decided open connections ({}): {}", why, describe(r).c_str());
   }
 
   /// Writes the label records the workers queued. A record decided under an older
@@ -774,7 +774,8 @@ struct Daemon::Control {
     stats().records_written += s.applied;
     stats().records_failed += s.failed + s.not_found;
     if (s.failed > 0) {
-      log_warning("writing {} label record(s) failed: {}", static_cast<unsigned long long>(s.failed), s.first_error.c_str());
+      log_warning("writing {} label record(s) failed: {}",
+                  static_cast<unsigned long long>(s.failed), s.first_error.c_str());
     }
   }
 
@@ -1099,8 +1100,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   if (const policy::Config& c = ctl.config(); !c.events_file.empty()) {
     ctl.event_log = std::make_unique<EventLog>(c.events_file);
     if (!ctl.event_log->ok()) {
-      log_warning("events file {}: {}", c.events_file.c_str(),
-                   ctl.event_log->last_error().c_str());
+      log_warning("events file {}: {}", c.events_file.c_str(), ctl.event_log->last_error().c_str());
     }
   }
   if (const std::string& listen_at = ctl.config().metrics_listen; !listen_at.empty()) {
@@ -1118,7 +1118,8 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   ctl.ct = conntrack::Conntrack::open(error);
   if (!ctl.ct) {
-    log_warning("{}; open connections will not be re-decided on reload or at schedule boundaries", error.c_str());
+    log_warning("{}; open connections will not be re-decided on reload or at schedule boundaries",
+                error.c_str());
   }
   // A restart: decisions kept in ct marks are checked against the policy loaded now.
   ctl.redecide("start");
@@ -1154,11 +1155,10 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
         } else if (si.ssi_signo == SIGUSR1) {
           if (ctl.event_log && !ctl.event_log->reopen()) {
             log_warning("reopening {}: {}", ctl.event_log->path().c_str(),
-                         ctl.event_log->last_error().c_str());
+                        ctl.event_log->last_error().c_str());
           }
         } else {
-          log_info("signal {} from pid {}: stopping", si.ssi_signo,
-                       si.ssi_pid);
+          log_info("signal {} from pid {}: stopping", si.ssi_signo, si.ssi_pid);
           stop = true;
         }
       }

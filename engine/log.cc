@@ -27,7 +27,8 @@ void set_log_level(LogLevel level) noexcept {
 }
 
 bool log_enabled(LogLevel level) noexcept {
-  return static_cast<uint8_t>(level) <= static_cast<uint8_t>(g_level.load(std::memory_order_relaxed));
+  return static_cast<uint8_t>(level) <=
+         static_cast<uint8_t>(g_level.load(std::memory_order_relaxed));
 }
 
 void log_line(LogLevel level, std::string_view message) noexcept {

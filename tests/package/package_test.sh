@@ -230,6 +230,12 @@ test_booted() {
   fi
   wait_for 10 imguard_rules_present || fail "no rules while running"
   log "imguard.service active at boot"
+  # Type=notify: active means the daemon said READY=1; its STATUS= line and the watchdog.
+  local text
+  text=$(run systemctl show -P StatusText imguard.service)
+  echo "  status text: $text"
+  grep -q "generation" <<<"$text" || fail "no STATUS= line from the daemon (sd_notify)"
+  [ "$(run systemctl show -P WatchdogUSec imguard.service)" != 0 ] || fail "no watchdog"
   local pid
   pid=$(run systemctl show -P MainPID imguard.service)
   echo "  main pid $pid runs as $(run ps -o user= -p "$pid"), $(run grep CapEff /proc/"$pid"/status)"
