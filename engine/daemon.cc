@@ -405,6 +405,19 @@ packet::Timestamp wall_now() noexcept {
       std::chrono::system_clock::now().time_since_epoch());
 }
 
+/// Adds one queue's counters (the kernel's drop counters as last read) to `s`.
+void add_queue_stats(DaemonStats& s, const nfq::QueueStats& q) noexcept {
+  s.packets += q.packets;
+  s.marked_verdicts += q.verdicts;
+  s.batched_packets += q.batched_packets;
+  s.batch_verdicts += q.batch_verdicts;
+  s.enobufs += q.enobufs;
+  s.kernel_user_dropped += q.kernel_user_dropped;
+  s.kernel_queue_dropped += q.kernel_queue_dropped;
+  s.send_errors += q.send_errors;
+  s.kernel_errors += q.kernel_errors;
+}
+
 /// A listening TCP socket on "ADDRESS:PORT" ("[v6]:PORT" too); -1 and `error` on failure.
 int listen_tcp(const std::string& where, std::string& error) {
   const size_t colon = where.rfind(':');
@@ -879,14 +892,7 @@ struct Daemon::Control {
     DaemonStats s = stats();
     for (auto& w : daemon.workers_) {
       s.add(w->counters);
-      const nfq::QueueStats& q = w->queue->stats();
-      s.packets += q.packets;
-      s.marked_verdicts += q.verdicts;
-      s.batched_packets += q.batched_packets;
-      s.batch_verdicts += q.batch_verdicts;
-      s.enobufs += q.enobufs;
-      s.send_errors += q.send_errors;
-      s.kernel_errors += q.kernel_errors;
+      add_queue_stats(s, w->queue->stats());
     }
     return s;
   }
@@ -1204,16 +1210,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       rc = 1;
     }
     w->queue->read_kernel_counters();
-    const nfq::QueueStats& q = w->queue->stats();
-    stats_.packets += q.packets;
-    stats_.marked_verdicts += q.verdicts;
-    stats_.batched_packets += q.batched_packets;
-    stats_.batch_verdicts += q.batch_verdicts;
-    stats_.enobufs += q.enobufs;
-    stats_.kernel_user_dropped += q.kernel_user_dropped;
-    stats_.kernel_queue_dropped += q.kernel_queue_dropped;
-    stats_.send_errors += q.send_errors;
-    stats_.kernel_errors += q.kernel_errors;
+    add_queue_stats(stats_, w->queue->stats());
     stats_.add(w->counters);
     stats_.queued.merge(w->queued);
   }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "config_util.h"
 #include "policy/loader.h"
 
 using namespace imguard::engine;
@@ -22,14 +23,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::shared_ptr<const policy::Config> load(const std::string& text) {
-  auto r = policy::load_config_string(text, "e.yaml");
-  if (auto* e = std::get_if<policy::LoadError>(&r)) {
-    for (const auto& m : e->messages) {
-      UNSCOPED_INFO(m);
-    }
-    FAIL("config refused");
-  }
-  return std::get<std::shared_ptr<const policy::Config>>(r);
+  return imguard::testing::load_config(text, "e.yaml");
 }
 
 constexpr const char* kPolicy = R"(version: 1

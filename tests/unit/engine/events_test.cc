@@ -15,6 +15,7 @@
 #include <string>
 #include <variant>
 
+#include "config_util.h"
 #include "engine/json.h"
 #include "policy/loader.h"
 
@@ -30,14 +31,7 @@ namespace policy = imguard::policy;
 namespace {
 
 std::shared_ptr<const policy::Config> load(const std::string& text) {
-  auto r = policy::load_config_string(text, "ev.yaml");
-  if (auto* e = std::get_if<policy::LoadError>(&r)) {
-    for (const auto& m : e->messages) {
-      UNSCOPED_INFO(m);
-    }
-    FAIL("config refused");
-  }
-  return std::get<std::shared_ptr<const policy::Config>>(r);
+  return imguard::testing::load_config(text, "ev.yaml");
 }
 
 constexpr const char* kPolicy = R"(version: 1
