@@ -123,6 +123,9 @@ int cmd_flows(const ControlOptions& o) {
 
 int cmd_top(const ControlOptions& o) {
   std::string request = "top --by " + o.by + " --limit " + std::to_string(o.limit);
+  if (!o.since.empty()) {
+    request += " --since " + o.since;
+  }
   request += o.json ? " --json" : "";
   return control_command("top", request, o, 10'000);
 }

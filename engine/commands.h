@@ -51,6 +51,7 @@ struct ControlOptions {
   // top
   std::string by = "user";  // user | app | category
   size_t limit = 10;
+  std::string since;  // "" = since the daemon started; else 90s, 15m, 1h, 2d
 };
 /// `imguard reload`: asks the daemon to reload its file and waits; 0 applied, 1 rejected
 /// (the daemon keeps its policy; the reasons go to stderr).

@@ -405,6 +405,31 @@ packet::Timestamp wall_now() noexcept {
       std::chrono::system_clock::now().time_since_epoch());
 }
 
+/// "90s", "15m", "1h", "2d" (a positive integer and a unit).
+std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
+  uint64_t n = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < 100'000'000) {
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0 || i + 1 != text.size() || n == 0) {
+    return std::nullopt;
+  }
+  switch (text[i]) {
+    case 's':
+      return std::chrono::seconds(n);
+    case 'm':
+      return std::chrono::seconds(n * 60);
+    case 'h':
+      return std::chrono::seconds(n * 3600);
+    case 'd':
+      return std::chrono::seconds(n * 86400);
+    default:
+      return std::nullopt;
+  }
+}
+
 /// Adds one queue's counters (the kernel's drop counters as last read) to `s`.
 void add_queue_stats(DaemonStats& s, const nfq::QueueStats& q) noexcept {
   s.packets += q.packets;
@@ -1030,7 +1055,15 @@ struct Daemon::Control {
       if (by != "user" && by != "app" && by != "category") {
         return "error\n--by: expected user, app or category\n";
       }
-      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"));
+      std::chrono::seconds since{0};
+      if (const std::string v = value("--since", ""); !v.empty()) {
+        const auto parsed = parse_duration(v);
+        if (!parsed) {
+          return "error\n--since \"" + v + "\": expected a duration like 90s, 15m, 1h, 2d\n";
+        }
+        since = *parsed;
+      }
+      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"), since);
     }
     return "error\nunknown request \"" + request +
            "\" (expected: reload, status, flows, top, ping)\n";

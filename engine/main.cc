@@ -108,6 +108,9 @@ int run(int argc, char** argv) {
   top->add_option("--by", control.by, "group by")
       ->check(CLI::IsMember({"user", "app", "category"}))
       ->capture_default_str();
+  top->add_option("--since", control.since,
+                  "only connections that ended within this window (90s, 15m, 1h, 2d), plus the "
+                  "open ones; default: since the daemon started");
   top->add_option("--limit", control.limit, "rows")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

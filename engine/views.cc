@@ -120,6 +120,13 @@ void UsageTotals::add_ended(const conntrack::Entry& e, const policy::ConnRecord&
     ++s.connections;
   };
   const std::string user = recorded_user(e, *r, c);
+  const std::string category(classifiers::category_name(classifiers::app_category(r->app)));
+  recent.push_back(Ended{std::chrono::system_clock::now(), user,
+                         std::string(classifiers::app_name(r->app)), category, bytes});
+  if (recent.size() > kRecent) {
+    truncated_before = recent.front().at;
+    recent.pop_front();
+  }
   bytes_by_user_category[user][static_cast<size_t>(classifiers::app_category(r->app))] += bytes;
   add(by_user, user);
   add(by_app, std::string(classifiers::app_name(r->app)));
@@ -192,7 +199,7 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json) {
 }
 
 std::string render_top(const std::vector<FlowView>& open, const UsageTotals& ended,
-                       const std::string& by, size_t limit, bool json) {
+                       const std::string& by, size_t limit, bool json, std::chrono::seconds since) {
   struct Row {
     std::string key;
     uint64_t bytes = 0;
@@ -207,14 +214,25 @@ std::string render_top(const std::vector<FlowView>& open, const UsageTotals& end
     r.bytes += f.entry.bytes[0] + f.entry.bytes[1];
     ++r.open;
   }
-  const auto& done = by == "app"        ? ended.by_app
-                     : by == "category" ? ended.by_category
-                                        : ended.by_user;
-  for (const auto& [key, sum] : done) {
-    Row& r = rows[key];
-    r.key = key;
-    r.bytes += sum.bytes;
-    r.ended += sum.connections;
+  if (since.count() > 0) {
+    const auto from = std::chrono::system_clock::now() - since;
+    for (auto it = ended.recent.rbegin(); it != ended.recent.rend() && it->at >= from; ++it) {
+      const std::string& key = by == "app" ? it->app : by == "category" ? it->category : it->user;
+      Row& r = rows[key];
+      r.key = key;
+      r.bytes += it->bytes;
+      ++r.ended;
+    }
+  } else {
+    const auto& done = by == "app"        ? ended.by_app
+                       : by == "category" ? ended.by_category
+                                          : ended.by_user;
+    for (const auto& [key, sum] : done) {
+      Row& r = rows[key];
+      r.key = key;
+      r.bytes += sum.bytes;
+      r.ended += sum.connections;
+    }
   }
   std::vector<Row> sorted;
   uint64_t total = 0;

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,6 +41,19 @@ struct UsageTotals {
   std::map<std::string, Sum> by_category;
   /// Bytes by user name and category, for imguard_bytes_total.
   std::map<std::string, std::array<uint64_t, policy::kCategoryCount>> bytes_by_user_category;
+  /// The most recent ended connections with their end time, for `top --since`; the
+  /// oldest go first beyond kRecent (then `--since` windows reaching further back count
+  /// only what is still here, which `truncated_before` says).
+  struct Ended {
+    std::chrono::system_clock::time_point at;
+    std::string user;
+    std::string app;
+    std::string category;
+    uint64_t bytes = 0;
+  };
+  static constexpr size_t kRecent = 200'000;
+  std::deque<Ended> recent;
+  std::chrono::system_clock::time_point truncated_before{};
 
   /// Adds an ended connection (a destroy event) with the record imguard wrote for it
   /// (destroy events carry the mark but not the label, so the caller remembers it).
@@ -58,7 +73,9 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json);
 
 /// `top --by user|app|category [--limit N] [--json]` answer body: open connections' bytes
 /// plus ended ones, biggest first.
+/// `since` > 0: only connections that ended within that many seconds (plus the open ones).
 std::string render_top(const std::vector<FlowView>& open, const UsageTotals& ended,
-                       const std::string& by, size_t limit, bool json);
+                       const std::string& by, size_t limit, bool json,
+                       std::chrono::seconds since = std::chrono::seconds(0));
 
 }  // namespace imguard::engine

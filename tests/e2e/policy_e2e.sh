@@ -668,6 +668,17 @@ need = {("imguard_decision", "bittorrent", "bob", "drop"), ("imguard_decision", 
         ("imguard_flow_end", "http", "alice", "allow")}
 sys.exit(0 if need <= kinds else 1)
 PY
+  # The transfer has ended now: `top --since` counts it from the destroy events.
+  top=$(timeout 10 "$IMGUARD" top --control "$(sock)" --by user --since 1h --json) ||
+    fail "top --since failed"
+  "$PY" - "$moved" "$top" <<'PY' || fail "top --since 1h: the ended transfer is not alice's"
+import json, sys
+moved = int(sys.argv[1] or 0)
+rows = {r["user"]: r for r in (json.loads(l) for l in sys.argv[2].splitlines() if l.strip())}
+a = rows.get("alice", {})
+print(f"MEASURE top-since: alice {a}")
+sys.exit(0 if a.get("ended_connections", 0) >= 1 and a.get("bytes", 0) >= 0.9 * moved else 1)
+PY
   stop_imguard
 }
 
