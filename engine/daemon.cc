@@ -206,7 +206,8 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         log(l),
         mode(c.mode),
         mask(c.mark_mask),
-        error_verdict(c.fail_open ? nfq::Verdict::accept() : nfq::Verdict::drop()) {}
+        error_verdict(c.anomaly_accept.value_or(c.fail_open) ? nfq::Verdict::accept()
+                                                             : nfq::Verdict::drop()) {}
 
   static void bump(Counter& c) noexcept { ++c; }
 
@@ -498,6 +499,9 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
   }
   if (a.tcp_budget != b.tcp_budget || a.udp_budget != b.udp_budget) {
     return "engine.budget";
+  }
+  if (a.anomaly_accept != b.anomaly_accept) {
+    return "engine.on_anomaly";
   }
   if (a.events_file != b.events_file || a.events_journal != b.events_journal) {
     return "engine.events";

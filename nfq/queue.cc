@@ -37,9 +37,12 @@ std::string errno_text(int err) {
   return std::string(std::strerror(err));
 }
 
+// Monotonic: flow idle expiry runs on these times, and a wall clock stepped back an hour
+// (NTP, an admin) must not stall it. Wall-clock times for logs and events come from the
+// control thread.
 std::chrono::microseconds now_us() noexcept {
   timespec t{};
-  clock_gettime(CLOCK_REALTIME, &t);
+  clock_gettime(CLOCK_MONOTONIC, &t);
   return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_nsec / 1000);
 }
 

@@ -54,7 +54,7 @@ struct Packet {
   uint32_t id = 0;
   std::span<const uint8_t> l3;     // starts at the IP header
   uint32_t mark = 0;               // the packet's mark when it was queued
-  std::chrono::microseconds ts{};  // receive time, wall clock
+  std::chrono::microseconds ts{};  // receive time, CLOCK_MONOTONIC (immune to clock steps)
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
   /// Source hardware address of the frame (NFQA_HWADDR), when it arrived on an

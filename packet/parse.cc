@@ -11,8 +11,6 @@ constexpr size_t kIpv4MinHeader = 20;
 constexpr size_t kIpv6Header = 40;
 constexpr size_t kTcpMinHeader = 20;
 constexpr size_t kUdpHeader = 8;
-// RFC 8200 puts no hard limit on the chain; real stacks see at most a handful.
-constexpr int kMaxIpv6ExtensionHeaders = 8;
 
 constexpr uint8_t kProtoHopByHop = 0;
 constexpr uint8_t kProtoTcp = 6;
@@ -112,16 +110,16 @@ std::variant<PacketView, Anomaly> parse_ipv6(std::span<const uint8_t> l3, Timest
 
   uint8_t next = l3[6];
   size_t off = kIpv6Header;
-  for (int n = 0;; ++n) {
+  // RFC 8200 puts no limit on the chain, and a cap would be an evasion: a connection that
+  // wraps its packets in more headers than the cap would never be classified. Every header
+  // is at least 8 bytes and each step moves forward, so the walk is bounded by the packet.
+  for (;;) {
     switch (next) {
       case kProtoHopByHop:
       case kProtoRouting:
       case kProtoDestOptions:
       case kProtoMobility:
       case kProtoAuthHeader: {
-        if (n >= kMaxIpv6ExtensionHeaders) {
-          return Anomaly::kTooManyIpv6ExtensionHeaders;
-        }
         if (off + 2 > held) {
           return Anomaly::kTruncatedIpv6ExtensionHeader;
         }

@@ -234,6 +234,9 @@ struct Config {
   /// queue rule), false → drop (fail-closed; nothing passes while imguard is down).
   bool queue_bypass = true;
   RejectWith reject_with = RejectWith::kTcpReset;
+  /// A queued packet that is not a trackable TCP/UDP packet (truncated, a fragment, not
+  /// IP): accept or drop it. Unset: follows fail_open (a fail-closed site drops them).
+  std::optional<bool> anomaly_accept;
   /// Flow events (one JSON line per decision and per connection end): a file ("" = none,
   /// reopened on SIGUSR1) and/or the journal.
   std::string events_file;

@@ -452,9 +452,10 @@ class ConfigBuilder {
   // ---- engine ---------------------------------------------------------------------
 
   void engine(const Validator::Entry& parent) {
-    for (const auto& e : v_.entries(parent.value, parent.value_pos, "engine",
-                                    {"backend", "mode", "queue", "mark_mask", "budget",
-                                     "reject_with", "enforce", "events", "metrics"})) {
+    for (const auto& e :
+         v_.entries(parent.value, parent.value_pos, "engine",
+                    {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce",
+                     "events", "metrics", "on_anomaly"})) {
       const std::string path = "engine." + e.key;
       if (e.key == "backend") {
         if (auto i = v_.choice(e, path, {"auto", "nftables", "iptables"})) {
@@ -467,6 +468,10 @@ class ConfigBuilder {
       } else if (e.key == "reject_with") {
         if (auto i = v_.choice(e, path, {"tcp-reset", "icmp"})) {
           cfg_.reject_with = static_cast<RejectWith>(*i);
+        }
+      } else if (e.key == "on_anomaly") {
+        if (auto i = v_.choice(e, path, {"accept", "drop"})) {
+          cfg_.anomaly_accept = *i == 0;
         }
       } else if (e.key == "events") {
         events(e);

@@ -61,6 +61,27 @@ TEST_CASE("IPv6 extension headers are walked to TCP", "[packet]") {
   CHECK(std::get<PacketView>(r).payload.size() == 1);
 }
 
+TEST_CASE("packet/parse: any number of IPv6 extension headers is walked (no evasion by a cap)",
+          "[packet]") {
+  auto v = t::ipv6_tcp({.src = "2001:db8::1", .dst = "2001:db8::2"},
+                       "\x13"
+                       "BitTorrent protocol");
+  v[6] = 60;  // next header: destination options, then 39 more of them, then TCP
+  std::vector<uint8_t> chain;
+  for (int i = 0; i < 40; ++i) {
+    const uint8_t next = i + 1 < 40 ? 60 : 6;
+    chain.insert(chain.end(), {next, 0, 1, 4, 0, 0, 0, 0});
+  }
+  v.insert(v.begin() + 40, chain.begin(), chain.end());
+  const auto plen = static_cast<uint16_t>(v.size() - 40);
+  v[4] = static_cast<uint8_t>(plen >> 8);
+  v[5] = static_cast<uint8_t>(plen);
+  const auto r = parse(v);
+  REQUIRE(std::holds_alternative<PacketView>(r));
+  CHECK(std::get<PacketView>(r).l4 == L4::kTcp);
+  CHECK(std::get<PacketView>(r).payload.size() == 20);
+}
+
 TEST_CASE("fragments are named anomalies", "[packet]") {
   auto v4 = t::ipv4_udp({}, "frag");
   v4[6] = 0x20;  // MF
