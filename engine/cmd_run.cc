@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `imguard run --config FILE`: the live engine in the foreground, logging to stderr.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -69,6 +70,8 @@ int cmd_run(const RunOptions& run) {
   }
   options.config_path = path;
 
+  // No exec of this process or its tools may gain privileges (setuid, file capabilities).
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   const int sig_fd = control_signal_fd();
   if (sig_fd < 0) {
     std::perror("imguard run: signalfd");

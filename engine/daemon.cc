@@ -844,6 +844,29 @@ struct Daemon::Control {
            " reloads";
   }
 
+  /// The kernel's queue drop counters, read every few seconds; an increase is logged at
+  /// most once a minute (a flood must not turn into a log flood).
+  uint64_t last_drops = 0;
+  std::chrono::steady_clock::time_point next_drop_log{};
+  void kernel_drops() {
+    uint64_t drops = 0;
+    for (auto& w : daemon.workers_) {
+      w->queue->read_kernel_counters();
+      const nfq::QueueStats& q = w->queue->stats();
+      drops += q.kernel_queue_dropped + q.kernel_user_dropped;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (drops > last_drops && now >= next_drop_log) {
+      log_warning(
+          "the kernel dropped {} queued packet(s) since the last report (queue full "
+          "while fail-closed, or the socket buffer overran); engine.queue.maxlen and "
+          "more queues help",
+          drops - last_drops);
+      last_drops = drops;
+      next_drop_log = now + std::chrono::minutes(1);
+    }
+  }
+
   /// Keep-alive only while no worker is stuck inside one packet for half the interval.
   void watchdog() {
     const auto interval = service.watchdog();
@@ -1090,6 +1113,7 @@ struct Daemon::Control {
       next_status = now + std::chrono::seconds(5);
       service.status(summary());
       write_textfile();
+      kernel_drops();
     }
     if (now >= next_rules_check) {
       next_rules_check = now + daemon.options_.rules_check_interval;
@@ -1125,21 +1149,7 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       return 1;
     }
   }
-  // Queues are bound before the rules go in, so fail-closed sites never see a gap.
-  if (auto r = ctl.fw->install(); std::holds_alternative<firewall::Error>(r)) {
-    log_error("installing rules failed: {}", std::get<firewall::Error>(r).message.c_str());
-    close(worker_stop);
-    close(timer);
-    return 1;
-  }
-  // Byte counters per connection (nf_conntrack_acct), for `imguard top` and `flows`:
-  // the kernel attaches them only to connections created while it is on.
-  if (FILE* acct = std::fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "w")) {
-    std::fputs("1\n", acct);
-    std::fclose(acct);
-  } else {
-    log_warning("cannot enable nf_conntrack_acct; `top` will count 0 bytes");
-  }
+  // Everything that can fail is set up before the rules go in.
   if (const policy::Config& c = ctl.config(); !c.events_file.empty()) {
     ctl.event_log = std::make_unique<EventLog>(c.events_file);
     if (!ctl.event_log->ok()) {
@@ -1155,6 +1165,21 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       return 1;
     }
   }
+  // Queues are bound before the rules go in, so fail-closed sites never see a gap.
+  if (auto r = ctl.fw->install(); std::holds_alternative<firewall::Error>(r)) {
+    log_error("installing rules failed: {}", std::get<firewall::Error>(r).message.c_str());
+    close(worker_stop);
+    close(timer);
+    return 1;
+  }
+  // Byte counters per connection (nf_conntrack_acct), for `imguard top` and `flows`:
+  // the kernel attaches them only to connections created while it is on.
+  if (FILE* acct = std::fopen("/proc/sys/net/netfilter/nf_conntrack_acct", "w")) {
+    std::fputs("1\n", acct);
+    std::fclose(acct);
+  } else {
+    log_warning("cannot enable nf_conntrack_acct; `top` will count 0 bytes");
+  }
   ctl.events = conntrack::Events::open(error);
   if (!ctl.events) {
     log_warning("{}; `top` counts only open connections", error.c_str());
@@ -1168,9 +1193,26 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   ctl.redecide("start");
   log_info("rules installed ({}); {} worker(s) running", firewall::plan_name(ctl.fw->plan()),
            workers_.size());
-  for (auto& w : workers_) {
-    Worker* raw = w.get();
-    w->thread = std::thread([raw, worker_stop] { raw->run(worker_stop); });
+  try {
+    for (auto& w : workers_) {
+      Worker* raw = w.get();
+      w->thread = std::thread([raw, worker_stop] { raw->run(worker_stop); });
+    }
+  } catch (const std::exception& e) {
+    // A thread that cannot start must not leave the rules behind (fail-closed queues
+    // would block everything with nobody answering): stop what started, remove them.
+    log_error("starting the workers failed: {}; removing the rules", e.what());
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t w = write(worker_stop, &one, sizeof one);
+    for (auto& worker : workers_) {
+      if (worker->thread.joinable()) {
+        worker->thread.join();
+      }
+    }
+    ctl.fw->remove();
+    close(worker_stop);
+    close(timer);
+    return 1;
   }
   ctl.service.ready(ctl.summary());
   const auto tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.tick).count();

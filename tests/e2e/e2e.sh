@@ -206,11 +206,46 @@ case_fail_closed() {
   write_config "$LAB_TMP/c.yaml" false
   start_imguard "$LAB_TMP/c.yaml"
   expect_pass http "$LAB_SERVER" 3
+  # An established, decided connection keeps its ct-mark verdict while imguard is gone.
+  local hold="$LAB_TMP/hold.log"
+  lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold xmpp "$LAB_SERVER" "$PORT" --interval 0.1 --rounds 200 \
+    --log "$hold"
+  lab_wait_for 10 sh -c "[ \$(grep -c ' ok reply ' '$hold') -ge 10 ]" ||
+    fail "the held connection did not get going"
   kill -9 "$IMGUARD_PID"
   wait "$IMGUARD_PID" 2>/dev/null || true
+  local killed
+  killed=$(date +%s.%N)
   rules_present || fail "rules should stay after a crash"
   expect_blocked http "$LAB_SERVER"
   expect_blocked irc "$LAB_SERVER"
+  local after
+  after=$(awk -v t="$killed" '$1 == "recv" && $2 > t + 1 { n++ } END { print n + 0 }' "$hold")
+  if [ "$after" -gt 0 ]; then
+    pass "the decided connection kept passing after the crash ($after replies)"
+  else
+    fail "the decided connection stopped when imguard died (fail-closed must only stop new ones)"
+  fi
+  # A restart replaces its own old rules: the same number of imguard rules, not twice.
+  local before_count after_count
+  before_count=$(owned_rule_count)
+  start_imguard "$LAB_TMP/c.yaml"
+  after_count=$(owned_rule_count)
+  echo "imguard-owned rules: $before_count after the crash, $after_count after the restart"
+  [ "$after_count" -eq "$before_count" ] || fail "the restart duplicated rules ($before_count -> $after_count)"
+  expect_pass http "$LAB_SERVER" 3
+  stop_imguard
+}
+
+# imguard-owned nft rules plus iptables/ip6tables IMGUARD jumps and chain rules.
+owned_rule_count() {
+  local n=0 k
+  k=$(ip netns exec "$LAB_R" nft list table inet imguard 2>/dev/null | grep -c 'comment "imguard"' || true)
+  n=$((n + k))
+  k=$(ip netns exec "$LAB_R" iptables-save 2>/dev/null | grep -c 'IMGUARD' || true)
+  n=$((n + k))
+  k=$(ip netns exec "$LAB_R" ip6tables-save 2>/dev/null | grep -c 'IMGUARD' || true)
+  echo $((n + k))
 }
 
 # A clean stop removes every rule; traffic then flows without imguard.
