@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "engine/commands.h"
+#include "engine/json.h"
 #include "engine/offline.h"
 #include "policy/loader.h"
 
@@ -18,7 +19,7 @@ int cmd_classify(const ClassifyOptions& options) {
     auto loaded = policy::load_config_file(options.config);
     if (const auto* err = std::get_if<policy::LoadError>(&loaded)) {
       for (const auto& m : err->messages) {
-        std::fprintf(stderr, "%s\n", m.c_str());
+        std::fprintf(stderr, "%s\n", terminal_safe(m).c_str());
       }
       return 2;
     }
@@ -36,7 +37,7 @@ int cmd_classify(const ClassifyOptions& options) {
   const policy::Config builtin = policy::default_config();
   if (policy) {
     for (const std::string& w : policy->warnings) {
-      std::fprintf(stderr, "%s\n", w.c_str());
+      std::fprintf(stderr, "%s\n", terminal_safe(w).c_str());
     }
   }
   int rc = 0;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/commands.h"
+#include "engine/json.h"
 #include "firewall/firewall.h"
 #include "policy/loader.h"
 
@@ -17,10 +18,10 @@ std::shared_ptr<const policy::Config> load_or_report(const std::string& path) {
   auto result = policy::load_config_file(path);
   if (auto* err = std::get_if<policy::LoadError>(&result)) {
     for (const std::string& m : err->messages) {
-      std::fprintf(stderr, "%s\n", m.c_str());
+      std::fprintf(stderr, "%s\n", terminal_safe(m).c_str());
     }
     for (const std::string& w : err->warnings) {
-      std::fprintf(stderr, "%s\n", w.c_str());
+      std::fprintf(stderr, "%s\n", terminal_safe(w).c_str());
     }
     return nullptr;
   }
@@ -45,7 +46,7 @@ int cmd_check_config(const std::string& file) {
     return 1;
   }
   for (const std::string& w : config->warnings) {
-    std::fprintf(stderr, "%s\n", w.c_str());
+    std::fprintf(stderr, "%s\n", terminal_safe(w).c_str());
   }
   size_t buckets = 0;
   for (const policy::Bucket& b : config->policy.buckets) {

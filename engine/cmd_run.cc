@@ -11,6 +11,7 @@
 #include "engine/commands.h"
 #include "engine/control.h"
 #include "engine/daemon.h"
+#include "engine/json.h"
 #include "engine/log.h"
 #include "firewall/firewall.h"
 #include "policy/loader.h"
@@ -60,13 +61,13 @@ int cmd_run(const RunOptions& run) {
   auto loaded = policy::load_config_file(path);
   if (const auto* e = std::get_if<policy::LoadError>(&loaded)) {
     for (const std::string& m : e->messages) {
-      std::fprintf(stderr, "%s\n", m.c_str());
+      std::fprintf(stderr, "%s\n", terminal_safe(m).c_str());
     }
     return 1;
   }
   auto config = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
   for (const std::string& w : config->warnings) {
-    std::fprintf(stderr, "%s\n", w.c_str());
+    std::fprintf(stderr, "%s\n", terminal_safe(w).c_str());
   }
   options.config_path = path;
 
