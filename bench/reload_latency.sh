@@ -57,8 +57,9 @@ query = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x01a\x03lab\x04t
 answered = 0
 for start in range(0, count, 200):
     socks = []
-    for _ in range(min(200, count - start)):
+    for j in range(min(200, count - start)):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("", 20000 + start + j))  # one source port each: COUNT distinct connections
         s.setblocking(False)
         s.sendto(query, (host, 53))
         socks.append(s)
@@ -98,7 +99,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 DECIDED=$(marked $ALLOW)
-echo "decided allow: $DECIDED open connections (ephemeral ports reused by the client map some queries to one connection); $("$IMGUARD" status --control "$SOCK" | grep -o 'records_written=[0-9]*')"
+echo "decided allow: $DECIDED open connections; $("$IMGUARD" status --control "$SOCK" | grep -o 'records_written=[0-9]*')"
 
 measure() {  # measure HOW ACTION VALUE
   policy "$2" >"$LAB_TMP/p.yaml"
