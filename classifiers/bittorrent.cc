@@ -3,6 +3,8 @@
 // 19-character protocol string; HTTP tracker GET with info_hash= and peer_id= (BEP 3);
 // MSE/PE opens with a 96-byte DH public key plus up to 512 random bytes on each side,
 // then the initiator's 40 hash bytes and RC4-encrypted verification constant.
+// Peer learning: tracker response peers for the announcing host only; the announce's own
+// port (>= 1024) for the announcer; confirmed peer sessions for their two ends.
 // Evidence: pcaps/bittorrent/ (transmission, libtorrent plain and RC4, aria2 MSE).
 // False positives: MSE behaviour matches any protocol whose first three messages are
 // random-looking and sized like a DH exchange (an unknown obfuscated protocol on a high
