@@ -3,6 +3,8 @@
 // 19-character protocol string; HTTP tracker GET with info_hash= and peer_id= (BEP 3);
 // MSE/PE opens with a 96-byte DH public key plus up to 512 random bytes on each side,
 // then the initiator's 40 hash bytes and RC4-encrypted verification constant.
+// Peer learning: tracker response peers for the announcing host only; the announce's own
+// port (>= 1024) for the announcer; confirmed peer sessions for their two ends.
 // Evidence: pcaps/bittorrent/ (transmission, libtorrent plain and RC4, aria2 MSE).
 // False positives: MSE behaviour matches any protocol whose first three messages are
 // random-looking and sized like a DH exchange (an unknown obfuscated protocol on a high
@@ -91,15 +93,17 @@ uint16_t announced_port(Bytes p) noexcept {
 
 /// Feeds the compact peer lists of a tracker response body (a bencoded dictionary,
 /// possibly cut at the segment end) into the cache.
-void learn_tracker_body(Bytes body, const FlowContext& ctx, packet::Timestamp now) noexcept {
+/// The peers speak only for the host that sent the announce on this flow (the receiver).
+void learn_tracker_body(Bytes body, const FlowContext& ctx, const packet::Address& learner,
+                        packet::Timestamp now) noexcept {
   if (ctx.peers == nullptr || body.empty() || body[0] != 'd') {
     return;
   }
   if (const auto peers = bencode::find_string_prefix(body, 0, "peers")) {
-    bt::learn_compact(ctx.peers, *peers, 0, 4, now);
+    bt::learn_compact(ctx.peers, learner, *peers, 0, 4, now);
   }
   if (const auto peers6 = bencode::find_string_prefix(body, 0, "peers6")) {
-    bt::learn_compact(ctx.peers, *peers6, 0, 16, now);
+    bt::learn_compact(ctx.peers, learner, *peers6, 0, 16, now);
   }
 }
 
@@ -107,8 +111,8 @@ bool host_known(const packet::PacketView& pkt, const FlowContext& ctx) noexcept 
   if (ctx.peers == nullptr) {
     return false;
   }
-  return ctx.peers->lookup(pkt.src, 0, pkt.ts) == AppId::kBittorrent ||
-         ctx.peers->lookup(pkt.dst, 0, pkt.ts) == AppId::kBittorrent;
+  return ctx.peers->lookup_host(pkt.src, pkt.ts) == AppId::kBittorrent ||
+         ctx.peers->lookup_host(pkt.dst, pkt.ts) == AppId::kBittorrent;
 }
 
 Result on_tracker_response(const packet::PacketView& pkt, const FlowContext& ctx,
@@ -127,10 +131,10 @@ Result on_tracker_response(const packet::PacketView& pkt, const FlowContext& ctx
       return s.response_segments >= kTrackerResponseSegments ? Result{kTrackerMatch}
                                                              : Result{NeedMore{Hold::kClaim}};
     }
-    learn_tracker_body(p.subspan(end + 4), ctx, pkt.ts);
+    learn_tracker_body(p.subspan(end + 4), ctx, pkt.dst, pkt.ts);
     return kTrackerMatch;
   }
-  learn_tracker_body(p, ctx, pkt.ts);
+  learn_tracker_body(p, ctx, pkt.dst, pkt.ts);
   return kTrackerMatch;
 }
 
@@ -193,9 +197,10 @@ Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx
   }
   if (c2s && is_tracker_request(p)) {
     if (ctx.peers != nullptr) {
-      ctx.peers->remember(pkt.src, 0, AppId::kBittorrent, pkt.ts);
-      if (const uint16_t port = announced_port(p); port != 0) {
-        ctx.peers->remember(pkt.src, port, AppId::kBittorrent, pkt.ts);
+      ctx.peers->remember_host(pkt.src, AppId::kBittorrent, pkt.ts);
+      // The announcing host names its own listener: it is its own learner.
+      if (const uint16_t port = announced_port(p); port >= bt::kMinLearnedPort) {
+        ctx.peers->remember(pkt.src, pkt.src, port, AppId::kBittorrent, pkt.ts);
       }
     }
     s.stage = Stage::kTracker;

@@ -7,8 +7,8 @@
 
 namespace imguard::classifiers::bt {
 
-void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
-                   packet::Timestamp now) noexcept {
+void learn_compact(PeerCache* cache, const packet::Address& learner, Bytes list, size_t skip,
+                   size_t addr_len, packet::Timestamp now) noexcept {
   if (cache == nullptr || (addr_len != 4 && addr_len != 16)) {
     return;
   }
@@ -22,7 +22,7 @@ void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
       continue;
     }
     const auto addr = addr_len == 4 ? packet::Address::v4(a) : packet::Address::v6(a);
-    cache->remember(addr, port, AppId::kBittorrent, now);
+    cache->remember(learner, addr, port, AppId::kBittorrent, now);
   }
 }
 
@@ -34,11 +34,11 @@ void learn_flow(const packet::PacketView& pkt, const FlowContext& ctx,
   const bool c2s = ctx.direction == Direction::kClientToServer;
   const auto& client = c2s ? pkt.src : pkt.dst;
   const auto& server = c2s ? pkt.dst : pkt.src;
-  ctx.peers->remember(server, c2s ? pkt.dport : pkt.sport, AppId::kBittorrent, pkt.ts);
-  ctx.peers->remember(server, 0, AppId::kBittorrent, pkt.ts);
-  ctx.peers->remember(client, 0, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember(client, server, c2s ? pkt.dport : pkt.sport, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember_host(server, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember_host(client, AppId::kBittorrent, pkt.ts);
   if (client_port_too) {
-    ctx.peers->remember(client, c2s ? pkt.sport : pkt.dport, AppId::kBittorrent, pkt.ts);
+    ctx.peers->remember(server, client, c2s ? pkt.sport : pkt.dport, AppId::kBittorrent, pkt.ts);
   }
 }
 

@@ -36,13 +36,16 @@ inline size_t find(Bytes hay, std::string_view needle) noexcept {
 inline constexpr uint16_t kMinLearnedPort = 1024;
 
 /// Remembers every entry of a compact peer list: 6 bytes (IPv4 + port) or 18 bytes (IPv6 +
-/// port) each, skipping `skip` leading bytes per entry (20-byte node ids in "nodes").
+/// port) each, skipping `skip` leading bytes per entry (20-byte node ids in "nodes"), on
+/// behalf of `learner` (the host that asked for the list and received it): the entries
+/// speak only for that host's own later connections.
 /// Entries below kMinLearnedPort are skipped. A cut-short last entry is ignored.
-void learn_compact(PeerCache* cache, Bytes list, size_t skip, size_t addr_len,
-                   packet::Timestamp now) noexcept;
+void learn_compact(PeerCache* cache, const packet::Address& learner, Bytes list, size_t skip,
+                   size_t addr_len, packet::Timestamp now) noexcept;
 
 /// Remembers both endpoints of a flow whose both ends are BitTorrent sockets (uTP, DHT,
-/// peer wire's listener) and the two hosts.
+/// peer wire's listener), each on behalf of the other end, and the two hosts. Call only
+/// once the flow's own payload confirmed the protocol in the direction(s) it vouches for.
 void learn_flow(const packet::PacketView& pkt, const FlowContext& ctx,
                 bool client_port_too) noexcept;
 

@@ -3,6 +3,10 @@
 // DHT KRPC bencoded dictionaries (BEP 5); UDP tracker protocol id and actions (BEP 15);
 // "BT-SEARCH * HTTP/1.1" local peer discovery (BEP 14).
 // Evidence: pcaps/bittorrent/ (transmission and libtorrent uTP and DHT, opentracker UDP).
+// Peer learning (PeerCache): DHT "nodes"/"values" only from a well-formed KRPC reply whose
+// transaction id answers a query this flow sent, for the querying host alone; UDP tracker
+// peers only from an announce reply with the request's transaction id, for the announcer.
+// Negative: pcaps/regression/dht-forged-nodes.pcap (an unsolicited reply learns nothing).
 // False positives: none known; a lone uTP SYN is only accepted when the flow ends without
 // contradicting it.
 #include "classifiers/bittorrent_udp.h"
@@ -29,6 +33,8 @@ constexpr uint32_t kTrackerAnnounce = 1;
 constexpr uint32_t kTrackerError = 3;
 // DHT queries from one side without a reply after which the flow is decided anyway.
 constexpr uint8_t kDhtUnansweredQueries = 3;
+// Longest KRPC transaction id matched (clients use 2-4 bytes; BEP 5 suggests 2).
+constexpr size_t kMaxTid = 16;
 constexpr std::string_view kLpdLine = "BT-SEARCH * HTTP/1.1\r\n";
 
 enum class Kind : uint8_t { kNone, kUtp, kDht, kUdpTracker, kUdpAnnounce };
@@ -40,7 +46,10 @@ struct State {
   uint8_t dht_queries;
   uint16_t utp_conn;  // initiator's first connection id
   uint16_t utp_seq;   // initiator's first seq_nr
+  // UDP tracker: the request's transaction id. DHT: FNV-1a of the last query's "t" (the
+  // slot budget has no room for the bytes; an off-path forger must know "t" either way).
   uint32_t tracker_tid;
+  uint8_t dht_tid_len;  // length of that "t", 0 if none or too long
 };
 
 constexpr Match kSignalling{
@@ -126,16 +135,18 @@ std::optional<uint8_t> krpc_type(Bytes p) noexcept {
   return type;
 }
 
-void learn_dht_reply(Bytes p, const FlowContext& ctx, packet::Timestamp now) noexcept {
+/// `learner`: the host that sent the query this reply answers.
+void learn_dht_reply(Bytes p, const FlowContext& ctx, const packet::Address& learner,
+                     packet::Timestamp now) noexcept {
   const auto r = bencode::find(p, 0, "r");
   if (!r || ctx.peers == nullptr) {
     return;
   }
   if (const auto nodes = bencode::find_string(*r, 0, "nodes")) {
-    bt::learn_compact(ctx.peers, *nodes, 20, 4, now);
+    bt::learn_compact(ctx.peers, learner, *nodes, 20, 4, now);
   }
   if (const auto nodes6 = bencode::find_string(*r, 0, "nodes6")) {
-    bt::learn_compact(ctx.peers, *nodes6, 20, 16, now);
+    bt::learn_compact(ctx.peers, learner, *nodes6, 20, 16, now);
   }
   const auto values = bencode::find(*r, 0, "values");
   if (!values || values->empty() || (*values)[0] != 'l') {
@@ -148,26 +159,49 @@ void learn_dht_reply(Bytes p, const FlowContext& ctx, packet::Timestamp now) noe
       return;
     }
     if (s->value.size() == 6 || s->value.size() == 18) {
-      bt::learn_compact(ctx.peers, s->value, 0, s->value.size() - 2, now);
+      bt::learn_compact(ctx.peers, learner, s->value, 0, s->value.size() - 2, now);
     }
     at = s->end;
   }
 }
 
-/// BEP 14: the announcer's listening port is the "Port:" header.
+uint32_t tid_hash(Bytes t) noexcept {
+  uint32_t h = 2166136261u;
+  for (const uint8_t b : t) {
+    h = (h ^ b) * 16777619u;
+  }
+  return h;
+}
+
+void remember_tid(Bytes p, State& s) noexcept {
+  const auto t = bencode::find_string(p, 0, "t");
+  s.dht_tid_len = 0;
+  if (t && !t->empty() && t->size() <= kMaxTid) {
+    s.tracker_tid = tid_hash(*t);
+    s.dht_tid_len = static_cast<uint8_t>(t->size());
+  }
+}
+
+/// A reply whose transaction id is the one of the query this flow sent.
+bool answers_query(Bytes p, const State& s) noexcept {
+  const auto t = bencode::find_string(p, 0, "t");
+  return s.dht_tid_len != 0 && t && t->size() == s.dht_tid_len && tid_hash(*t) == s.tracker_tid;
+}
+
+/// BEP 14: the announcer's listening port is the "Port:" header; the host speaks for itself.
 void learn_lpd(const packet::PacketView& pkt, const FlowContext& ctx) noexcept {
   if (ctx.peers == nullptr) {
     return;
   }
   const Bytes p = pkt.payload;
-  ctx.peers->remember(pkt.src, 0, AppId::kBittorrent, pkt.ts);
+  ctx.peers->remember_host(pkt.src, AppId::kBittorrent, pkt.ts);
   const size_t at = bt::find(p, "\r\nPort: ");
   uint32_t port = 0;
   for (size_t i = at + 8; i < p.size() && p[i] >= '0' && p[i] <= '9' && port <= 65535; ++i) {
     port = port * 10 + (p[i] - '0');
   }
-  if (port > 0 && port <= 65535) {
-    ctx.peers->remember(pkt.src, static_cast<uint16_t>(port), AppId::kBittorrent, pkt.ts);
+  if (port >= bt::kMinLearnedPort && port <= 65535) {
+    ctx.peers->remember(pkt.src, pkt.src, static_cast<uint16_t>(port), AppId::kBittorrent, pkt.ts);
   }
 }
 
@@ -190,10 +224,10 @@ Result on_tracker(const packet::PacketView& pkt, const FlowContext& ctx, State& 
     if (is_tracker_announce(p)) {
       s.tracker_tid = bt::be32(p, 12);
       if (ctx.peers != nullptr) {
-        ctx.peers->remember(pkt.src, 0, AppId::kBittorrent, pkt.ts);
-        const uint16_t port = bt::be16(p, 96);
-        if (port != 0) {
-          ctx.peers->remember(pkt.src, port, AppId::kBittorrent, pkt.ts);
+        ctx.peers->remember_host(pkt.src, AppId::kBittorrent, pkt.ts);
+        const uint16_t port = bt::be16(p, 96);  // the announcer's own listener
+        if (port >= bt::kMinLearnedPort) {
+          ctx.peers->remember(pkt.src, pkt.src, port, AppId::kBittorrent, pkt.ts);
         }
       }
     }
@@ -209,7 +243,7 @@ Result on_tracker(const packet::PacketView& pkt, const FlowContext& ctx, State& 
   if (action == kTrackerAnnounce && p.size() >= 20) {
     const size_t addr_len = pkt.src.is_v4() ? 4 : 16;
     if ((p.size() - 20) % (addr_len + 2) == 0) {
-      bt::learn_compact(ctx.peers, p.subspan(20), 0, addr_len, pkt.ts);
+      bt::learn_compact(ctx.peers, pkt.dst, p.subspan(20), 0, addr_len, pkt.ts);
       return kSignalling;
     }
   }
@@ -266,10 +300,18 @@ Result BittorrentUdp::inspect(const packet::PacketView& pkt, const FlowContext& 
       if (!type) {
         return kSignalling;  // a KRPC query was already seen: the flow is DHT
       }
-      if (c2s && *type == 'q' && ++s.dht_queries < kDhtUnansweredQueries) {
-        return NeedMore{Hold::kClaim};
+      if (c2s && *type == 'q') {
+        remember_tid(p, s);
+        if (++s.dht_queries < kDhtUnansweredQueries) {
+          return NeedMore{Hold::kClaim};
+        }
+        return kSignalling;
       }
-      learn_dht_reply(p, ctx, pkt.ts);
+      // Only a reply to this flow's own query teaches anything, and only to the querier.
+      if (!c2s && *type == 'r' && answers_query(p, s)) {
+        bt::learn_flow(pkt, ctx, true);
+        learn_dht_reply(p, ctx, pkt.dst, pkt.ts);
+      }
       return kSignalling;
     }
     case Kind::kUdpTracker:
@@ -287,13 +329,14 @@ Result BittorrentUdp::inspect(const packet::PacketView& pkt, const FlowContext& 
     if (!type) {
       return NotMine{};
     }
-    bt::learn_flow(pkt, ctx, true);
     if (*type == 'q' && c2s) {
       s.kind = Kind::kDht;
       s.dht_queries = 1;
+      remember_tid(p, s);
       return NeedMore{Hold::kClaim};
     }
-    learn_dht_reply(p, ctx, pkt.ts);
+    // A reply or error with no query seen: KRPC framing, so DHT, but it answers nothing
+    // this flow asked; its node lists may be forged and are not learned.
     return kSignalling;
   }
   if (bt::starts_with(p, kLpdLine)) {

@@ -73,10 +73,14 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
   }
   const bool has_payload = !pkt.payload.empty();
   const bool tcp = pkt.l4 == packet::L4::kTcp;
-  ++state.packets;
-  if (has_payload) {
+  state.packets = static_cast<uint8_t>(state.packets + (state.packets < 0xff ? 1 : 0));
+  if (has_payload && state.data_packets < 0xff) {
     ++state.data_packets;
   }
+  // The strongest weak Match of this packet: it decides only if no classifier after it
+  // shows stronger evidence on the same packet (Evidence order, classifier.h).
+  std::optional<Match> weak;
+  uint8_t weak_index = kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
@@ -86,8 +90,25 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
     }
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, state));
     if (const auto* m = std::get_if<Match>(&r)) {
-      decide(state, static_cast<uint8_t>(i), *m);
-      return true;
+      if (m->evidence >= Evidence::kDpi) {
+        if (state.hint_classifier != kNoClassifier && m->app == state.hint_app) {
+          // The payload confirms the hint (nDPI names a DCC transfer irc): the hint keeps
+          // the more specific knowledge, e.g. that the flow carries a file.
+          decide(state, state.hint_classifier,
+                 Match{.app = state.hint_app,
+                       .evidence = Evidence::kCrossFlow,
+                       .features = static_cast<uint8_t>(state.hint_features | m->features)});
+          return true;
+        }
+        decide(state, static_cast<uint8_t>(i), *m);
+        return true;
+      }
+      state.done |= bit;  // it answered; a weak Match is not asked again
+      if (!weak || m->evidence > weak->evidence) {
+        weak = *m;
+        weak_index = static_cast<uint8_t>(i);
+      }
+      continue;
     }
     if (std::holds_alternative<NotMine>(r)) {
       state.done |= bit;
@@ -102,10 +123,33 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
       break;
     }
   }
+  if (weak && weak->evidence == Evidence::kCrossFlow) {
+    // A hint about this flow from other flows: held while this flow's payload has its say.
+    if (state.hint_classifier == kNoClassifier) {
+      state.hint_app = weak->app;
+      state.hint_features = weak->features;
+      state.hint_classifier = weak_index;
+    }
+  } else if (weak && state.result.app == AppId::kUnknown) {
+    // A weaker guess made from this flow's own packet, nothing stronger on it: decides,
+    // unless a held hint is at least as strong (then the hint decides now).
+    if (state.hint_classifier != kNoClassifier && weak->evidence <= Evidence::kCrossFlow) {
+      decide(state, state.hint_classifier,
+             Match{.app = state.hint_app,
+                   .evidence = Evidence::kCrossFlow,
+                   .features = state.hint_features});
+    } else {
+      decide(state, weak_index, *weak);
+    }
+    return true;
+  }
   const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
   const uint16_t data_budget = tcp ? budget_.tcp_data_packets : budget_.udp_data_packets;
+  const bool hint_settled = state.hint_classifier != kNoClassifier &&
+                            state.result.app == AppId::kUnknown &&
+                            state.data_packets >= budget_.hint_data_packets;
   if (state.done == all || state.data_packets >= data_budget ||
-      state.packets >= budget_.max_packets) {
+      state.packets >= budget_.max_packets || hint_settled) {
     finish(ctx, state);
   }
   return state.result.final;
@@ -118,6 +162,11 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   const FlowContext ctx = with_peers(flow_ctx);
   std::optional<Match> best;
   uint8_t best_index = kNoClassifier;
+  if (state.hint_classifier != kNoClassifier) {
+    best = Match{
+        .app = state.hint_app, .evidence = Evidence::kCrossFlow, .features = state.hint_features};
+    best_index = state.hint_classifier;
+  }
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];

@@ -33,9 +33,16 @@ struct Classification {
 /// Per-flow chain state, embedded in each flow-table entry. Zero-initialised on a new flow.
 struct ChainFlowState {
   alignas(8) std::array<std::byte, kFlowStateBytes> slots{};
-  uint32_t done = 0;          // bit i: classifier i answered NotMine for this flow
-  uint16_t data_packets = 0;  // payload-carrying packets inspected
-  uint16_t packets = 0;       // all packets inspected
+  uint32_t done = 0;  // bit i: classifier i answered NotMine (or a weak Match)
+  // Counters saturate at 255; budgets are at most 64 (policy/loader.cc kMaxBudget). Kept
+  // narrow so the held hint below fits the padding and flows do not grow.
+  uint8_t data_packets = 0;  // payload-carrying packets inspected
+  uint8_t packets = 0;       // all packets inspected
+  /// A held cross_flow Match (see Evidence), kNoClassifier if none: it decides once the
+  /// flow showed Budget::hint_data_packets payload packets with nothing stronger.
+  AppId hint_app = AppId::kUnknown;
+  uint8_t hint_features = kFeatureNone;
+  uint8_t hint_classifier = kNoClassifier;
   Classification result;
 };
 
@@ -46,6 +53,10 @@ struct Budget {
   uint16_t tcp_data_packets = 24;
   uint16_t udp_data_packets = 8;
   uint16_t max_packets = 64;
+  /// Payload packets of the flow a cross_flow Match waits for (hints are given on the first
+  /// one) while the payload classifiers may still recognise the flow (nDPI needs both
+  /// directions for e.g. PostgreSQL; 4 covers request, answer and one more each way).
+  uint16_t hint_data_packets = 4;
 };
 
 /// An ordered list of classifiers run over each packet of an undecided flow. One chain per
@@ -62,8 +73,9 @@ class Chain {
   /// Returns true when the flow's classification is final (match or budget spent).
   bool inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                ChainFlowState& state) noexcept;
-  /// Finalises an undecided flow (flow ended or budget spent): the strongest give_up()
-  /// answer wins, otherwise the flow stays unknown.
+  /// Finalises an undecided flow (flow ended or budget spent): the strongest of a held
+  /// cross_flow hint and the give_up() answers wins (the hint on a tie), otherwise the flow
+  /// stays unknown.
   void finish(const FlowContext& ctx, ChainFlowState& state) noexcept;
   /// Frees per-flow classifier resources. Call once when the flow leaves the table.
   void release(ChainFlowState& state) noexcept;

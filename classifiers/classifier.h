@@ -16,6 +16,14 @@
 namespace imguard::classifiers {
 
 /// What a decision rests on, strongest last. Shown to admins so they can trust or tune it.
+///
+/// The order is a contract the Chain enforces: anything below kDpi is a guess about the
+/// flow, kDpi is the flow's own bytes. A classifier's weaker Match does not end the chain's
+/// pass over a packet: the classifiers after it still see that packet and a kDpi Match
+/// among them wins. A kCrossFlow Match (a hint learned from other flows, possibly forged
+/// by a third party) is held even longer, for Budget::hint_data_packets payload packets,
+/// while the flow's own payload may still be recognised; then the strongest answer of all
+/// (the hint, or a give_up() answer) decides. A weak guess never outranks strong evidence.
 enum class Evidence : uint8_t {
   kNone,
   kPortGuess,    // only the port number suggested it

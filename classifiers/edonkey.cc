@@ -3,6 +3,8 @@
 // client hello 0xE3 0x01 0x10 + 16-byte hash; Kad UDP 0xE4/0xE5 + Kademlia(2) opcode with
 // a layout-consistent size, answered in kind.
 // Evidence: pcaps/edonkey/amule-kad-download.pcap (two amuled nodes over Kad).
+// Peer learning: Kad contacts only from a response on a flow whose receiver sent Kad first
+// (it asked), for that receiver alone; a hello's listen port for its sender only.
 // False positives: none known; lone single-direction frames are not enough (except hello).
 #include "classifiers/edonkey.h"
 
@@ -186,8 +188,10 @@ bool is_ed2k_udp(Bytes p) noexcept {
 }
 
 /// Contacts in a bootstrap or routing response feed the peer cache: their UDP port (Kad)
-/// and TCP port (peer connections). Kad writes IPv4 addresses as little-endian integers.
-void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
+/// and TCP port (peer connections), for `learner` (the host that asked) only. Kad writes
+/// IPv4 addresses as little-endian integers.
+void learn_contacts(Bytes p, PeerCache* cache, const packet::Address& learner,
+                    packet::Timestamp now) noexcept {
   if (cache == nullptr || p.size() < 2 || p[0] != kProtoKad) {
     return;
   }
@@ -206,10 +210,10 @@ void learn_contacts(Bytes p, PeerCache* cache, packet::Timestamp now) noexcept {
     const uint16_t tcp = le16(p, at + 22);
     // Privileged ports are not learned from third parties (see bittorrent_common.h).
     if (udp >= kMinLearnedPort) {
-      cache->remember(addr, udp, AppId::kEdonkey, now);
+      cache->remember(learner, addr, udp, AppId::kEdonkey, now);
     }
     if (tcp >= kMinLearnedPort) {
-      cache->remember(addr, tcp, AppId::kEdonkey, now);
+      cache->remember(learner, addr, tcp, AppId::kEdonkey, now);
     }
   }
 }
@@ -225,11 +229,12 @@ void learn_peer(const packet::PacketView& pkt, const FlowContext& ctx) noexcept 
     return;
   }
   const bool c2s = ctx.direction == Direction::kClientToServer;
+  const auto& client = c2s ? pkt.src : pkt.dst;
   const auto& server = c2s ? pkt.dst : pkt.src;
-  ctx.peers->remember(server, c2s ? pkt.dport : pkt.sport, AppId::kEdonkey, pkt.ts);
-  // The hello names its sender's own listening port.
-  if (const uint16_t port = hello_port(pkt.payload); port != 0) {
-    ctx.peers->remember(pkt.src, port, AppId::kEdonkey, pkt.ts);
+  ctx.peers->remember(client, server, c2s ? pkt.dport : pkt.sport, AppId::kEdonkey, pkt.ts);
+  // The hello names its sender's own listening port: the sender speaks for itself.
+  if (const uint16_t port = hello_port(pkt.payload); port >= kMinLearnedPort) {
+    ctx.peers->remember(pkt.src, pkt.src, port, AppId::kEdonkey, pkt.ts);
   }
 }
 
@@ -262,15 +267,17 @@ Result inspect_udp(const packet::PacketView& pkt, const FlowContext& ctx, State&
   if (!is_kad(p) && !is_ed2k_udp(p)) {
     return s.kad[0] + s.kad[1] != 0 ? Result{NeedMore{}} : Result{NotMine{}};
   }
-  learn_contacts(p, ctx.peers, pkt.ts);
+  if (s.kad[1 - dir] != 0) {
+    learn_contacts(p, ctx.peers, pkt.dst, pkt.ts);  // a response to the receiver's request
+  }
   if (s.kad[dir] < 0xff) {
     ++s.kad[dir];
   }
   if (s.kad[0] != 0 && s.kad[1] != 0) {
     if (ctx.peers != nullptr) {
       // Both ends are Kad nodes sending from their Kad port.
-      ctx.peers->remember(pkt.src, pkt.sport, AppId::kEdonkey, pkt.ts);
-      ctx.peers->remember(pkt.dst, pkt.dport, AppId::kEdonkey, pkt.ts);
+      ctx.peers->remember(pkt.dst, pkt.src, pkt.sport, AppId::kEdonkey, pkt.ts);
+      ctx.peers->remember(pkt.src, pkt.dst, pkt.dport, AppId::kEdonkey, pkt.ts);
     }
     return kSignalling;
   }

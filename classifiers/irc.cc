@@ -5,8 +5,17 @@
 // IRC once two well-formed registration lines, or one plus a well-formed server line, are
 // seen; an HTTP request that merely contains "NICK" fails on its first line.
 // DCC: a PRIVMSG carrying the CTCP "\x01DCC SEND file ip port size\x01" (CTCP/DCC
-// de-facto spec) records (ip, port) so the data connection is named irc + `file_transfer`.
-// Evidence: pcaps/irc/ (ngircd + weechat). False positives: none known.
+// de-facto spec) records (ip, port) so the data connection is named irc + `file_transfer`,
+// but only once the server welcomed the client (numeric 001, RFC 2812 5.1), for ports from
+// kMinDccPort up, and scoped to the session's two parties: an offer the client receives
+// speaks for the client's own connections to the offered endpoint; an offer the client
+// makes must name the client's own address (or, from a private address, its NAT'd public
+// one; then the port forward arrives at the client's own address, which is recorded).
+// The data connection must open with the sender's bytes (the receiver only acknowledges).
+// Evidence: pcaps/irc/ (ngircd + scripted clients); negatives: pcaps/irc/http-nick-lookalike,
+// pcaps/regression/dcc-*.pcap (forged and third-party offers).
+// False positives: a service the offering party runs on its offered port within 5 minutes,
+// speaking first with nothing a payload classifier recognises.
 #include "classifiers/irc.h"
 
 #include <algorithm>
@@ -22,10 +31,14 @@ namespace {
 constexpr uint8_t kRegistrationLines = 2;
 constexpr uint32_t kWaitPackets = 3;  // client packets allowed before registration shows
 constexpr size_t kMaxLine = 512;      // RFC 2812 2.3
+// DCC listeners are ephemeral or configured high ports (mIRC 1024-5000, weechat/irssi
+// ephemeral by default); an offer below this would point at a system service.
+constexpr uint16_t kMinDccPort = 1024;
 
 enum Flag : uint8_t {
   kIsIrc = 1 << 0,
   kDccSeen = 1 << 1,
+  kWelcomed = 1 << 2,  // the server sent 001 (RPL_WELCOME): registration succeeded
 };
 
 struct IrcSlot {
@@ -104,6 +117,33 @@ bool parse_u32(std::string_view t, uint32_t& v) noexcept {
   }
   const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
   return r.ec == std::errc{} && r.ptr == t.data() + t.size();
+}
+
+/// RFC 1918, RFC 6598 (carrier-grade NAT), RFC 4193 (ULA): addresses behind a NAT.
+bool is_private(const packet::Address& a) noexcept {
+  const auto& b = a.bytes;
+  if (a.is_v4()) {
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xc0) == 64);
+  }
+  return (b[0] & 0xfe) == 0xfc;
+}
+
+/// Records a DCC SEND offer seen on a welcomed IRC session for the parties it can speak for.
+void learn_offer(const packet::PacketView& pkt, const FlowContext& ctx,
+                 const packet::Address& offered, uint16_t port) noexcept {
+  if (ctx.peers == nullptr || port < kMinDccPort) {
+    return;  // port 0: passive DCC (the peer listens); low ports: system services
+  }
+  if (ctx.direction == Direction::kServerToClient) {
+    // Offered to this client: only its own connections to the offered endpoint.
+    ctx.peers->remember(pkt.dst, offered, port, AppId::kIrc, pkt.ts);
+    return;
+  }
+  // Offered by this client: its own listener, where the receiver will connect.
+  if (offered == pkt.src || (is_private(pkt.src) && !is_private(offered))) {
+    ctx.peers->remember(pkt.src, pkt.src, port, AppId::kIrc, pkt.ts);
+  }
 }
 
 std::string_view next_token(std::string_view& t) noexcept {
@@ -203,6 +243,9 @@ Result Irc::inspect(const packet::PacketView& pkt, const FlowContext& ctx, FlowS
       ++s.client_lines;
     } else if (!client && is_server_reply(cmd, prefixed)) {
       ++s.server_lines;
+      if (prefixed && cmd == "001") {
+        s.flags |= kWelcomed;
+      }
     }
     const size_t ctcp = line.find(
         "\x01"
@@ -214,8 +257,9 @@ Result Irc::inspect(const packet::PacketView& pkt, const FlowContext& ctx, FlowS
       uint16_t port = 0;
       if (parse_dcc_send(body, addr, port)) {
         s.flags |= kDccSeen;
-        if (port != 0 && ctx.peers != nullptr) {  // port 0: passive DCC, the peer listens
-          ctx.peers->remember(addr, port, AppId::kIrc, pkt.ts);
+        // Before the welcome this may be any TCP payload that looks like IRC lines.
+        if ((s.flags & kWelcomed) != 0) {
+          learn_offer(pkt, ctx, addr, port);
         }
       }
     }
@@ -244,10 +288,17 @@ std::optional<Match> Irc::give_up(const FlowContext& /*ctx*/, FlowSlot slot) noe
 
 Result IrcDcc::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                        FlowSlot /*slot*/) noexcept {
-  if (ctx.packet_index != 0 || ctx.peers == nullptr) {
+  // Decided on the first payload, never on the SYN: the sender (the responder) streams the
+  // file first, the receiver only acknowledges; a client that speaks first (a TLS
+  // ClientHello, a BitTorrent handshake) is not a DCC receiver.
+  if (ctx.peers == nullptr || ctx.direction != Direction::kServerToClient ||
+      ctx.payload_packets[0] != 0) {
     return NotMine{};
   }
-  if (ctx.peers->lookup(pkt.dst, pkt.dport, pkt.ts) == AppId::kIrc) {
+  const packet::Address& client = pkt.dst;
+  const packet::Address& server = pkt.src;
+  if (ctx.peers->lookup(client, server, pkt.sport, pkt.ts) == AppId::kIrc ||
+      ctx.peers->lookup(server, server, pkt.sport, pkt.ts) == AppId::kIrc) {
     return Match{
         .app = AppId::kIrc, .evidence = Evidence::kCrossFlow, .features = kFeatureFileTransfer};
   }

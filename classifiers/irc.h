@@ -6,10 +6,11 @@
 namespace imguard::classifiers {
 
 /// IRC (RFC 1459/2812, IRCv3 CAP) on any port by its registration and server lines;
-/// `cleartext` always. Each active CTCP DCC SEND offer's endpoint is remembered in the
-/// worker's PeerCache (FlowContext::peers) so that IrcDcc can name the later data
-/// connection, which gets `file_transfer`; the chat connection does not, so a policy can
-/// drop files and keep the chat. Claims the flow after registration and decides in
+/// `cleartext` always. Each CTCP DCC SEND offer on a session the server welcomed (001) is
+/// remembered in the worker's PeerCache (FlowContext::peers), scoped to the session's
+/// parties (see irc.cc), port >= 1024, for the cache TTL (5 minutes), so that IrcDcc can
+/// name the later data connection, which gets `file_transfer`; the chat connection does not, so a
+/// policy can drop files and keep the chat. Claims the flow after registration and decides in
 /// give_up(), so offers within the packet budget are seen.
 class Irc final : public Classifier {
  public:
@@ -21,13 +22,15 @@ class Irc final : public Classifier {
 };
 
 /// The data connection of a DCC SEND offered earlier on an IRC flow of the same worker:
-/// a TCP connection to the offered (address, port), decided on its first packet with
-/// cross_flow evidence. Must run before any classifier that reads the same PeerCache.
+/// a TCP connection to the offered (address, port) from a host the offer speaks for, whose
+/// first payload comes from the responder (the sender streams the file). Answers on that
+/// payload with cross_flow evidence, a hint the chain holds while payload classifiers have
+/// their say (a dpi match wins). Must run before any classifier that reads the same PeerCache.
 class IrcDcc final : public Classifier {
  public:
   std::string_view name() const noexcept override { return "irc_dcc"; }
   Interest interest() const noexcept override {
-    return Interest{.tcp = true, .udp = false, .needs_payload = false, .state_bytes = 0};
+    return Interest{.tcp = true, .udp = false, .needs_payload = true, .state_bytes = 0};
   }
   Result inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                  FlowSlot slot) noexcept override;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Cross-flow P2P peer cache and the classifier that consults it (see peer_cache.h).
 // Signature: the flow's responder (TCP) or either endpoint (UDP) was learned as a P2P
-// endpoint by another flow of the same worker within the TTL.
-// Evidence: pcaps/bittorrent/ (encrypted sessions to peers announced over DHT/trackers).
-// False positives: a learned port reused by a non-P2P service; common framings are refused.
+// endpoint, within the TTL, by one of this flow's two hosts (another host's hints never
+// count). A hint only: payload matches of other classifiers win (chain.cc).
+// Evidence: pcaps/bittorrent/ (encrypted sessions to peers announced over DHT/trackers);
+// negative: pcaps/regression/dht-forged-nodes.pcap.
+// False positives: a learned port reused by a non-P2P service that no payload classifier
+// recognises; common framings are refused.
 #include "classifiers/peer_cache.h"
 
 #include <algorithm>
@@ -34,9 +37,13 @@ PeerCache::PeerCache(Config config)
     : entries_(round_up_ways(config.capacity)),
       ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {}
 
-size_t PeerCache::bucket_of(const packet::Address& addr, uint16_t port) const noexcept {
-  // FNV-1a over the address and port: cheap and well spread for this small key.
+size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Address& addr,
+                            uint16_t port) const noexcept {
+  // FNV-1a over the learner, address and port: cheap and well spread for this small key.
   uint64_t h = 1469598103934665603ull;
+  for (const uint8_t b : learner.bytes) {
+    h = (h ^ b) * 1099511628211ull;
+  }
   for (const uint8_t b : addr.bytes) {
     h = (h ^ b) * 1099511628211ull;
   }
@@ -47,16 +54,18 @@ size_t PeerCache::bucket_of(const packet::Address& addr, uint16_t port) const no
   return static_cast<size_t>(h % buckets) * kWays;
 }
 
-void PeerCache::remember(const packet::Address& addr, uint16_t port, AppId app,
-                         packet::Timestamp now) noexcept {
-  if (is_unspecified(addr) || entries_.empty()) {
+void PeerCache::remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
+                         AppId app, packet::Timestamp now) noexcept {
+  if (is_unspecified(addr) || is_unspecified(learner) || entries_.empty()) {
     return;
   }
-  const size_t first = bucket_of(addr, port);
+  const size_t first = bucket_of(learner, addr, port);
   Entry* victim = nullptr;
+  bool same = false;
   for (size_t i = first; i < first + kWays; ++i) {
     Entry& e = entries_[i];
-    if (e.used && e.port == port && e.addr == addr) {
+    if (e.used && e.port == port && e.addr == addr && e.learner == learner) {
+      same = true;
       victim = &e;
       break;
     }
@@ -68,21 +77,27 @@ void PeerCache::remember(const packet::Address& addr, uint16_t port, AppId app,
       victim = &e;
     }
   }
-  if (!victim->used) {
+  if (same) {
+    ++stats_.refreshed;
+  } else if (!victim->used) {
     ++used_;
+    ++stats_.inserted;
+  } else {
+    ++stats_.inserted;
+    ++(victim->expires >= now ? stats_.evicted_live : stats_.evicted_expired);
   }
-  *victim = Entry{addr, port, app, now + ttl_, true};
+  *victim = Entry{learner, addr, port, app, now + ttl_, true};
 }
 
-std::optional<AppId> PeerCache::lookup(const packet::Address& addr, uint16_t port,
-                                       packet::Timestamp now) const noexcept {
+std::optional<AppId> PeerCache::lookup(const packet::Address& learner, const packet::Address& addr,
+                                       uint16_t port, packet::Timestamp now) const noexcept {
   if (entries_.empty()) {
     return std::nullopt;
   }
-  const size_t first = bucket_of(addr, port);
+  const size_t first = bucket_of(learner, addr, port);
   for (size_t i = first; i < first + kWays; ++i) {
     const Entry& e = entries_[i];
-    if (e.used && e.port == port && e.addr == addr) {
+    if (e.used && e.port == port && e.addr == addr && e.learner == learner) {
       return e.expires >= now ? std::optional<AppId>(e.app) : std::nullopt;
     }
   }
@@ -135,12 +150,21 @@ Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx
   }
   const bool c2s = ctx.direction == Direction::kClientToServer;
   const packet::Address& server = c2s ? pkt.dst : pkt.src;
+  const packet::Address& client = c2s ? pkt.src : pkt.dst;
   const uint16_t server_port = c2s ? pkt.dport : pkt.sport;
-  std::optional<AppId> app = ctx.peers->lookup(server, server_port, pkt.ts);
+  const uint16_t client_port = c2s ? pkt.sport : pkt.dport;
+  // Only the flow's own hosts can vouch: the client learned the server's endpoint (DHT,
+  // tracker, an earlier session), or the server announced it itself (LPD, announce).
+  std::optional<AppId> app = ctx.peers->lookup(client, server, server_port, pkt.ts);
+  if (!app) {
+    app = ctx.peers->lookup(server, server, server_port, pkt.ts);
+  }
   uint8_t features = kFeatureFileTransfer | kFeaturePeer;
   if (!app && pkt.l4 == packet::L4::kUdp) {
-    const packet::Address& client = c2s ? pkt.src : pkt.dst;
-    app = ctx.peers->lookup(client, c2s ? pkt.sport : pkt.dport, pkt.ts);
+    app = ctx.peers->lookup(server, client, client_port, pkt.ts);
+    if (!app) {
+      app = ctx.peers->lookup(client, client, client_port, pkt.ts);
+    }
     features = kFeatureFileTransfer;
   }
   // Other classifiers may keep their own endpoints here (e.g. IRC DCC offers); they

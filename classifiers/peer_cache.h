@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Cross-flow knowledge about P2P peers: endpoints (address, port) learned from DHT and Kad
-// replies, tracker responses and plain peer sessions, and hosts seen running a P2P client.
-// Evidence: pcaps/bittorrent/ (DHT nodes, then MSE sessions to them).
-// False positives: a peer's listening port later reused by another service within the TTL.
+// Cross-flow knowledge about P2P peers and IRC DCC offers: endpoints (address, port) learned
+// from DHT and Kad replies, tracker responses, DCC offers and plain peer sessions, and hosts
+// seen running a P2P client. Every entry is scoped to the host that learned it (a hint only
+// speaks for flows that host takes part in) and lives minutes, not hours.
+// Evidence: pcaps/bittorrent/ (DHT nodes, then MSE sessions to them), pcaps/irc/dcc-send.pcap;
+// attacks it must resist: pcaps/regression/ (forged DHT replies and DCC offers).
+// False positives: a peer's listening port reused by another service within the TTL (only
+// for the host that learned it, and a payload match of that service still wins).
 #pragma once
 
 #include <chrono>
@@ -14,57 +18,86 @@
 
 namespace imguard::classifiers {
 
-/// A bounded, expiring map from (address, port) to the P2P application seen there. Port 0
-/// stands for "the host as a whole". Set-associative: each key hashes to one bucket of
+/// A bounded, expiring map from (learner, address, port) to the application seen there.
+/// `learner` is the host whose own traffic vouched for the entry: the receiver of a DHT
+/// reply or tracker response, the IRC client an offer was made to or by, the other end of
+/// a confirmed peer session; an endpoint that announced itself (LPD, tracker announce, a
+/// DCC offer naming the offerer's own address) is its own learner. A lookup names the
+/// learner it asks for, so a hint from one host never changes another host's flows.
+/// Port 0 stands for "the host as a whole" (its own learner: remember_host()).
+/// Set-associative: each key hashes to one bucket of
 /// kWays entries; a full bucket evicts its entry closest to expiry, so memory is fixed at
 /// construction and every call is O(kWays) with no allocation.
 ///
 /// One instance per worker (it lives in the worker's Chain); not thread-safe. Times are
 /// packet timestamps, so offline runs are deterministic. The hash is unkeyed: a peer
 /// flooding crafted endpoints can only evict entries of its own bucket, which costs recall,
-/// never correctness.
+/// never correctness; stats() counts the evictions so an operator (and the tests) can see it.
 class PeerCache {
  public:
   struct Config {
     /// Entries kept at most (rounded up to a multiple of kWays).
     uint32_t capacity = 16384;
-    /// How long a learned endpoint stays valid after it was last seen.
-    std::chrono::seconds ttl{1800};
+    /// How long a learned endpoint stays valid after it was last seen. 5 minutes: a DHT
+    /// or tracker peer is contacted within seconds, and IRC clients time out an unanswered
+    /// DCC offer after 300 s (weechat xfer.network.timeout, irssi dcc_timeout).
+    std::chrono::seconds ttl{300};
+  };
+  /// What the cache did, for metrics and tests. Single writer (the worker).
+  struct Stats {
+    uint64_t inserted = 0;         // new entries stored
+    uint64_t refreshed = 0;        // existing entries seen again
+    uint64_t evicted_live = 0;     // unexpired entries pushed out by a full bucket
+    uint64_t evicted_expired = 0;  // expired entries reused
   };
   static constexpr uint32_t kWays = 8;
 
   PeerCache() : PeerCache(Config{}) {}
   explicit PeerCache(Config config);
 
-  /// Remembers `app` at (addr, port), refreshing the expiry. `port` 0 records the host.
-  /// Ignores unspecified addresses.
-  void remember(const packet::Address& addr, uint16_t port, AppId app,
-                packet::Timestamp now) noexcept;
-  /// The app last seen at (addr, port) if that is not older than the TTL.
-  std::optional<AppId> lookup(const packet::Address& addr, uint16_t port,
-                              packet::Timestamp now) const noexcept;
+  /// Remembers, on behalf of `learner`, `app` at (addr, port), refreshing the expiry.
+  /// Ignores unspecified addresses (learner or endpoint).
+  void remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
+                AppId app, packet::Timestamp now) noexcept;
+  /// The app `learner` last learned at (addr, port) if that is not older than the TTL.
+  std::optional<AppId> lookup(const packet::Address& learner, const packet::Address& addr,
+                              uint16_t port, packet::Timestamp now) const noexcept;
+  /// A host seen running `app` itself (port 0, its own learner).
+  void remember_host(const packet::Address& host, AppId app, packet::Timestamp now) noexcept {
+    remember(host, host, 0, app, now);
+  }
+  std::optional<AppId> lookup_host(const packet::Address& host,
+                                   packet::Timestamp now) const noexcept {
+    return lookup(host, host, 0, now);
+  }
   /// Entries currently stored (expired ones included until they are overwritten).
   uint32_t size() const noexcept { return used_; }
   uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
+  const Stats& stats() const noexcept { return stats_; }
 
  private:
   struct Entry {
+    packet::Address learner;
     packet::Address addr;
     uint16_t port = 0;
     AppId app = AppId::kUnknown;
     packet::Timestamp expires{};
     bool used = false;
   };
-  size_t bucket_of(const packet::Address& addr, uint16_t port) const noexcept;
+  size_t bucket_of(const packet::Address& learner, const packet::Address& addr,
+                   uint16_t port) const noexcept;
 
   std::vector<Entry> entries_;
   std::chrono::microseconds ttl_;
   uint32_t used_ = 0;
+  Stats stats_;
 };
 
 /// Matches a flow to or from a cached P2P endpoint ("a new connection to a peer learned
-/// from DHT is BitTorrent even when encrypted"). Runs after the payload classifiers, so
-/// any flow that shows real framing is decided by them first; refuses flows whose first
+/// from DHT is BitTorrent even when encrypted"), as learned by one of the flow's own two
+/// hosts. Its cross_flow match is a hint: the chain holds it while the flow's own payload
+/// has its say (Evidence order, classifiers/classifier.h), so a payload match (a TLS
+/// ClientHello, a PostgreSQL startup seen by nDPI) wins. Refuses flows whose first
 /// payload is TLS, SSH, HTTP, QUIC or STUN framing. TCP: the responder endpoint must be
 /// known (it is a peer listener, so the match carries `serving`). UDP: either endpoint,
 /// since P2P nodes send from their listening port. Only P2P entries are used; other apps'

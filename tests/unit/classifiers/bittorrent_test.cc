@@ -52,9 +52,9 @@ TEST_CASE("BitTorrent handshake matches on any port and marks the listener", "[b
   CHECK((std::get<Match>(r).features & kFeatureFileTransfer) != 0);
   CHECK((std::get<Match>(r).features & kFeaturePeer) != 0);
   // The responder is a peer listener; the initiator a BitTorrent host.
-  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
-  CHECK(f.cache.lookup(addr("10.0.0.1"), 0, {}) == AppId::kBittorrent);
-  CHECK_FALSE(f.cache.lookup(addr("10.0.0.1"), 51000, {}));
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup_host(addr("10.0.0.1"), {}) == AppId::kBittorrent);
+  CHECK_FALSE(f.cache.lookup(addr("198.51.100.2"), addr("10.0.0.1"), 51000, {}));
 }
 
 TEST_CASE("BitTorrent look-alikes are not matched", "[bittorrent]") {
@@ -83,15 +83,15 @@ TEST_CASE("HTTP tracker announce is held until the response feeds the cache", "[
       "HTTP/1.1\r\nHost: tracker\r\n\r\n");
   REQUIRE(std::holds_alternative<NeedMore>(req));
   CHECK(std::get<NeedMore>(req).hold == Hold::kClaim);
-  CHECK(f.cache.lookup(addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
   const std::string peers = t::bytes({198, 51, 100, 9, 0x1a, 0xe1, 203, 0, 113, 4, 0xc8, 0xd5});
   const auto resp = f.s2c(
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nd8:intervali1800e5:peers12:" + peers +
       "e");
   REQUIRE(std::holds_alternative<Match>(resp));
   CHECK((std::get<Match>(resp).features & kFeaturePeer) == 0);
-  CHECK(f.cache.lookup(addr("198.51.100.9"), 6881, {}) == AppId::kBittorrent);
-  CHECK(f.cache.lookup(addr("203.0.113.4"), 51413, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.9"), 6881, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("203.0.113.4"), 51413, {}) == AppId::kBittorrent);
 }
 
 TEST_CASE("HTTP tracker scrape matches; ordinary GETs do not", "[bittorrent]") {
@@ -106,17 +106,17 @@ TEST_CASE("HTTP tracker scrape matches; ordinary GETs do not", "[bittorrent]") {
 
 TEST_CASE("MSE key exchange from a known BitTorrent host matches by behaviour", "[bittorrent]") {
   Flow f;
-  f.cache.remember(addr("10.0.0.1"), 0, AppId::kBittorrent, {});
+  f.cache.remember_host(addr("10.0.0.1"), AppId::kBittorrent, {});
   CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(96 + 137, 1))));
   const auto r = f.s2c(random_bytes(96 + 20, 2));
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).evidence == Evidence::kBehaviour);
-  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
 }
 
 TEST_CASE("MSE-sized blobs are not taken for BitTorrent without other signals", "[bittorrent]") {
   Flow known;
-  known.cache.remember(addr("10.0.0.1"), 0, AppId::kBittorrent, {});
+  known.cache.remember_host(addr("10.0.0.1"), AppId::kBittorrent, {});
   // Too short for a DH key, or not random, or framed: not MSE.
   CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(random_bytes(95, 4))));
   CHECK(std::holds_alternative<NotMine>(Flow{known}.c2s(std::string(200, 'A'))));
@@ -139,7 +139,7 @@ TEST_CASE("MSE between unknown hosts needs the whole DH exchange", "[bittorrent]
   const auto r = f.c2s(random_bytes(534, 13));
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).evidence == Evidence::kBehaviour);
-  CHECK(f.cache.lookup(addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
 
   // Key and answer alone are not enough; a short or structured third message refutes it.
   Flow short_req;

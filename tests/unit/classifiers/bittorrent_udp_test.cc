@@ -55,8 +55,8 @@ TEST_CASE("uTP: SYN answered by a STATE with the tied id and ack matches", "[bit
       f.s2c(utp(2, 0x4567, 0x0100, 0x23c6, 2) + t::bytes({0, 8}) + std::string(8, '\0'));
   REQUIRE(std::holds_alternative<Match>(state));
   CHECK((std::get<Match>(state).features & kFeaturePeer) != 0);
-  CHECK(f.cache.lookup(addr("10.0.0.1"), 51000, {}) == AppId::kBittorrent);
-  CHECK(f.cache.lookup(addr("198.51.100.2"), 6881, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("198.51.100.2"), addr("10.0.0.1"), 51000, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.2"), 6881, {}) == AppId::kBittorrent);
 }
 
 TEST_CASE("uTP mid-flow: DATA both ways with neighbouring ids matches", "[bittorrent_udp]") {
@@ -102,10 +102,10 @@ TEST_CASE("DHT query is held until the reply, whose nodes and values feed the ca
   const auto r2 = f.s2c(r);
   REQUIRE(std::holds_alternative<Match>(r2));
   CHECK((std::get<Match>(r2).features & kFeaturePeer) == 0);
-  CHECK(f.cache.lookup(addr("203.0.113.5"), 6881, {}) == AppId::kBittorrent);
-  CHECK(f.cache.lookup(addr("198.51.100.77"), 51413, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("203.0.113.5"), 6881, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.77"), 51413, {}) == AppId::kBittorrent);
   // A node listed on port 53 is not learned: DNS to it stays DNS.
-  CHECK_FALSE(f.cache.lookup(addr("203.0.113.6"), 53, {}));
+  CHECK_FALSE(f.cache.lookup(addr("10.0.0.1"), addr("203.0.113.6"), 53, {}));
 }
 
 TEST_CASE("DHT look-alikes: bencode that is not KRPC, or is cut short", "[bittorrent_udp]") {
@@ -155,11 +155,11 @@ TEST_CASE("UDP tracker connect and announce; peers from the reply", "[bittorrent
                                be16(51413);
   REQUIRE(announce.size() == 98);
   CHECK(std::holds_alternative<NeedMore>(f.c2s(announce)));
-  CHECK(f.cache.lookup(addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
   const auto r4 = f.s2c(be32(1) + be32(0x1234) + be32(1800) + be32(1) + be32(2) +
                         t::bytes({198, 51, 100, 30, 0x1a, 0xe1}));
   REQUIRE(std::holds_alternative<Match>(r4));
-  CHECK(f.cache.lookup(addr("198.51.100.30"), 6881, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.30"), 6881, {}) == AppId::kBittorrent);
 }
 
 TEST_CASE("UDP tracker look-alikes", "[bittorrent_udp]") {
@@ -182,7 +182,7 @@ TEST_CASE("Local peer discovery gives the announcer's port", "[bittorrent_udp]")
       "BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 51413\r\nInfohash: "
       "0123456789abcdef0123456789abcdef01234567\r\n\r\n\r\n");
   REQUIRE(std::holds_alternative<Match>(r));
-  CHECK(f.cache.lookup(addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("10.0.0.1"), addr("10.0.0.1"), 51413, {}) == AppId::kBittorrent);
   CHECK(std::holds_alternative<NotMine>(Flow{}.c2s("M-SEARCH * HTTP/1.1\r\nHost: x\r\n\r\n")));
 }
 
@@ -207,6 +207,33 @@ TEST_CASE("DHT over IPv6: nodes6 entries feed the cache", "[bittorrent_udp]") {
       kId + t::bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42, 0x1a, 0xe9});
   const auto r = f.s2c("d1:rd2:id" + bstr(kId) + "6:nodes6" + bstr(node6) + "e1:t2:bb1:y1:re");
   REQUIRE(std::holds_alternative<Match>(r));
-  CHECK(f.cache.lookup(addr("2001:db8::42"), 6889, {}) == AppId::kBittorrent);
-  CHECK(f.cache.lookup(addr("2001:db8::1"), 51000, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("2001:db8::1"), addr("2001:db8::42"), 6889, {}) == AppId::kBittorrent);
+  CHECK(f.cache.lookup(addr("2001:db8::2"), addr("2001:db8::1"), 51000, {}) == AppId::kBittorrent);
+}
+
+TEST_CASE("DHT replies teach only the querying host, and only for its own query",
+          "[bittorrent_udp][regression]") {
+  const std::string node = kId + t::bytes({203, 0, 113, 10, 0x15, 0x38});  // :5432
+  const std::string reply_aa = "d1:rd2:id" + bstr(kId) + "5:nodes" + bstr(node) + "e1:t2:aa1:y1:re";
+  // Attack: one unsolicited reply-shaped datagram. KRPC framing (the flow is DHT), but it
+  // answers no query of this flow: nothing is learned, for anyone.
+  Flow forged;
+  CHECK(std::holds_alternative<Match>(forged.s2c(reply_aa)));
+  CHECK_FALSE(forged.cache.lookup(addr("10.0.0.1"), addr("203.0.113.10"), 5432, {}));
+  CHECK(forged.cache.size() == 0);
+  // A reply with another transaction id than the query's teaches nothing either.
+  Flow wrong;
+  const std::string q = "d1:ad2:id" + bstr(kId) + "6:target" + bstr(std::string(20, 'T')) +
+                        "e1:q9:find_node1:t2:zz1:y1:qe";
+  CHECK(std::holds_alternative<NeedMore>(wrong.c2s(q)));
+  CHECK(std::holds_alternative<Match>(wrong.s2c(reply_aa)));
+  CHECK(wrong.cache.size() == 0);
+  // The answer to the query: learned for the querier (10.0.0.1) only, not for other hosts.
+  Flow ok;
+  const std::string qa = "d1:ad2:id" + bstr(kId) + "6:target" + bstr(std::string(20, 'T')) +
+                         "e1:q9:find_node1:t2:aa1:y1:qe";
+  CHECK(std::holds_alternative<NeedMore>(ok.c2s(qa)));
+  CHECK(std::holds_alternative<Match>(ok.s2c(reply_aa)));
+  CHECK(ok.cache.lookup(addr("10.0.0.1"), addr("203.0.113.10"), 5432, {}) == AppId::kBittorrent);
+  CHECK_FALSE(ok.cache.lookup(addr("10.0.0.9"), addr("203.0.113.10"), 5432, {}));
 }

@@ -172,7 +172,7 @@ TEST_CASE("the chain hands its peer cache to classifiers", "[chain]") {
       if (ctx.peers == nullptr) {
         return NotMine{};
       }
-      ctx.peers->remember(pkt.dst, pkt.dport, AppId::kEdonkey, pkt.ts);
+      ctx.peers->remember(pkt.src, pkt.dst, pkt.dport, AppId::kEdonkey, pkt.ts);
       return NeedMore{};
     }
   };
@@ -182,7 +182,8 @@ TEST_CASE("the chain hands its peer cache to classifiers", "[chain]") {
   ChainFlowState st;
   const auto v = t::ipv4_udp({.dst = "198.51.100.4", .dport = 4672}, "x");
   chain.inspect(view_of(v), FlowContext{}, st);
-  CHECK(chain.peers().lookup(imguard::packet::Address::parse("198.51.100.4"), 4672,
+  CHECK(chain.peers().lookup(imguard::packet::Address::parse("10.0.0.1"),
+                             imguard::packet::Address::parse("198.51.100.4"), 4672,
                              imguard::packet::Timestamp{0}) == AppId::kEdonkey);
   CHECK(chain.peers().capacity() == 8);
 }
@@ -214,4 +215,57 @@ TEST_CASE("a claim publishes the app provisionally, without features, and blocks
   CHECK(st.result.features == kFeatureCleartext);
   chain.release(st);
   CHECK(released_b == 0);  // b never saw a packet of the claimed flow
+}
+
+TEST_CASE("a cross_flow hint never outranks the flow's own payload", "[chain][regression]") {
+  // "hint" answers cross_flow on the first payload (as irc_dcc / known_peers do); "dpi"
+  // recognises the payload on the same packet (a BitTorrent handshake) or a later one.
+  const auto make = [](std::vector<Result> dpi_answers) {
+    auto hint = std::make_unique<Scripted>();
+    hint->nm = "hint";
+    hint->answers = {Match{AppId::kIrc, Evidence::kCrossFlow, kFeatureFileTransfer}};
+    auto dpi = std::make_unique<Scripted>();
+    dpi->nm = "dpi";
+    dpi->answers = std::move(dpi_answers);
+    std::vector<std::unique_ptr<Classifier>> list;
+    list.push_back(std::move(hint));
+    list.push_back(std::move(dpi));
+    return std::make_unique<Chain>(std::move(list), Budget{});
+  };
+  const auto data = t::ipv4_tcp({}, "payload");
+  const Match bt{AppId::kBittorrent, Evidence::kDpi, kFeaturePeer};
+  SECTION("same packet: the payload match wins") {
+    auto chain = make({bt});
+    ChainFlowState st;
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kBittorrent);
+    CHECK(st.result.evidence == Evidence::kDpi);
+  }
+  SECTION("a later packet within the hint window: the payload match wins") {
+    auto chain = make({NeedMore{}, NeedMore{}, bt});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kUnknown);  // nothing provisional for policy to act on
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kBittorrent);
+  }
+  SECTION("nothing stronger within the window: the hint decides") {
+    auto chain = make({});
+    ChainFlowState st;
+    for (int i = 0; i < 3; ++i) {
+      CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    }
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kIrc);
+    CHECK(st.result.evidence == Evidence::kCrossFlow);
+    CHECK(chain->classifier_name(st.result.classifier) == "hint");
+  }
+  SECTION("the flow ends early: the hint beats weaker give_up answers") {
+    auto chain = make({});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    chain->finish(FlowContext{}, st);
+    CHECK(st.result.app == AppId::kIrc);
+  }
 }

@@ -55,8 +55,8 @@ TEST_CASE("eD2k client hello decides alone and marks the peer listener", "[edonk
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).app == AppId::kEdonkey);
   CHECK((std::get<Match>(r).features & kFeaturePeer) != 0);
-  CHECK(f.cache.lookup(addr("198.51.100.20"), 4662, {}) == AppId::kEdonkey);
-  CHECK(f.cache.lookup(addr("198.51.100.10"), 4663, {}) == AppId::kEdonkey);
+  CHECK(f.cache.lookup(addr("198.51.100.10"), addr("198.51.100.20"), 4662, {}) == AppId::kEdonkey);
+  CHECK(f.cache.lookup(addr("198.51.100.10"), addr("198.51.100.10"), 4663, {}) == AppId::kEdonkey);
 }
 
 TEST_CASE("eD2k framing in both directions matches; several messages per segment", "[edonkey]") {
@@ -92,8 +92,19 @@ TEST_CASE("Kad request answered by a response matches; contacts feed the cache",
                           kad_contact(30, 4672, 4662) + kad_contact(31, 5000, 5001);
   const auto r = f.s2c(res);
   REQUIRE(std::holds_alternative<Match>(r));
-  CHECK(f.cache.lookup(addr("198.51.100.30"), 4662, {}) == AppId::kEdonkey);
-  CHECK(f.cache.lookup(addr("198.51.100.31"), 5000, {}) == AppId::kEdonkey);
+  CHECK(f.cache.lookup(addr("198.51.100.10"), addr("198.51.100.30"), 4662, {}) == AppId::kEdonkey);
+  CHECK(f.cache.lookup(addr("198.51.100.10"), addr("198.51.100.31"), 5000, {}) == AppId::kEdonkey);
+  // Other hosts did not ask: the contacts are not theirs.
+  CHECK_FALSE(f.cache.lookup(addr("198.51.100.20"), addr("198.51.100.31"), 5000, {}));
+}
+
+TEST_CASE("Kad contacts in an unsolicited response are not learned", "[edonkey][regression]") {
+  Flow f;
+  f.udp = true;
+  const std::string res = t::bytes({0xe4, 0x29}) + std::string(16, 'T') + t::bytes({2}) +
+                          kad_contact(30, 4672, 4662) + kad_contact(31, 5000, 5001);
+  CHECK(std::holds_alternative<NeedMore>(f.s2c(res)));
+  CHECK(f.cache.size() == 0);
 }
 
 TEST_CASE("Kad look-alikes: wrong sizes, unknown opcodes, lone packets", "[edonkey]") {

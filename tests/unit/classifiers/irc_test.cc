@@ -33,34 +33,102 @@ TEST_CASE("IRC: server first, then CAP negotiation", "[irc]") {
   CHECK(std::get<NeedMore>(r).hold == Hold::kClaim);
 }
 
+namespace {
+// The probe's IRC client is 10.0.0.1 (167772161), its server 10.0.0.2.
+constexpr const char* kWelcome = ":irc.example.test 001 bob :Welcome to the network bob\r\n";
+
+std::string offer(const char* ip_decimal, const char* port) {
+  return std::string("PRIVMSG alice :\x01") + "DCC SEND \"my file.txt\" " + ip_decimal + " " +
+         port + " 5000\x01\r\n";
+}
+
+/// The first payload of a DCC data connection, sent by the listener (the file sender).
+imguard::classifiers::Result first_data(IrcDcc& dcc, PeerCache& peers, const char* listener,
+                                        uint16_t port, const char* receiver) {
+  t::Probe d;
+  d.ctx.peers = &peers;
+  const auto v = t::ipv4_tcp({.src = listener, .dst = receiver, .sport = port, .dport = 51000},
+                             std::string(1024, 'F'));
+  return t::probe_packet(dcc, d, v, Direction::kServerToClient);
+}
+}  // namespace
+
 TEST_CASE("DCC SEND offers name the data connection as the file transfer", "[irc]") {
   PeerCache peers;
   Irc c;
   t::Probe st;
   st.ctx.peers = &peers;
   t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
-  // 167772161 = 10.0.0.1
-  t::probe_tcp(c, st,
-               "PRIVMSG alice :\x01"
-               "DCC SEND \"my file.txt\" 167772161 20000 5000\x01\r\n");
+  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+  // The client offers its own address (167772161 = 10.0.0.1).
+  t::probe_tcp(c, st, offer("167772161", "20000"));
   const auto m = c.give_up(st.ctx, FlowSlot(std::span<std::byte>(st.slot).first(8)));
   REQUIRE(m);
   CHECK(m->features == kFeatureCleartext);  // the chat itself carries no file
 
   IrcDcc dcc;
-  t::Probe d;
-  d.ctx.peers = &peers;
-  const auto syn =
-      t::ipv4_tcp({.src = "10.0.0.2", .dst = "10.0.0.1", .sport = 51000, .dport = 20000}, "", 0x02);
-  const auto r = t::probe_packet(dcc, d, syn, Direction::kClientToServer);
+  const auto r = first_data(dcc, peers, "10.0.0.1", 20000, "10.0.0.9");
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).evidence == Evidence::kCrossFlow);
-  t::Probe other;
-  other.ctx.peers = &peers;
-  const auto syn2 =
-      t::ipv4_tcp({.src = "10.0.0.2", .dst = "10.0.0.1", .sport = 51001, .dport = 20001}, "", 0x02);
-  CHECK(std::holds_alternative<NotMine>(
-      t::probe_packet(dcc, other, syn2, Direction::kClientToServer)));
+  CHECK((std::get<Match>(r).features & kFeatureFileTransfer) != 0);
+  CHECK(std::holds_alternative<NotMine>(first_data(dcc, peers, "10.0.0.1", 20001, "10.0.0.9")));
+}
+
+TEST_CASE("DCC offers before the server's welcome are not learned", "[irc][regression]") {
+  // Attack: one segment "NICK a / PRIVMSG b :DCC SEND f <ip> <port> 1" sent anywhere.
+  PeerCache peers;
+  Irc c;
+  t::Probe st;
+  st.ctx.peers = &peers;
+  t::probe_tcp(c, st, "NICK a\r\n" + offer("167772161", "51413"));
+  CHECK(peers.size() == 0);
+  IrcDcc dcc;
+  CHECK(std::holds_alternative<NotMine>(first_data(dcc, peers, "10.0.0.1", 51413, "10.0.0.7")));
+}
+
+TEST_CASE("DCC offers speak only for the two parties, from port 1024 up", "[irc][regression]") {
+  PeerCache peers;
+  Irc c;
+  t::Probe st;
+  st.ctx.peers = &peers;
+  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
+  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+  // The client names another local host (10.0.0.5 = 167772165): not its own, not NAT'd.
+  t::probe_tcp(c, st, offer("167772165", "8443"));
+  // Its own address, but a system port.
+  t::probe_tcp(c, st, offer("167772161", "22"));
+  CHECK(peers.size() == 0);
+  // A private client naming a public address: its NAT'd one; recorded for itself.
+  t::probe_tcp(c, st, offer("3405803786", "40123"));  // 203.0.113.10
+  CHECK(peers.lookup(Address::parse("10.0.0.1"), Address::parse("10.0.0.1"), 40123, {}) ==
+        AppId::kIrc);
+  CHECK_FALSE(peers.lookup(Address::parse("10.0.0.1"), Address::parse("203.0.113.10"), 40123, {}));
+  // An offer made to this client (from the server side) speaks for this client only.
+  t::probe_tcp(c, st,
+               ":alice!a@h PRIVMSG bob :\x01"
+               "DCC SEND f 167772165 5000 10\x01\r\n",
+               Direction::kServerToClient, 5222);
+  IrcDcc dcc;
+  CHECK(std::holds_alternative<Match>(first_data(dcc, peers, "10.0.0.5", 5000, "10.0.0.1")));
+  CHECK(std::holds_alternative<NotMine>(first_data(dcc, peers, "10.0.0.5", 5000, "10.0.0.8")));
+}
+
+TEST_CASE("a DCC data connection opened by the client speaking first is not DCC",
+          "[irc][regression]") {
+  PeerCache peers;
+  peers.remember(Address::parse("10.0.0.1"), Address::parse("10.0.0.1"), 51413, AppId::kIrc, {});
+  IrcDcc dcc;
+  t::Probe d;
+  d.ctx.peers = &peers;
+  const std::string handshake = std::string(
+                                    "\x13"
+                                    "BitTorrent protocol") +
+                                std::string(48, 'h');
+  const auto v = t::ipv4_tcp({.src = "10.0.0.7", .dst = "10.0.0.1", .sport = 51000, .dport = 51413},
+                             handshake);
+  CHECK(std::holds_alternative<NotMine>(t::probe_packet(dcc, d, v, Direction::kClientToServer)));
+  // Never on the SYN: the classifier asks for payload.
+  CHECK(dcc.interest().needs_payload);
 }
 
 TEST_CASE("DCC SEND parser", "[irc]") {

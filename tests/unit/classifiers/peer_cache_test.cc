@@ -19,28 +19,43 @@ Timestamp secs(int64_t s) {
 }
 }  // namespace
 
+const Address kMe = Address::parse("10.0.0.1");
+
 TEST_CASE("peer cache remembers endpoints and hosts separately", "[peer_cache]") {
   PeerCache cache(PeerCache::Config{.capacity = 64, .ttl = std::chrono::seconds(60)});
-  cache.remember(addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(0));
-  CHECK(cache.lookup(addr("198.51.100.7"), 6881, secs(1)) == AppId::kBittorrent);
-  CHECK_FALSE(cache.lookup(addr("198.51.100.7"), 6882, secs(1)));
-  CHECK_FALSE(cache.lookup(addr("198.51.100.7"), 0, secs(1)));
-  CHECK_FALSE(cache.lookup(addr("198.51.100.8"), 6881, secs(1)));
-  cache.remember(addr("2001:db8::1"), 0, AppId::kEdonkey, secs(0));
-  CHECK(cache.lookup(addr("2001:db8::1"), 0, secs(1)) == AppId::kEdonkey);
+  cache.remember(kMe, addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(0));
+  CHECK(cache.lookup(kMe, addr("198.51.100.7"), 6881, secs(1)) == AppId::kBittorrent);
+  CHECK_FALSE(cache.lookup(kMe, addr("198.51.100.7"), 6882, secs(1)));
+  CHECK_FALSE(cache.lookup(kMe, addr("198.51.100.7"), 0, secs(1)));
+  CHECK_FALSE(cache.lookup(kMe, addr("198.51.100.8"), 6881, secs(1)));
+  cache.remember_host(addr("2001:db8::1"), AppId::kEdonkey, secs(0));
+  CHECK(cache.lookup_host(addr("2001:db8::1"), secs(1)) == AppId::kEdonkey);
   // Unspecified addresses are never stored.
-  cache.remember(addr("0.0.0.0"), 1, AppId::kBittorrent, secs(0));
+  cache.remember(kMe, addr("0.0.0.0"), 1, AppId::kBittorrent, secs(0));
+  cache.remember(addr("0.0.0.0"), addr("198.51.100.9"), 6881, AppId::kBittorrent, secs(0));
   CHECK(cache.size() == 2);
+}
+
+TEST_CASE("peer cache hints are scoped to the host that learned them", "[peer_cache][regression]") {
+  PeerCache cache;
+  cache.remember(kMe, addr("203.0.113.10"), 5432, AppId::kBittorrent, secs(0));
+  CHECK(cache.lookup(kMe, addr("203.0.113.10"), 5432, secs(1)) == AppId::kBittorrent);
+  // Another host of the same worker: the hint does not speak for it.
+  CHECK_FALSE(cache.lookup(addr("10.0.0.8"), addr("203.0.113.10"), 5432, secs(1)));
 }
 
 TEST_CASE("peer cache entries expire after the TTL and are refreshed", "[peer_cache]") {
   PeerCache cache(PeerCache::Config{.capacity = 64, .ttl = std::chrono::seconds(60)});
-  cache.remember(addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(0));
-  CHECK(cache.lookup(addr("198.51.100.7"), 6881, secs(60)));
-  CHECK_FALSE(cache.lookup(addr("198.51.100.7"), 6881, secs(61)));
-  cache.remember(addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(50));
-  CHECK(cache.lookup(addr("198.51.100.7"), 6881, secs(100)));
+  cache.remember(kMe, addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(0));
+  CHECK(cache.lookup(kMe, addr("198.51.100.7"), 6881, secs(60)));
+  CHECK_FALSE(cache.lookup(kMe, addr("198.51.100.7"), 6881, secs(61)));
+  cache.remember(kMe, addr("198.51.100.7"), 6881, AppId::kBittorrent, secs(50));
+  CHECK(cache.lookup(kMe, addr("198.51.100.7"), 6881, secs(100)));
   CHECK(cache.size() == 1);
+  CHECK(cache.stats().inserted == 1);
+  CHECK(cache.stats().refreshed == 1);
+  // The default lifetime is minutes: 5, not 30.
+  CHECK(PeerCache::Config{}.ttl == std::chrono::minutes(5));
 }
 
 TEST_CASE("peer cache never grows past its capacity", "[peer_cache]") {
@@ -48,19 +63,24 @@ TEST_CASE("peer cache never grows past its capacity", "[peer_cache]") {
   CHECK(cache.capacity() == 24);  // rounded up to whole buckets
   for (uint32_t i = 0; i < 5000; ++i) {
     const uint8_t a[4] = {203, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
-    cache.remember(Address::v4(a), static_cast<uint16_t>(1000 + i), AppId::kBittorrent, secs(i));
+    cache.remember(kMe, Address::v4(a), static_cast<uint16_t>(1000 + i), AppId::kBittorrent,
+                   secs(i));
   }
   CHECK(cache.size() <= cache.capacity());
+  // Every insert past the capacity pushed out an unexpired entry, and was counted.
+  CHECK(cache.stats().inserted == 5000);
+  CHECK(cache.stats().evicted_live + cache.stats().evicted_expired == 5000 - cache.capacity());
+  CHECK(cache.stats().evicted_live > 0);
   // The newest entry survives; the oldest was evicted.
   const uint8_t newest[4] = {203, 0, 4999 >> 8, 4999 & 0xff};
-  CHECK(cache.lookup(Address::v4(newest), 1000 + 4999, secs(5000)));
+  CHECK(cache.lookup(kMe, Address::v4(newest), 1000 + 4999, secs(5000)));
   const uint8_t oldest[4] = {203, 0, 0, 0};
-  CHECK_FALSE(cache.lookup(Address::v4(oldest), 1000, secs(5000)));
+  CHECK_FALSE(cache.lookup(kMe, Address::v4(oldest), 1000, secs(5000)));
 }
 
 TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") {
   PeerCache cache;
-  cache.remember(addr("198.51.100.7"), 51413, AppId::kBittorrent, secs(0));
+  cache.remember(kMe, addr("198.51.100.7"), 51413, AppId::kBittorrent, secs(0));
   KnownPeers kp;
   const auto run = [&](const std::vector<uint8_t>& v) {
     const auto pkt = std::get<PacketView>(imguard::packet::parse_ip(v, secs(10)));
@@ -81,11 +101,15 @@ TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") 
   CHECK(std::holds_alternative<NotMine>(run(t::ipv4_tcp(
       {.dst = "198.51.100.7", .dport = 51413}, t::bytes({0x16, 0x03, 0x01, 0x02, 0x00})))));
   // Entries other classifiers keep for non-P2P apps are not KnownPeers' business.
-  cache.remember(addr("198.51.100.8"), 5000, AppId::kIrc, secs(0));
+  cache.remember(kMe, addr("198.51.100.8"), 5000, AppId::kIrc, secs(0));
   CHECK(std::holds_alternative<NotMine>(
       run(t::ipv4_tcp({.dst = "198.51.100.8", .dport = 5000}, blob))));
   // UDP: a flow sent from a known node's port is that node's traffic.
-  const auto udp = run(t::ipv4_udp({.src = "198.51.100.7", .sport = 51413}, blob));
+  const auto udp =
+      run(t::ipv4_udp({.src = "198.51.100.7", .dst = "10.0.0.1", .sport = 51413}, blob));
   REQUIRE(std::holds_alternative<Match>(udp));
   CHECK((std::get<Match>(udp).features & kFeaturePeer) == 0);
+  // Another host's flow to the same endpoint: 10.0.0.1's hint does not speak for it.
+  CHECK(std::holds_alternative<NotMine>(
+      run(t::ipv4_tcp({.src = "10.0.0.8", .dst = "198.51.100.7", .dport = 51413}, blob))));
 }
