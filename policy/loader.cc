@@ -36,8 +36,10 @@ constexpr uint32_t kMaxQueueCount = 64;         // one worker thread per queue
 constexpr uint32_t kMaxQueueLen = 1u << 20;     // packets
 constexpr uint32_t kMaxBudget = 64;             // = classifiers::Budget::max_packets
 constexpr uint64_t kMaxConfigBytes = 4u << 20;  // bytes
-constexpr uint64_t kMinFlowCapacity = 1024;                  // flows per worker
-constexpr uint64_t kMaxFlowCapacity = 16u << 20;             // flows per worker
+
+// engine.flows, per worker.
+constexpr uint64_t kMinFlowCapacity = 1024;                   // flows per worker
+constexpr uint64_t kMaxFlowCapacity = 16u << 20;              // flows per worker
 constexpr uint64_t kMaxReassemblyBytes = uint64_t{16} << 30;  // bytes per worker
 constexpr uint64_t kMaxQuicDerivationsPerSec = 1'000'000;     // per worker
 
