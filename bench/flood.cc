@@ -10,6 +10,7 @@
 // Usage: flood [N_COLLIDING=15000] [N_RSS_FLOWS=1000000]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -196,13 +197,18 @@ int main(int argc, char** argv) {
   std::printf("old hash, unordered_map inserts/s: random %.0f, colliding %.0f, ratio %.3f\n",
               old_random, old_colliding, old_colliding / old_random);
 
-  const double base = flows_per_sec(random);  // baseline, also warms caches and nDPI
-  const double coll = flows_per_sec(colliding);
-  const double again = flows_per_sec(random);
-  const double mean_random = (base + again) / 2;
+  // Alternating rounds, best of each kind: the machine is shared and noisy.
+  double best_random = 0;
+  double best_colliding = 0;
+  for (int round = 0; round < 3; ++round) {
+    best_random = std::max(best_random, flows_per_sec(random));
+    best_colliding = std::max(best_colliding, flows_per_sec(colliding));
+  }
+  best_random = std::max(best_random, flows_per_sec(random));
   std::printf(
-      "analyzer new flows/s: random %.0f / %.0f, colliding %.0f, ratio %.3f (goal >= 0.9)\n", base,
-      again, coll, coll / mean_random);
+      "analyzer new flows/s (best of 4 random / 3 colliding rounds): random %.0f, colliding "
+      "%.0f, ratio %.3f (goal >= 0.9)\n",
+      best_random, best_colliding, best_colliding / best_random);
 
   const double rss_before = max_rss_mib();
   {
