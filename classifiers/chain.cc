@@ -50,6 +50,7 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
 FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
   FlowContext c = ctx;
   c.peers = &peers_;
+  c.limits = &limits_;
   return c;
 }
 

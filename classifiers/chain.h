@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "classifiers/classifier.h"
+#include "classifiers/flow_limits.h"
 #include "classifiers/peer_cache.h"
 
 namespace imguard::classifiers {
@@ -84,6 +85,10 @@ class Chain {
   size_t size() const noexcept { return entries_.size(); }
   const Budget& budget() const noexcept { return budget_; }
   const PeerCache& peers() const noexcept { return peers_; }
+  /// The worker's reassembly/derivation bounds, handed to classifiers via FlowContext.
+  /// Configure before the first packet (replacing it later loses the bytes in use).
+  FlowLimits& limits() noexcept { return limits_; }
+  const FlowLimits& limits() const noexcept { return limits_; }
 
  private:
   struct Entry {
@@ -99,6 +104,7 @@ class Chain {
   std::vector<Entry> entries_;
   Budget budget_;
   PeerCache peers_;
+  FlowLimits limits_;
 };
 
 }  // namespace imguard::classifiers

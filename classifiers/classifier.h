@@ -103,6 +103,7 @@ class FlowSlot {
 };
 
 class PeerCache;
+class FlowLimits;
 
 /// What a classifier may know about the flow beyond the packet itself.
 struct FlowContext {
@@ -114,6 +115,9 @@ struct FlowContext {
   /// The worker's cross-flow P2P peer cache (classifiers/peer_cache.h), set by the Chain;
   /// nullptr when none is attached. Classifiers that do not use it ignore it.
   PeerCache* peers = nullptr;
+  /// The worker's reassembly and key-derivation bounds (classifiers/flow_limits.h), set by
+  /// the Chain; nullptr (unbounded) when a classifier is driven without one.
+  FlowLimits* limits = nullptr;
 };
 
 /// One protocol recogniser. Implementations are stateless apart from their FlowSlot and

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <new>
 
+#include "classifiers/flow_limits.h"
 #include "classifiers/tls_sni.h"
 
 namespace imguard::classifiers {
@@ -188,6 +189,8 @@ bool collect_crypto(std::span<const uint8_t> f, QuicCryptoStream& stream) noexce
 struct QuicFlow {
   QuicCryptoStream stream;
   std::array<uint8_t, 21> key_dcid{};
+  FlowLimits* limits = nullptr;  // charged sizeof(QuicFlow), nullptr: unbounded
+  uint32_t derivations = 0;      // key derivations after the first datagram's
 };
 
 struct QuicSniSlot {
@@ -195,6 +198,9 @@ struct QuicSniSlot {
 };
 
 void drop_flow(QuicSniSlot& s) noexcept {
+  if (s.flow != nullptr && s.flow->limits != nullptr) {
+    s.flow->limits->release(sizeof(QuicFlow));
+  }
   delete s.flow;
   s.flow = nullptr;
 }
@@ -306,11 +312,45 @@ bool QuicSni::derive_keys(QuicVersion v, std::span<const uint8_t> dcid, Keys& ou
          expand_label(client, v2 ? "quicv2 hp" : "quic hp", out.hp);
 }
 
-std::optional<std::span<const uint8_t>> QuicSni::open_packet(
-    std::span<const uint8_t> pkt, size_t pn_offset, QuicVersion v,
-    std::span<const uint8_t> key_dcid) noexcept {
-  Keys keys{};
-  if (ecb_ == nullptr || gcm_ == nullptr || !derive_keys(v, key_dcid, keys)) {
+const QuicSni::Keys* QuicSni::keys_for(QuicVersion v, std::span<const uint8_t> dcid,
+                                       KeyCache& cache,
+                                       QuicDerivationAllowance& allowance) noexcept {
+  for (size_t i = 0; i < cache.size; ++i) {
+    const auto& e = cache.entries[i];
+    if (e.version == v && e.dcid[0] == dcid.size() &&
+        std::equal(dcid.begin(), dcid.end(), e.dcid.begin() + 1)) {
+      return &e.keys;
+    }
+  }
+  // A crafted datagram can carry coalesced packets with a new DCID each; each would cost
+  // an HKDF chain (five HMACs). Past the allowance the packet is skipped, not derived.
+  if (allowance.left == 0 || cache.size == cache.entries.size()) {
+    allowance.refused = true;
+    if (allowance.limits != nullptr) {
+      allowance.limits->count_derivation_capped();
+    }
+    return nullptr;
+  }
+  if (allowance.limits != nullptr && !allowance.limits->take_derivation(allowance.now)) {
+    allowance.refused = true;
+    return nullptr;
+  }
+  --allowance.left;
+  ++allowance.used;
+  auto& e = cache.entries[cache.size];
+  e.version = v;
+  e.dcid[0] = static_cast<uint8_t>(dcid.size());
+  std::copy(dcid.begin(), dcid.end(), e.dcid.begin() + 1);
+  if (!derive_keys(v, dcid, e.keys)) {
+    return nullptr;
+  }
+  return &cache.entries[cache.size++].keys;
+}
+
+std::optional<std::span<const uint8_t>> QuicSni::open_packet(std::span<const uint8_t> pkt,
+                                                             size_t pn_offset,
+                                                             const Keys& keys) noexcept {
+  if (ecb_ == nullptr || gcm_ == nullptr) {
     return std::nullopt;
   }
   // Header protection (RFC 9001 5.4.1): the sample starts 4 bytes after the packet number.
@@ -363,8 +403,10 @@ std::optional<std::span<const uint8_t>> QuicSni::open_packet(
 }
 
 size_t QuicSni::open_datagram(std::span<const uint8_t> datagram, QuicCryptoStream& stream,
-                              std::array<uint8_t, 21>& key_dcid) noexcept {
+                              std::array<uint8_t, 21>& key_dcid,
+                              QuicDerivationAllowance& allowance) noexcept {
   size_t opened = 0;
+  KeyCache cache;
   auto rest = datagram;
   // Coalesced packets (RFC 9000 12.2): each long header carries its own length.
   for (size_t i = 0; i < kMaxCoalesced && !rest.empty(); ++i) {
@@ -377,12 +419,18 @@ size_t QuicSni::open_datagram(std::span<const uint8_t> datagram, QuicCryptoStrea
       std::memcpy(key_dcid.data() + 1, h->dcid.data(), h->dcid.size());
     }
     const auto pkt = rest.first(h->packet_end);
-    auto frames = open_packet(pkt, h->pn_offset, h->version,
-                              std::span<const uint8_t>(key_dcid.data() + 1, key_dcid[0]));
+    std::optional<std::span<const uint8_t>> frames;
+    if (const Keys* k =
+            keys_for(h->version, std::span<const uint8_t>(key_dcid.data() + 1, key_dcid[0]), cache,
+                     allowance)) {
+      frames = open_packet(pkt, h->pn_offset, *k);
+    }
     if (!frames && (h->dcid.size() != key_dcid[0] ||
                     !std::equal(h->dcid.begin(), h->dcid.end(), key_dcid.begin() + 1))) {
       // After a Retry the client derives new keys from the DCID it now uses (RFC 9001 5.2).
-      frames = open_packet(pkt, h->pn_offset, h->version, h->dcid);
+      if (const Keys* k = keys_for(h->version, h->dcid, cache, allowance)) {
+        frames = open_packet(pkt, h->pn_offset, *k);
+      }
     }
     if (frames && collect_crypto(*frames, stream)) {
       ++opened;
@@ -416,9 +464,21 @@ Result QuicSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   } else {
     *first_ = QuicCryptoStream{};
   }
-  const size_t opened = open_datagram(p, *stream, key_dcid);
-  if (opened == 0 && s.flow == nullptr) {
-    return NotMine{};
+  // A flow without heap state is on its first datagram (any other answer ended it), so
+  // the per-flow count lives with the reassembly and starts after the first datagram.
+  const uint32_t spent = s.flow != nullptr ? s.flow->derivations : 0;
+  QuicDerivationAllowance allowance{
+      .left = std::min(kMaxDerivationsPerDatagram,
+                       kMaxDerivationsPerFlow - std::min(spent, kMaxDerivationsPerFlow)),
+      .limits = ctx.limits,
+      .now = pkt.ts};
+  const size_t opened = open_datagram(p, *stream, key_dcid, allowance);
+  if (s.flow != nullptr) {
+    s.flow->derivations += allowance.used;
+  }
+  if (opened == 0 && (s.flow == nullptr || allowance.refused)) {
+    drop_flow(s);
+    return NotMine{};  // nothing decrypted, or the flow's or worker's derivations are spent
   }
   ClientHelloInfo hello;
   const auto prefix = stream->prefix();
@@ -431,8 +491,18 @@ Result QuicSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
       return NotMine{};
     }
     if (s.flow == nullptr) {
-      s.flow = new (std::nothrow) QuicFlow{.stream = *first_, .key_dcid = key_dcid};
+      // Over the worker's reassembly budget the flow is left to the rest of the chain.
+      if (ctx.limits != nullptr && !ctx.limits->reserve(sizeof(QuicFlow))) {
+        return NotMine{};
+      }
+      s.flow = new (std::nothrow) QuicFlow{.stream = *first_,
+                                           .key_dcid = key_dcid,
+                                           .limits = ctx.limits,
+                                           .derivations = allowance.used};
       if (s.flow == nullptr) {
+        if (ctx.limits != nullptr) {
+          ctx.limits->release(sizeof(QuicFlow));
+        }
         return NotMine{};
       }
     }

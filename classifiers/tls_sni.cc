@@ -5,6 +5,8 @@
 // (TLS to a non-IM name, pcaps/tls_sni/openssl-web-sni.pcap) falls through to nDPI.
 #include "classifiers/tls_sni.h"
 
+#include "classifiers/flow_limits.h"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -15,17 +17,89 @@ namespace {
 constexpr size_t kRecordHeader = 5;
 constexpr size_t kMaxRecord = 16384 + 256;  // TLSPlaintext limit (RFC 8446 5.1) plus slack
 constexpr uint32_t kMaxHelloSegments = 8;
+// First allocation for a split ClientHello; it doubles as bytes arrive, so a peer that
+// announces a 16 KB record and sends one segment holds about that segment, not 16 KB.
+constexpr size_t kInitialBuffer = 2048;
 
-struct TlsSniSlot {
+// A ClientHello split over segments, on the heap only while it is being reassembled.
+struct Hello {
+  FlowLimits* limits;  // the worker's budget this is charged to, nullptr: unbounded
   uint8_t* buf;
   uint32_t next_seq;
   uint16_t have;
   uint16_t need;
+  uint16_t cap;
 };
 
-void drop_buffer(TlsSniSlot& s) noexcept {
-  delete[] s.buf;
-  s.buf = nullptr;
+struct TlsSniSlot {
+  Hello* hello;
+};
+
+void drop_buffer(TlsSniSlot& slot) noexcept {
+  Hello* h = slot.hello;
+  if (h == nullptr) {
+    return;
+  }
+  if (h->limits != nullptr) {
+    h->limits->release(sizeof(Hello) + h->cap);
+  }
+  delete[] h->buf;
+  delete h;
+  slot.hello = nullptr;
+}
+
+// Makes room for at least `want` bytes (never more than the record), charged to the
+// worker's reassembly budget. False when the budget or the heap says no.
+bool grow(Hello& h, size_t want) noexcept {
+  if (want <= h.cap) {
+    return true;
+  }
+  const size_t cap = std::min<size_t>(std::max(want, size_t{h.cap} * 2), h.need);
+  const size_t more = cap - h.cap;
+  if (h.limits != nullptr && !h.limits->reserve(more)) {
+    return false;
+  }
+  auto* bigger = new (std::nothrow) uint8_t[cap];
+  if (bigger == nullptr) {
+    if (h.limits != nullptr) {
+      h.limits->release(more);
+    }
+    return false;
+  }
+  if (h.have > 0) {
+    std::memcpy(bigger, h.buf, h.have);
+  }
+  delete[] h.buf;
+  h.buf = bigger;
+  h.cap = static_cast<uint16_t>(cap);
+  return true;
+}
+
+// Starts reassembly of a record of `total` bytes whose first segment is `p`; nullptr when
+// the worker's budget (or the heap) refuses.
+Hello* start_hello(FlowLimits* limits, size_t total, std::span<const uint8_t> p,
+                   uint32_t seq) noexcept {
+  if (limits != nullptr && !limits->reserve(sizeof(Hello))) {
+    return nullptr;
+  }
+  auto* h = new (std::nothrow)
+      Hello{.limits = limits, .buf = nullptr, .next_seq = 0, .have = 0, .need = 0, .cap = 0};
+  if (h == nullptr) {
+    if (limits != nullptr) {
+      limits->release(sizeof(Hello));
+    }
+    return nullptr;
+  }
+  h->need = static_cast<uint16_t>(total);
+  TlsSniSlot tmp{h};
+  if (!grow(*h, std::max(p.size(), std::min(total, kInitialBuffer)))) {
+    drop_buffer(tmp);
+    return nullptr;
+  }
+  std::memcpy(h->buf, p.data(), p.size());
+  h->have = static_cast<uint16_t>(p.size());
+  h->next_seq = seq + static_cast<uint32_t>(p.size());
+  return h;
 }
 
 }  // namespace
@@ -53,13 +127,13 @@ Result TlsSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   auto& s = slot.as<TlsSniSlot>();
   const auto& p = pkt.payload;
   if (ctx.direction != Direction::kClientToServer) {
-    if (s.buf == nullptr) {
+    if (s.hello == nullptr) {
       return NotMine{};  // the TLS client speaks first
     }
     return NeedMore{};
   }
   std::span<const uint8_t> record;
-  if (s.buf == nullptr) {
+  if (s.hello == nullptr) {
     const size_t len = tls_handshake_record_length(p);
     if (len == 0 || len > kMaxRecord || p.size() < kRecordHeader + 1 || p[kRecordHeader] != 1) {
       return NotMine{};
@@ -68,37 +142,36 @@ Result TlsSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
     if (p.size() >= total) {
       record = p.subspan(kRecordHeader, len);
     } else {
-      s.buf = new (std::nothrow) uint8_t[total];
-      if (s.buf == nullptr) {
-        return NotMine{};
-      }
-      std::memcpy(s.buf, p.data(), p.size());
-      s.have = static_cast<uint16_t>(p.size());
-      s.need = static_cast<uint16_t>(total);
-      s.next_seq = pkt.tcp_seq + static_cast<uint32_t>(p.size());
-      return NeedMore{};
+      s.hello = start_hello(ctx.limits, total, p, pkt.tcp_seq);
+      // Over the worker's budget: the flow is left to the rest of the chain (nDPI).
+      return s.hello != nullptr ? Result{NeedMore{}} : Result{NotMine{}};
     }
   } else {
-    if (pkt.tcp_seq != s.next_seq) {
+    Hello& h = *s.hello;
+    if (pkt.tcp_seq != h.next_seq) {
       // A retransmission of what we hold is harmless; a gap means we lost the thread.
-      if (static_cast<int32_t>(pkt.tcp_seq - s.next_seq) < 0) {
+      if (static_cast<int32_t>(pkt.tcp_seq - h.next_seq) < 0) {
         return NeedMore{};
       }
       drop_buffer(s);
       return NotMine{};
     }
-    const size_t n = std::min<size_t>(p.size(), size_t{s.need} - s.have);
-    std::memcpy(s.buf + s.have, p.data(), n);
-    s.have = static_cast<uint16_t>(s.have + n);
-    s.next_seq += static_cast<uint32_t>(p.size());
-    if (s.have < s.need) {
+    const size_t n = std::min<size_t>(p.size(), size_t{h.need} - h.have);
+    if (!grow(h, size_t{h.have} + n)) {
+      drop_buffer(s);
+      return NotMine{};
+    }
+    std::memcpy(h.buf + h.have, p.data(), n);
+    h.have = static_cast<uint16_t>(h.have + n);
+    h.next_seq += static_cast<uint32_t>(p.size());
+    if (h.have < h.need) {
       if (ctx.payload_packets[0] >= kMaxHelloSegments) {
         drop_buffer(s);
         return NotMine{};
       }
       return NeedMore{};
     }
-    record = std::span<const uint8_t>(s.buf + kRecordHeader, s.need - kRecordHeader);
+    record = std::span<const uint8_t>(h.buf + kRecordHeader, h.need - kRecordHeader);
   }
   ClientHelloInfo hello;
   const HelloParse parsed = parse_client_hello(record, hello);

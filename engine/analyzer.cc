@@ -3,6 +3,7 @@
 
 #include "classifiers/ndpi/ndpi_classifier.h"
 #include "classifiers/registry.h"
+#include "policy/config.h"
 
 namespace imguard::engine {
 namespace {
@@ -16,6 +17,7 @@ std::unique_ptr<Analyzer> Analyzer::create(const Config& config, FlowSink& sink,
   if (!chain) {
     return nullptr;
   }
+  chain->limits() = classifiers::FlowLimits(config.limits);
   return std::unique_ptr<Analyzer>(new Analyzer(config, sink, std::move(chain)));
 }
 
@@ -30,6 +32,12 @@ Analyzer::~Analyzer() {
 
 size_t Analyzer::bytes_per_flow() noexcept {
   return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();
+}
+
+void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcept {
+  out.flows.capacity = c.flow_capacity;
+  out.limits.reassembly_bytes = static_cast<size_t>(c.reassembly_bytes);
+  out.limits.quic_derivations_per_sec = c.quic_derivations_per_sec;
 }
 
 classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) noexcept {

@@ -56,6 +56,7 @@ class Analyzer {
   struct Config {
     FlowTable::Config flows;
     classifiers::Budget budget;
+    classifiers::FlowLimits::Config limits;
   };
   /// `sink` must outlive the analyzer (it is called from the destructor too). nullptr and
   /// `error` if the classifiers cannot be set up.
@@ -82,8 +83,11 @@ class Analyzer {
   const AnalyzerStats& stats() const noexcept { return stats_; }
   const FlowTable& flows() const noexcept { return flows_; }
   const classifiers::Chain& chain() const noexcept { return *chain_; }
-  /// Bytes one flow costs: table entry plus nDPI's per-flow state.
+  /// Bytes one flow costs: table entry plus nDPI's per-flow state (reassembly buffers
+  /// are extra, bounded per worker by Config::limits.reassembly_bytes).
   static size_t bytes_per_flow() noexcept;
+  /// Copies the `engine.flows` settings of a loaded configuration into `out`.
+  static void apply_flow_settings(const policy::Config& c, Config& out) noexcept;
 
  private:
   Analyzer(const Config& config, FlowSink& sink, std::unique_ptr<classifiers::Chain> chain);

@@ -26,6 +26,7 @@ int cmd_classify(const ClassifyOptions& options) {
     policy = std::get<std::shared_ptr<const policy::Config>>(std::move(loaded));
     config.budget.tcp_data_packets = policy->tcp_budget;
     config.budget.udp_data_packets = policy->udp_budget;
+    Analyzer::apply_flow_settings(*policy, config);
   }
   if (options.tcp_budget != 0) {
     config.budget.tcp_data_packets = options.tcp_budget;

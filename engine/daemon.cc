@@ -371,6 +371,7 @@ std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> con
   Analyzer::Config ac;
   ac.budget.tcp_data_packets = c.tcp_budget;
   ac.budget.udp_data_packets = c.udp_budget;
+  Analyzer::apply_flow_settings(c, ac);
   for (uint32_t i = 0; i < c.queue_count; ++i) {
     auto w = std::make_unique<Worker>(d->store_, c, d->options_.log_decisions);
     nfq::QueueOptions qo;
@@ -502,6 +503,10 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
   }
   if (a.anomaly_accept != b.anomaly_accept) {
     return "engine.on_anomaly";
+  }
+  if (a.flow_capacity != b.flow_capacity || a.reassembly_bytes != b.reassembly_bytes ||
+      a.quic_derivations_per_sec != b.quic_derivations_per_sec) {
+    return "engine.flows";
   }
   if (a.events_file != b.events_file || a.events_journal != b.events_journal) {
     return "engine.events";

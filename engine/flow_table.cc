@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/flow_table.h"
 
+#include <array>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -11,19 +13,6 @@ using packet::tcp_flag::kAck;
 using packet::tcp_flag::kFin;
 using packet::tcp_flag::kRst;
 using packet::tcp_flag::kSyn;
-
-uint64_t mix(uint64_t h, uint64_t v) noexcept {
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h;
-}
-
-uint64_t load64(const uint8_t* p) noexcept {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) {
-    v = (v << 8) | p[i];
-  }
-  return v;
-}
 
 FlowKey key_of(const packet::PacketView& pkt, bool& src_is_a) noexcept {
   FlowKey k;
@@ -46,13 +35,22 @@ FlowKey key_of(const packet::PacketView& pkt, bool& src_is_a) noexcept {
 }  // namespace
 
 size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
-  uint64_t h = static_cast<uint64_t>(k.l4);
-  h = mix(h, load64(k.a.bytes.data()));
-  h = mix(h, load64(k.a.bytes.data() + 8));
-  h = mix(h, load64(k.b.bytes.data()));
-  h = mix(h, load64(k.b.bytes.data() + 8));
-  h = mix(h, (uint64_t{k.port_a} << 16) | k.port_b);
-  return static_cast<size_t>(h);
+  // Every field that operator== compares, packed without padding: SipHash under the
+  // process key, so a peer cannot pick ports or addresses that share a bucket (an unkeyed
+  // mix let 15,000 crafted UDP keys from one source land in one bucket).
+  std::array<uint8_t, 2 * 17 + 5> buf{};
+  size_t n = 0;
+  for (const packet::Address* a : {&k.a, &k.b}) {
+    std::memcpy(buf.data() + n, a->bytes.data(), a->bytes.size());
+    n += a->bytes.size();
+    buf[n++] = static_cast<uint8_t>(a->family);
+  }
+  buf[n++] = static_cast<uint8_t>(k.port_a >> 8);
+  buf[n++] = static_cast<uint8_t>(k.port_a);
+  buf[n++] = static_cast<uint8_t>(k.port_b >> 8);
+  buf[n++] = static_cast<uint8_t>(k.port_b);
+  buf[n++] = static_cast<uint8_t>(k.l4);
+  return static_cast<size_t>(packet::siphash24(key_, std::span<const uint8_t>(buf.data(), n)));
 }
 
 std::string_view end_reason_name(EndReason r) noexcept {

@@ -11,6 +11,7 @@
 
 #include "classifiers/chain.h"
 #include "packet/packet.h"
+#include "packet/siphash.h"
 #include "policy/decision.h"
 #include "policy/identity.h"
 
@@ -30,8 +31,16 @@ struct FlowKey {
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
 
+/// SipHash-2-4 of the key's bytes (packet/siphash.h), by default under the process's
+/// random key: a peer cannot choose addresses and ports that share a bucket, so lookups
+/// stay O(1) under a flood of crafted flows. Another key (tests, benches) may be given.
 struct FlowKeyHash {
+  FlowKeyHash() noexcept : key_(packet::process_hash_key()) {}
+  explicit FlowKeyHash(packet::SipKey key) noexcept : key_(key) {}
   size_t operator()(const FlowKey& k) const noexcept;
+
+ private:
+  packet::SipKey key_;
 };
 
 enum class EndReason : uint8_t { kIdle, kTcpClosed, kEvicted, kPortReused, kShutdown };
@@ -98,6 +107,7 @@ struct Flow {
 class FlowTable {
  public:
   struct Config {
+    /// Most flows held (`engine.flows.capacity`); when full the longest-idle flow goes.
     size_t capacity = 262'144;
     std::chrono::seconds tcp_idle{300};
     std::chrono::seconds udp_idle{120};

@@ -225,6 +225,15 @@ struct Config {
   /// (the flow then counts as decided with whatever it has, usually app `unknown`).
   uint16_t tcp_budget = 24;
   uint16_t udp_budget = 8;
+  /// `engine.flows.capacity`: flows each worker tracks at most; a new flow beyond it
+  /// evicts the longest-idle one.
+  uint32_t flow_capacity = 262'144;
+  /// `engine.flows.reassembly_bytes`: heap each worker may spend on classifier reassembly
+  /// buffers (TLS/QUIC ClientHellos), all flows together; 0 disables reassembly.
+  uint64_t reassembly_bytes = uint64_t{64} << 20;
+  /// `engine.flows.quic_derivations_per_sec`: QUIC Initial key derivations each worker
+  /// performs per second at most; 0 turns QUIC SNI reading off.
+  uint32_t quic_derivations_per_sec = 10'000;
   /// Queue full: true → the kernel accepts the packet unclassified (NFQA_CFG_F_FAIL_OPEN,
   /// set by the daemon on the queue, not by the ruleset); false → the kernel drops it.
   /// Trade-off: fail-open keeps the network up under load, but a flood can push traffic

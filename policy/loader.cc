@@ -37,6 +37,12 @@ constexpr uint32_t kMaxQueueLen = 1u << 20;     // packets
 constexpr uint32_t kMaxBudget = 64;             // = classifiers::Budget::max_packets
 constexpr uint64_t kMaxConfigBytes = 4u << 20;  // bytes
 
+// engine.flows, per worker.
+constexpr uint64_t kMinFlowCapacity = 1024;                   // flows per worker
+constexpr uint64_t kMaxFlowCapacity = 16u << 20;              // flows per worker
+constexpr uint64_t kMaxReassemblyBytes = uint64_t{16} << 30;  // bytes per worker
+constexpr uint64_t kMaxQuicDerivationsPerSec = 1'000'000;     // per worker
+
 struct Pos {
   int line = 0;  // 1-based
   int column = 0;
@@ -455,7 +461,7 @@ class ConfigBuilder {
     for (const auto& e :
          v_.entries(parent.value, parent.value_pos, "engine",
                     {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce",
-                     "events", "metrics", "on_anomaly"})) {
+                     "events", "metrics", "on_anomaly", "flows"})) {
       const std::string path = "engine." + e.key;
       if (e.key == "backend") {
         if (auto i = v_.choice(e, path, {"auto", "nftables", "iptables"})) {
@@ -492,6 +498,8 @@ class ConfigBuilder {
         }
       } else if (e.key == "queue") {
         queue(e);
+      } else if (e.key == "flows") {
+        flows(e);
       } else {
         budget(e);
       }
@@ -588,6 +596,24 @@ class ConfigBuilder {
                    std::to_string(cfg_.queue_first + cfg_.queue_count - 1) +
                    " pass the last queue number",
                "first + count <= 65536");
+    }
+  }
+
+  void flows(const Validator::Entry& parent) {
+    for (const auto& e : v_.entries(parent.value, parent.value_pos, "engine.flows",
+                                    {"capacity", "reassembly_bytes", "quic_derivations_per_sec"})) {
+      const std::string path = "engine.flows." + e.key;
+      if (e.key == "capacity") {
+        if (auto n = v_.integer(e, path, kMinFlowCapacity, kMaxFlowCapacity)) {
+          cfg_.flow_capacity = static_cast<uint32_t>(*n);
+        }
+      } else if (e.key == "quic_derivations_per_sec") {
+        if (auto n = v_.integer(e, path, 0, kMaxQuicDerivationsPerSec)) {
+          cfg_.quic_derivations_per_sec = static_cast<uint32_t>(*n);
+        }
+      } else if (auto n = v_.integer(e, path, 0, kMaxReassemblyBytes)) {
+        cfg_.reassembly_bytes = static_cast<uint64_t>(*n);
+      }
     }
   }
 

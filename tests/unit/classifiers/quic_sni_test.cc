@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "classifiers/flow_limits.h"
 #include "classifiers/quic_sni.h"
 #include "im_test_util.h"
 #include "quic_vectors.h"
@@ -248,4 +249,53 @@ TEST_CASE("QUIC look-alikes are not Initials", "[quic_sni]") {
   CHECK(std::holds_alternative<NotMine>(udp(c, s, short_header)));
   auto v = probe();  // the server speaking first is not a QUIC client
   CHECK(std::holds_alternative<NotMine>(udp(c, v, pkt, Direction::kServerToClient)));
+}
+
+TEST_CASE("Key derivations are bounded per datagram and cached for coalesced packets",
+          "[quic_sni]") {
+  QuicSni c(Signatures::builtin());
+  const std::string hello = crypto_frame(0, t::client_hello_message("web.whatsapp.com", {"h3"}));
+  // Four coalesced Initials under one DCID cost one derivation.
+  {
+    std::string dg;
+    for (uint16_t pn = 0; pn < 4; ++pn) {
+      dg += seal_initial(kV1, kDcid, pn, hello);
+    }
+    QuicCryptoStream stream;
+    std::array<uint8_t, 21> key_dcid{};
+    QuicDerivationAllowance allowance;
+    CHECK(c.open_datagram(as_bytes(dg), stream, key_dcid, allowance) == 4);
+    CHECK(allowance.used == 1);
+    CHECK_FALSE(allowance.refused);
+  }
+  // A new DCID per packet: two derivations, then the rest of the datagram is skipped.
+  {
+    const std::string dg = seal_initial(kV1, kDcid, 0, hello) +
+                           seal_initial(kV1, unhex("0102030405060708"), 1, hello) +
+                           seal_initial(kV1, unhex("1112131415161718"), 2, hello);
+    QuicCryptoStream stream;
+    std::array<uint8_t, 21> key_dcid{};
+    FlowLimits limits;
+    QuicDerivationAllowance allowance{.limits = &limits};
+    CHECK(c.open_datagram(as_bytes(dg), stream, key_dcid, allowance) == 2);
+    CHECK(allowance.used == QuicSni::kMaxDerivationsPerDatagram);
+    CHECK(allowance.refused);
+    CHECK(limits.stats().quic_derivations == 2);
+    CHECK(limits.stats().quic_derivations_capped == 1);
+  }
+}
+
+TEST_CASE("The worker's derivations per second are bounded and counted", "[quic_sni]") {
+  QuicSni c(Signatures::builtin());
+  FlowLimits limits(FlowLimits::Config{.quic_derivations_per_sec = 1});
+  const std::string hello = crypto_frame(0, t::client_hello_message("web.whatsapp.com", {"h3"}));
+  auto a = probe();
+  a.ctx.limits = &limits;
+  CHECK(matched(udp(c, a, seal_initial(kV1, kDcid, 0, hello))) == AppId::kWhatsapp);
+  auto b = probe();
+  b.ctx.limits = &limits;
+  CHECK(std::holds_alternative<NotMine>(udp(c, b, seal_initial(kV1, kDcid, 0, hello))));
+  CHECK(limits.stats().quic_derivations_rate_limited == 1);
+  // One second of packet time later there is room again.
+  CHECK(limits.take_derivation(std::chrono::seconds(1)));
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include "classifiers/flow_limits.h"
 #include "classifiers/tls_sni.h"
 #include "im_test_util.h"
 
@@ -71,4 +72,38 @@ TEST_CASE("TLS look-alikes are not IM", "[tls_sni]") {
   CHECK(std::holds_alternative<NeedMore>(t::probe_tcp(c, e, rec.substr(0, 500))));
   const auto late = t::seq_plus(t::ipv4_tcp({.sport = 40000, .dport = 5222}, rec.substr(900)), 900);
   CHECK(std::holds_alternative<NotMine>(t::probe_packet(c, e, late, Direction::kClientToServer)));
+}
+
+TEST_CASE("Split ClientHellos share the worker's reassembly budget", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  FlowLimits limits(FlowLimits::Config{.reassembly_bytes = 3000});
+  const std::string rec = t::client_hello_record("chat.signal.org", {"h2"}, 1500);
+  const auto first = t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(0, 1000));
+  t::Probe a;
+  a.ctx.limits = &limits;
+  CHECK(std::holds_alternative<NeedMore>(t::probe_packet(c, a, first, Direction::kClientToServer)));
+  const size_t held = limits.reassembly_in_use();
+  CHECK(held > 0);
+  CHECK(held <= 3000);
+  // A second flow does not fit: refused, counted, left to the rest of the chain.
+  t::Probe b;
+  b.ctx.limits = &limits;
+  CHECK(std::holds_alternative<NotMine>(t::probe_packet(c, b, first, Direction::kClientToServer)));
+  CHECK(limits.stats().reassembly_refused == 1);
+  c.release(FlowSlot(std::span<std::byte>(a.slot).first(c.interest().state_bytes)));
+  c.release(FlowSlot(std::span<std::byte>(b.slot).first(c.interest().state_bytes)));
+  CHECK(limits.reassembly_in_use() == 0);
+}
+
+TEST_CASE("A claimed 16 KB record holds what arrived, not what it claims", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  FlowLimits limits;
+  const std::string rec = t::client_hello_record("chat.signal.org", {"h2"}, 16000);
+  t::Probe a;
+  a.ctx.limits = &limits;
+  const auto first = t::ipv4_tcp({.sport = 40000, .dport = 443}, rec.substr(0, 600));
+  CHECK(std::holds_alternative<NeedMore>(t::probe_packet(c, a, first, Direction::kClientToServer)));
+  CHECK(limits.reassembly_in_use() < 2200);
+  c.release(FlowSlot(std::span<std::byte>(a.slot).first(c.interest().state_bytes)));
+  CHECK(limits.reassembly_in_use() == 0);
 }

@@ -2,8 +2,11 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
+#include "config_util.h"
+#include "engine/analyzer.h"
 #include "engine/flow_table.h"
 #include "packet_builder.h"
+#include "policy/loader.h"
 
 using namespace imguard::engine;
 using imguard::packet::PacketView;
@@ -127,4 +130,44 @@ TEST_CASE("a new SYN on a closed connection starts a new flow", "[flow]") {
 TEST_CASE("memory per flow is known", "[flow]") {
   CHECK(FlowTable::bytes_per_flow() >= sizeof(Flow));
   CHECK(FlowTable::bytes_per_flow() < 1024);
+}
+
+TEST_CASE("the flow hash is keyed: the same key hashes differently under two keys", "[flow]") {
+  FlowKey k;
+  k.a = imguard::packet::Address::parse("10.0.0.1");
+  k.b = imguard::packet::Address::parse("10.0.0.2");
+  k.port_a = 40000;
+  k.port_b = 443;
+  k.l4 = imguard::packet::L4::kUdp;
+  const FlowKeyHash h1(imguard::packet::SipKey{1, 2});
+  const FlowKeyHash h2(imguard::packet::SipKey{3, 4});
+  CHECK(h1(k) == h1(k));
+  CHECK(h1(k) != h2(k));
+  // Every compared field feeds the hash.
+  FlowKey other = k;
+  other.l4 = imguard::packet::L4::kTcp;
+  CHECK(h1(other) != h1(k));
+  other = k;
+  other.port_b = 444;
+  CHECK(h1(other) != h1(k));
+}
+
+TEST_CASE("engine.flows settings reach the table and the limits", "[flow]") {
+  const auto cfg = imguard::testing::load_config(
+      "version: 1\nengine:\n  flows:\n    capacity: 4096\n    reassembly_bytes: 1048576\n"
+      "    quic_derivations_per_sec: 500\n",
+      "t.yaml");
+  Analyzer::Config ac;
+  Analyzer::apply_flow_settings(*cfg, ac);
+  CHECK(ac.flows.capacity == 4096);
+  CHECK(ac.limits.reassembly_bytes == 1048576);
+  CHECK(ac.limits.quic_derivations_per_sec == 500);
+  const auto defaults = imguard::policy::default_config();
+  CHECK(defaults.flow_capacity == 262144);
+  CHECK(defaults.reassembly_bytes == 64u << 20);
+  auto bad = imguard::policy::load_config_string(
+      "version: 1\nengine:\n  flows:\n    capacity: 10\n", "t.yaml");
+  REQUIRE(std::holds_alternative<imguard::policy::LoadError>(bad));
+  CHECK(std::get<imguard::policy::LoadError>(bad).messages[0].find("engine.flows.capacity") !=
+        std::string::npos);
 }

@@ -327,7 +327,7 @@ TEST_CASE("policy/loader: every mistake is one located message with path and exp
      {"t.yaml:7:5: rules.slow.action: throttle rules need 2 kernel buckets (one per rule; a `per user` rule one per user it can meet, and one more if it can meet hosts of no user; this rule needs 2), but engine.mark_mask 0x00070000 has room for 1 (expected: a wider window such as 0xffff0000 for 8192, or `per host`/`shared` buckets, which need one each)"}},
     {"unknown keys everywhere",
      "version: 1\nengine: {queue: {depth: 1}, budget: {icmp_packets: 1}, colour: red}\nnetworks: {remote: [10.0.0.0/8]}\nusers:\n  alice: {addresses: [10.0.1.10], phone: 1}\ngroups:\n  kids: {members: [alice], owner: bob}\nschedules:\n  s: {time: 08:00-12:00, timezone: UTC, week: 1}\nrules:\n  - name: r\n    action: drop\n    apps: [irc]\nactions: {users: {}}\n",
-     {"t.yaml:2:56: engine.colour: unknown key (expected: backend, mode, queue, mark_mask, budget, reject_with, enforce, events, metrics, on_anomaly)",
+     {"t.yaml:2:56: engine.colour: unknown key (expected: backend, mode, queue, mark_mask, budget, reject_with, enforce, events, metrics, on_anomaly, flows)",
       "t.yaml:2:18: engine.queue.depth: unknown key (expected: first, count, maxlen, fail_open, bypass)",
       "t.yaml:2:38: engine.budget.icmp_packets: unknown key (expected: tcp_packets, udp_packets)",
       "t.yaml:3:12: networks.remote: unknown key (expected: local)",
