@@ -22,7 +22,7 @@ using bt::Bytes;
 
 constexpr size_t kUtpHeader = 20;
 constexpr uint8_t kUtpData = 0;
-constexpr uint8_t kUtpState = 2;
+[[maybe_unused]] constexpr uint8_t kUtpState = 2;  // BEP 29 ST_STATE: accepted, not tested for
 constexpr uint8_t kUtpSyn = 4;
 // Unacknowledged packets in flight between the two first-seen packets (mid-flow capture).
 constexpr uint16_t kUtpSeqWindow = 1024;

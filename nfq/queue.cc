@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "nfq/queue.h"
 
+#include "nfq/message.h"
+
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -373,27 +375,22 @@ int on_message_shim(const nlmsghdr* nlh, void* data) {
 }
 }  // namespace
 
-int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexcept {
+MessageParse parse_packet_message(const nlmsghdr* nlh, Packet& pkt, bool& truncated) noexcept {
   if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET) {
-    return MNL_CB_OK;
+    return MessageParse::kOther;
   }
   nlattr* attr[NFQA_MAX + 1] = {};
   if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == nullptr) {
-    ++stats_.recv_errors;
-    return MNL_CB_OK;
+    return MessageParse::kMalformed;
   }
   const auto* hdr =
       static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
-  Packet pkt;
   pkt.id = ntohl(hdr->packet_id);
-  pkt.ts = now_us();
   if (attr[NFQA_PAYLOAD] != nullptr) {
     pkt.l3 = {static_cast<const uint8_t*>(mnl_attr_get_payload(attr[NFQA_PAYLOAD])),
               mnl_attr_get_payload_len(attr[NFQA_PAYLOAD])};
   }
-  if (attr[NFQA_CAP_LEN] != nullptr) {
-    ++stats_.truncated;
-  }
+  truncated = attr[NFQA_CAP_LEN] != nullptr;
   if (attr[NFQA_MARK] != nullptr) {
     pkt.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
   }
@@ -414,6 +411,25 @@ int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexce
     }
   }
   pkt.inbound = attr[NFQA_IFINDEX_INDEV] != nullptr;
+  return MessageParse::kPacket;
+}
+
+int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexcept {
+  Packet pkt;
+  bool truncated = false;
+  switch (parse_packet_message(nlh, pkt, truncated)) {
+    case MessageParse::kOther:
+      return MNL_CB_OK;
+    case MessageParse::kMalformed:
+      ++stats_.recv_errors;
+      return MNL_CB_OK;
+    case MessageParse::kPacket:
+      break;
+  }
+  pkt.ts = now_us();
+  if (truncated) {
+    ++stats_.truncated;
+  }
   ++stats_.packets;
   const Verdict v = handler.on_packet(pkt);
   if (run_ && run_->verdict == v) {

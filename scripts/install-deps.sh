@@ -10,6 +10,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   libpcap-dev libndpi-dev libnetfilter-queue-dev libmnl-dev libyaml-cpp-dev catch2
   libssl-dev libcli11-dev libsystemd-dev nlohmann-json3-dev libfmt-dev
+  # fuzzing (scripts/fuzz.sh): clang 14 with libFuzzer/ASan/UBSan runtimes, llvm-symbolizer
+  clang libclang-rt-14-dev llvm
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
