@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "capture/pcap_source.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <pcap/pcap.h>
@@ -144,7 +145,12 @@ PcapSource::Status PcapSource::next(Frame& frame, Anomaly& why) noexcept {
   }
   const size_t l3_off = std::get<size_t>(off);
   frame.src_mac = source_mac(link_type_, data, hdr->caplen);
-  frame.ts = packet::Timestamp(int64_t{hdr->ts.tv_sec} * 1'000'000 + hdr->ts.tv_usec);
+  // A crafted pcapng can claim any 64-bit time; clamp the seconds so the conversion to
+  // microseconds cannot overflow (undefined behaviour), whatever the file says.
+  constexpr int64_t kMaxSeconds = int64_t{1} << 40;  // about 35,000 years
+  const int64_t sec = std::clamp<int64_t>(hdr->ts.tv_sec, 0, kMaxSeconds);
+  const int64_t usec = std::clamp<int64_t>(hdr->ts.tv_usec, 0, 999'999);
+  frame.ts = packet::Timestamp(sec * 1'000'000 + usec);
   frame.l3 = std::span<const uint8_t>(data + l3_off, hdr->caplen - l3_off);
   return Status::kFrame;
 }

@@ -27,6 +27,17 @@ grep -qF "$WORK/bad.yaml:3:9: engine.mode: unknown value \"router\" (expected: g
 grep -qF "$WORK/bad.yaml:5:10: actions.apps.bitorrent: unknown app \"bitorrent\"" <<<"$out" ||
   fail "bad config: app message missing: $out"
 
+# Not a configuration file at all: a clear message, exit 1, never an out-of-memory abort.
+for f in /dev/zero "$WORK"; do
+  out=$(timeout 10 "$IMGUARD" check-config "$f" 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] || fail "check-config $f: exit $rc, want 1: $out"
+  grep -qF "$f: not a regular file" <<<"$out" || fail "check-config $f: message: $out"
+done
+head -c 5000000 /dev/zero | tr '\0' 'a' >"$WORK/huge.yaml"
+out=$("$IMGUARD" check-config "$WORK/huge.yaml" 2>&1)
+[ $? -eq 1 ] && grep -q "too large for a configuration" <<<"$out" || fail "a 5 MB file: $out"
+
 "$IMGUARD" check-config >/dev/null 2>&1
 [ $? -eq 2 ] || fail "check-config without FILE: want usage exit 2"
 
