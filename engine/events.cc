@@ -155,17 +155,8 @@ std::string flow_event(EventType type, const EventFlow& f, const policy::Config&
   j["category"] = category_name(app_category(f.result.app));
   j["features"] = feature_names(features_of(f));
   if (decided(f)) {
-    const policy::Decision& d = f.decision.decision;
-    j["user"] = policy_user_name(c, d.user);
-    j["rule"] = policy_rule_name(c, d.rule);
-    j["action"] = policy::action_name(d.enforced);
-    if (d.monitored()) {
-      j["monitor"] = policy::action_name(d.action);
-    }
-    if (d.action == policy::Action::kThrottle) {
-      j["rate_bytes_per_sec"] = d.rate_bytes_per_sec;
-    }
-    j["decided"] = decided_name(f.decision.when);
+    j["user"] = policy_user_name(c, f.decision.decision.user);
+    add_rule_and_action(j, c, f.decision);
   }
   j["classifier"] = f.classifier;
   j["evidence"] = evidence_name(f.result.evidence);

@@ -36,15 +36,7 @@ void add_decision(Json& j, const policy::Config& c, const FlowRecord& r) {
   }
   j["groups"] = std::move(groups);
   j["user_side"] = r.decision.identity.user_is_responder ? "responder" : "initiator";
-  j["rule"] = policy_rule_name(c, d.rule);
-  j["action"] = policy::action_name(d.enforced);
-  if (d.monitored()) {
-    j["monitor"] = policy::action_name(d.action);
-  }
-  if (d.action == policy::Action::kThrottle) {
-    j["rate_bytes_per_sec"] = d.rate_bytes_per_sec;
-  }
-  j["decided"] = decided_name(r.decision.when);
+  add_rule_and_action(j, c, r.decision);
 }
 
 std::string action_text(const policy::Decision& d) {
@@ -102,6 +94,19 @@ std::vector<std::string_view> feature_names(uint8_t f) {
   add(classifiers::kFeatureCleartext, "cleartext");
   add(classifiers::kFeaturePeer, "peer");
   return names;
+}
+
+void add_rule_and_action(Json& j, const policy::Config& c, const CachedDecision& cached) {
+  const policy::Decision& d = cached.decision;
+  j["rule"] = policy_rule_name(c, d.rule);
+  j["action"] = policy::action_name(d.enforced);
+  if (d.monitored()) {
+    j["monitor"] = policy::action_name(d.action);
+  }
+  if (d.action == policy::Action::kThrottle) {
+    j["rate_bytes_per_sec"] = d.rate_bytes_per_sec;
+  }
+  j["decided"] = decided_name(cached.when);
 }
 
 std::string json_escape(std::string_view s) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/analyzer.h"
+#include "engine/json.h"
 #include "policy/config.h"
 
 namespace imguard::engine {
@@ -43,6 +44,11 @@ void write_user_records(std::FILE* out, const FileReport& report, const policy::
 /// The body of a JSON string literal for `s` (no surrounding quotes): `"`, `\\` and
 /// control characters escaped, ill-formed UTF-8 replaced by U+FFFD.
 std::string json_escape(std::string_view s);
+
+/// The decision fields classify's JSON lines and flow events share, in this order:
+/// rule, action (what the kernel applies), monitor (only when monitored),
+/// rate_bytes_per_sec (throttle only), decided (claim|classified|flow_end).
+void add_rule_and_action(Json& j, const policy::Config& config, const CachedDecision& cached);
 
 /// Names shared by reports and flow events (engine/events.h).
 /// The configured name of user index `user`, "unknown" for policy::kNoUser or out of range.
