@@ -225,13 +225,11 @@ EOF
   done
 }
 
-# A reload cuts an open, allowed connection within 2 s; a reload back frees it again.
-case_reload_cut() {
-  start_servers
-  reload_cut_config() {
-    {
-      engine_yaml
-      cat <<EOF
+# xmpp_rule_config ACTION : a policy whose one rule gives xmpp ACTION, into $LAB_TMP/c.yaml
+xmpp_rule_config() {
+  {
+    engine_yaml
+    cat <<EOF
 rules:
   - name: xmpp-rule
     app: xmpp
@@ -239,9 +237,13 @@ rules:
 actions:
   default: allow
 EOF
-    } >"$LAB_TMP/c.yaml"
-  }
-  reload_cut_config allow
+  } >"$LAB_TMP/c.yaml"
+}
+
+# A reload cuts an open, allowed connection within 2 s; a reload back frees it again.
+case_reload_cut() {
+  start_servers
+  xmpp_rule_config allow
   start_imguard "$LAB_TMP/c.yaml"
   local hold="$LAB_TMP/hold.log"
   hold_start xmpp 0.1 400 "$hold"  # at most 40 s
@@ -255,7 +257,7 @@ EOF
     "the connection allowed by xmpp-rule"
 
   # allow -> drop
-  reload_cut_config drop
+  xmpp_rule_config drop
   local t_start t0 rc=0 out
   t_start=$(now)
   out=$(timeout 60 "$IMGUARD" reload --control "$(sock)" 2>&1) || rc=$?
@@ -291,7 +293,7 @@ EOF
     sleep 0.05
   done
   echo "client retransmission timer at reload back: ${left:-none} s"
-  reload_cut_config allow
+  xmpp_rule_config allow
   local t1
   rc=0
   t_start=$(now)
@@ -686,20 +688,7 @@ PY
 # ct mark and label record; the next start re-checks it and cuts it, as a reload would.
 case_restart_recheck() {
   start_servers
-  restart_config() {
-    {
-      engine_yaml
-      cat <<EOF
-rules:
-  - name: xmpp-rule
-    app: xmpp
-    action: $1
-actions:
-  default: allow
-EOF
-    } >"$LAB_TMP/c.yaml"
-  }
-  restart_config allow
+  xmpp_rule_config allow
   start_imguard "$LAB_TMP/c.yaml"
   local hold="$LAB_TMP/hold.log"
   hold_start xmpp 0.1 600 "$hold"  # at most 60 s
@@ -713,7 +702,7 @@ EOF
   sleep 1
   [ "$(hold_recv_after "$hold" "$stopped")" -gt 0 ] ||
     fail "the connection stalled while imguard was stopped (rules are removed at stop)"
-  restart_config drop
+  xmpp_rule_config drop
   start_imguard "$LAB_TMP/c.yaml"
   local t0
   t0=$(now)
