@@ -108,8 +108,14 @@ class FlowLimits;
 /// What a classifier may know about the flow beyond the packet itself.
 struct FlowContext {
   Direction direction = Direction::kClientToServer;
-  /// 0-based index of this packet in the flow, all packets counted.
+  /// 0-based index of this packet among the flow's packets the chain sees. TCP packets
+  /// without payload (handshake, pure ACKs, bare FIN/RST) never reach the chain: the live
+  /// ruleset keeps them in the kernel, and `classify` skips them the same way.
   uint32_t packet_index = 0;
+  /// The connection was seen from its start: offline a SYN was captured, live the
+  /// connection was new to conntrack while imguard's queue rule was in place. False for a
+  /// capture that starts mid-flow.
+  bool start_seen = false;
   /// Payload-carrying packets seen so far in each direction, this one included.
   uint32_t payload_packets[2] = {0, 0};
   /// The worker's cross-flow P2P peer cache (classifiers/peer_cache.h), set by the Chain;

@@ -21,7 +21,7 @@ constexpr uint16_t kMaxRecord = (1u << 14) + 2048;
 constexpr uint8_t kMaxSegments = 8;
 
 struct State {
-  uint8_t midstream;   // 1: the flow's first packet was not a SYN; 2: it was (not ours)
+  uint8_t midstream;   // 1: the flow's start was not seen; 2: it was (not ours)
   uint8_t segments;    // payload segments seen
   uint8_t headers[2];  // segments starting with a record header, per direction
   uint8_t app_data;    // of those, application data records
@@ -39,21 +39,17 @@ bool record_header(std::span<const uint8_t> p, uint8_t& type) noexcept {
 }  // namespace
 
 Interest TlsRecords::interest() const noexcept {
-  // Payload-less packets too: the first packet says whether the handshake was seen.
-  return Interest{.tcp = true, .udp = false, .needs_payload = false, .state_bytes = sizeof(State)};
+  return Interest{.tcp = true, .udp = false, .needs_payload = true, .state_bytes = sizeof(State)};
 }
 
 Result TlsRecords::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                            FlowSlot slot) noexcept {
   auto& s = slot.as<State>();
   if (s.midstream == 0) {
-    s.midstream = ctx.packet_index == 0 && !pkt.has_flag(packet::tcp_flag::kSyn) ? 1 : 2;
+    s.midstream = ctx.start_seen ? 2 : 1;
   }
   if (s.midstream != 1) {
     return NotMine{};
-  }
-  if (pkt.payload.empty()) {
-    return NeedMore{};
   }
   uint8_t type = 0;
   if (record_header(pkt.payload, type)) {

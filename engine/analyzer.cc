@@ -43,7 +43,8 @@ void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcep
 classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) noexcept {
   classifiers::FlowContext ctx;
   ctx.direction = dir;
-  ctx.packet_index = static_cast<uint32_t>(flow.packets[0] + flow.packets[1] - 1);
+  ctx.packet_index = flow.chain_packets > 0 ? flow.chain_packets - 1 : 0;
+  ctx.start_seen = flow.start_seen;
   ctx.payload_packets[0] = flow.payload_packets[0];
   ctx.payload_packets[1] = flow.payload_packets[1];
   return ctx;
@@ -71,7 +72,11 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
   ++stats_.flow_packets;
   Flow& flow = *hit.flow;
   bool decided_now = false;
-  if (!flow.chain.result.final) {
+  // TCP packets without payload stay in the kernel on the live path (firewall/README.md),
+  // so the chain never sees them here either: both paths decide on the same packets.
+  const bool for_chain = pkt.l4 != packet::L4::kTcp || !pkt.payload.empty();
+  if (!flow.chain.result.final && for_chain) {
+    ++flow.chain_packets;
     decided_now = chain_->inspect(pkt, context_of(flow, hit.direction), flow.chain);
     stats_.classified_flows += decided_now ? 1 : 0;
   }

@@ -75,6 +75,13 @@ class Analyzer {
   /// end under the last view seen.
   Outcome on_packet(std::span<const uint8_t> l3, Timestamp ts, const PacketMeta& meta = {},
                     const PolicyView& view = {}) noexcept;
+  /// Ends the flow of a connection that conntrack reports gone (FlowTable::end_connection);
+  /// one still undecided is decided at its end, as at any end.
+  bool end_connection(const packet::Address& src, uint16_t sport, const packet::Address& dst,
+                      uint16_t dport, packet::L4 l4) noexcept {
+    const EndReason why = l4 == packet::L4::kTcp ? EndReason::kTcpClosed : EndReason::kIdle;
+    return flows_.end_connection(src, sport, dst, dport, l4, why);
+  }
   /// Counts a frame the capture layer could not decode as IP.
   void count_anomaly(packet::Anomaly a) noexcept { stats_.anomalies.count(a); }
   /// Ends every flow, reporting each to the sink.

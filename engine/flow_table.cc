@@ -14,20 +14,21 @@ using packet::tcp_flag::kFin;
 using packet::tcp_flag::kRst;
 using packet::tcp_flag::kSyn;
 
-FlowKey key_of(const packet::PacketView& pkt, bool& src_is_a) noexcept {
+FlowKey key_of(const packet::Address& src, uint16_t sport, const packet::Address& dst,
+               uint16_t dport, packet::L4 l4, bool& src_is_a) noexcept {
   FlowKey k;
-  k.l4 = pkt.l4;
-  src_is_a = std::tie(pkt.src, pkt.sport) <= std::tie(pkt.dst, pkt.dport);
+  k.l4 = l4;
+  src_is_a = std::tie(src, sport) <= std::tie(dst, dport);
   if (src_is_a) {
-    k.a = pkt.src;
-    k.port_a = pkt.sport;
-    k.b = pkt.dst;
-    k.port_b = pkt.dport;
+    k.a = src;
+    k.port_a = sport;
+    k.b = dst;
+    k.port_b = dport;
   } else {
-    k.a = pkt.dst;
-    k.port_a = pkt.dport;
-    k.b = pkt.src;
-    k.port_b = pkt.sport;
+    k.a = dst;
+    k.port_a = dport;
+    k.b = src;
+    k.port_b = sport;
   }
   return k;
 }
@@ -119,7 +120,8 @@ void FlowTable::end(Flow& flow, EndReason reason) noexcept {
   flows_.erase(key);
 }
 
-Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt) noexcept {
+Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt,
+                        const PacketMeta& meta) noexcept {
   if (flows_.size() >= config_.capacity && oldest_ != nullptr) {
     ++stats_.evicted;
     end(*oldest_, EndReason::kEvicted);
@@ -132,21 +134,25 @@ Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt) noexc
     return nullptr;
   }
   f->key = key;
-  // A capture that starts mid-handshake: the SYN-ACK's receiver is the client.
-  const bool reply_first = pkt.l4 == packet::L4::kTcp && pkt.has_flag(kSyn) && pkt.has_flag(kAck);
+  // A capture that starts mid-handshake: the SYN-ACK's receiver is the client. Live, the
+  // conntrack direction says who initiated.
+  const bool reply_first =
+      meta.conn_direction ? *meta.conn_direction == Direction::kServerToClient
+                          : pkt.l4 == packet::L4::kTcp && pkt.has_flag(kSyn) && pkt.has_flag(kAck);
   f->client = reply_first ? pkt.dst : pkt.src;
   f->client_port = reply_first ? pkt.dport : pkt.sport;
   f->server = reply_first ? pkt.src : pkt.dst;
   f->server_port = reply_first ? pkt.sport : pkt.dport;
   f->id = next_id_++;
   f->first_seen = pkt.ts;
+  f->start_seen = meta.start_seen || (pkt.l4 == packet::L4::kTcp && pkt.has_flag(kSyn));
   ++stats_.created;
   return f;
 }
 
 FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta& meta) noexcept {
   bool src_is_a = false;
-  const FlowKey key = key_of(pkt, src_is_a);
+  const FlowKey key = key_of(pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.l4, src_is_a);
   auto it = flows_.find(key);
   Flow* f = it != flows_.end() ? &it->second : nullptr;
   // A fresh SYN on a closed connection is a new connection reusing the port pair.
@@ -155,7 +161,7 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta&
     f = nullptr;
   }
   if (f == nullptr) {
-    f = create(key, pkt);
+    f = create(key, pkt, meta);
     if (f == nullptr) {
       return Hit{};
     }
@@ -189,6 +195,19 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta&
   }
   touch(*f);
   return Hit{f, dir};
+}
+
+bool FlowTable::end_connection(const packet::Address& src, uint16_t sport,
+                               const packet::Address& dst, uint16_t dport, packet::L4 l4,
+                               EndReason reason) noexcept {
+  bool src_is_a = false;
+  auto it = flows_.find(key_of(src, sport, dst, dport, l4, src_is_a));
+  if (it == flows_.end()) {
+    return false;
+  }
+  ++stats_.ended_by_conntrack;
+  end(it->second, reason);
+  return true;
 }
 
 void FlowTable::expire_idle(Timestamp now) noexcept {

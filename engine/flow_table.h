@@ -51,6 +51,15 @@ struct PacketMeta {
   std::optional<uint32_t> uid;                // owner of the local socket (host mode)
   /// Host mode: the packet was received by this host (INPUT) rather than sent (OUTPUT).
   std::optional<bool> inbound;
+  /// Live: which way the packet travels relative to the connection's initiator, from the
+  /// conntrack direction (the queue it came on). Payload-less TCP packets are not queued,
+  /// so the engine never sees the SYN and must not take the first payload's sender for the
+  /// client (servers speak first in SMTP, FTP, some P2P). nullopt offline: the capture's
+  /// SYN or first packet tells.
+  std::optional<Direction> conn_direction;
+  /// Live: the connection was new to conntrack under imguard's ruleset, so it is seen from
+  /// its start even though its SYN stayed in the kernel.
+  bool start_seen = false;
 };
 
 /// When and how a flow's decision was taken (engine/decider.h), cached on the flow so
@@ -82,7 +91,9 @@ struct Flow {
   uint64_t packets[2] = {0, 0};
   uint64_t bytes[2] = {0, 0};
   uint32_t payload_packets[2] = {0, 0};
-  uint8_t fin_seen = 0;  // bit 0: client sent FIN, bit 1: server sent FIN
+  uint32_t chain_packets = 0;  // packets handed to the classifier chain
+  bool start_seen = false;     // a SYN was seen, or the live path said so (PacketMeta)
+  uint8_t fin_seen = 0;        // bit 0: client sent FIN, bit 1: server sent FIN
   bool rst_seen = false;
   /// Source MAC of each side's frames, first seen; bit d of mac_seen says [d] is valid.
   uint8_t mac_seen = 0;
@@ -121,6 +132,7 @@ class FlowTable {
     uint64_t ended_tcp_closed = 0;
     uint64_t evicted = 0;
     uint64_t alloc_failed = 0;
+    uint64_t ended_by_conntrack = 0;  // end_connection() found and ended the flow
   };
   using EndFn = std::function<void(Flow&, EndReason)>;
 
@@ -136,6 +148,11 @@ class FlowTable {
   /// Finds the packet's flow or creates it (evicting the longest-idle flow when full),
   /// updates counters, TCP state, what `meta` adds (MACs, uid) and idle order.
   Hit track(const packet::PacketView& pkt, const PacketMeta& meta = {}) noexcept;
+  /// Ends the flow of this connection, if the table holds it (the live path learns of a
+  /// connection's end from conntrack, its FIN/RST without data never being queued).
+  /// `src`/`sport` are one end, `dst`/`dport` the other, in either order.
+  bool end_connection(const packet::Address& src, uint16_t sport, const packet::Address& dst,
+                      uint16_t dport, packet::L4 l4, EndReason reason) noexcept;
   /// Ends flows whose idle time passed their timeout, oldest first, at most expire_batch.
   void expire_idle(Timestamp now) noexcept;
   /// Ends every flow (EndReason::kShutdown), oldest first.
@@ -150,7 +167,7 @@ class FlowTable {
  private:
   using Map = std::unordered_map<FlowKey, Flow, FlowKeyHash>;  // nodes never move
 
-  Flow* create(const FlowKey& key, const packet::PacketView& pkt) noexcept;
+  Flow* create(const FlowKey& key, const packet::PacketView& pkt, const PacketMeta& meta) noexcept;
   void end(Flow& flow, EndReason reason) noexcept;
   void touch(Flow& flow) noexcept;
   void unlink(Flow& flow) noexcept;

@@ -14,6 +14,7 @@ struct Flow {
   TlsRecords c;
   std::array<std::byte, 8> slot{};
   uint32_t index = 0;
+  bool start_seen = false;
 
   Result send(Direction dir, const std::string& payload, uint8_t flags = 0x18) {
     const bool c2s = dir == Direction::kClientToServer;
@@ -24,6 +25,7 @@ struct Flow {
     FlowContext ctx;
     ctx.direction = dir;
     ctx.packet_index = index++;
+    ctx.start_seen = start_seen;
     return c.inspect(pkt, ctx, FlowSlot(slot));
   }
 };
@@ -45,9 +47,10 @@ TEST_CASE("mid-stream TLS records in both directions are tls", "[tls_records]") 
   CHECK(std::get<Match>(r).evidence == Evidence::kDpi);
 }
 
-TEST_CASE("a flow that starts with a SYN is left to the ClientHello readers", "[tls_records]") {
+TEST_CASE("a flow seen from its start is left to the ClientHello readers", "[tls_records]") {
   Flow f;
-  CHECK(std::holds_alternative<NotMine>(f.send(Direction::kClientToServer, "", 0x02)));
+  f.start_seen = true;  // offline: its SYN was captured; live: new to conntrack
+  CHECK(std::holds_alternative<NotMine>(f.send(Direction::kClientToServer, record(23, 40))));
 }
 
 TEST_CASE("TLS-looking bytes from one side only, bad types or lengths are not tls",
