@@ -81,15 +81,25 @@ std::unique_ptr<Queue> Queue::open(const QueueOptions& options, std::string& err
   return q;
 }
 
-Queue::~Queue() {
-  if (bound_) {
+void Queue::unbind(uint16_t queue_num) noexcept {
+  try {
     std::vector<uint8_t> msg(kConfigMsgBytes);
-    nlmsghdr* nlh =
-        nfq_nlmsg_put(reinterpret_cast<char*>(msg.data()), NFQNL_MSG_CONFIG, options_.queue_num);
+    nlmsghdr* nlh = nfq_nlmsg_put(reinterpret_cast<char*>(msg.data()), NFQNL_MSG_CONFIG, queue_num);
     nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
     msg.resize(nlh->nlmsg_len);
     std::string ignored;
     request("unbind", msg, ignored);
+  } catch (...) {
+    // Out of memory while unbinding: closing the socket unbinds as well.
+  }
+}
+
+Queue::~Queue() {
+  if (reply_bound_) {
+    unbind(*options_.reply_queue_num);
+  }
+  if (bound_) {
+    unbind(options_.queue_num);
   }
   mnl_socket_close(sock_);
 }
@@ -141,22 +151,35 @@ bool Queue::configure(std::string& error) {
   int one = 1;
   // Overruns are counted by the kernel (queue_user_dropped) instead of breaking recv().
   setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+  const size_t queues = options_.reply_queue_num ? 2 : 1;
   const size_t want =
-      std::clamp(size_t{options_.max_len} * kRcvBytesPerSlot, kMinRcvBytes, kMaxRcvBytes);
+      std::clamp(size_t{options_.max_len} * kRcvBytesPerSlot * queues, kMinRcvBytes, kMaxRcvBytes);
   const int rcv = static_cast<int>(want);
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) != 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
   }
+  if (!configure_one(options_.queue_num, error)) {
+    return false;
+  }
+  bound_ = true;
+  if (options_.reply_queue_num) {
+    if (!configure_one(*options_.reply_queue_num, error)) {
+      return false;
+    }
+    reply_bound_ = true;
+  }
+  return true;
+}
 
+bool Queue::configure_one(uint16_t queue_num, std::string& error) {
   auto make = [&](auto fill) {
     std::vector<uint8_t> msg(kConfigMsgBytes);
-    nlmsghdr* nlh =
-        nfq_nlmsg_put(reinterpret_cast<char*>(msg.data()), NFQNL_MSG_CONFIG, options_.queue_num);
+    nlmsghdr* nlh = nfq_nlmsg_put(reinterpret_cast<char*>(msg.data()), NFQNL_MSG_CONFIG, queue_num);
     fill(nlh);
     msg.resize(nlh->nlmsg_len);
     return msg;
   };
-  const std::string qname = "queue " + std::to_string(options_.queue_num);
+  const std::string qname = "queue " + std::to_string(queue_num);
 
   auto bind_msg =
       make([](nlmsghdr* n) { nfq_nlmsg_cfg_put_cmd(n, AF_UNSPEC, NFQNL_CFG_CMD_BIND); });
@@ -165,7 +188,11 @@ bool Queue::configure(std::string& error) {
             (err == EBUSY ? " (another process, maybe another imguard, owns this queue)" : "");
     return false;
   }
-  bound_ = true;
+  if (queue_num == options_.queue_num) {
+    bound_ = true;  // unbound by the destructor even if a later step fails
+  } else {
+    reply_bound_ = true;
+  }
 
   // Each optional flag goes alone: a refused flag in a combined message would leave the
   // queue half configured (and, for CONNTRACK, dropping every packet).
@@ -246,14 +273,13 @@ void Queue::close_run() noexcept {
   }
   nlmsghdr* nlh = nullptr;
   if (run_->count == 1) {
-    nlh =
-        put_verdict(send_buf_.data() + send_len_, options_.queue_num, run_->last_id, run_->verdict);
+    nlh = put_verdict(send_buf_.data() + send_len_, run_->queue_num, run_->last_id, run_->verdict);
     ++stats_.verdicts;
   } else {
     // The batch verdict carries the mark too: the kernel applies verdict and mark to every
     // packet still pending up to last_id, which after the runs before it is this run.
     nlh = nfq_nlmsg_put(reinterpret_cast<char*>(send_buf_.data() + send_len_),
-                        NFQNL_MSG_VERDICT_BATCH, options_.queue_num);
+                        NFQNL_MSG_VERDICT_BATCH, run_->queue_num);
     nfq_nlmsg_verdict_put(nlh, static_cast<int>(run_->last_id),
                           run_->verdict.action == Verdict::Action::kAccept ? NF_ACCEPT : NF_DROP);
     if (run_->verdict.mark) {
@@ -319,11 +345,11 @@ int Queue::receive_batch(PacketHandler& handler, Wait wait) noexcept {
   return got;
 }
 
-bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
+bool Queue::run(PacketHandler& handler, int stop_fd, int wake_fd) noexcept {
   const int fd = mnl_socket_get_fd(sock_);
   for (;;) {
-    pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    const int ready = poll(p, 2, -1);
+    pollfd p[3] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = poll(p, wake_fd >= 0 ? 3 : 2, -1);
     if (ready < 0) {
       if (errno == EINTR) {
         continue;
@@ -333,6 +359,11 @@ bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
     }
     if ((p[1].revents & POLLIN) != 0) {
       break;
+    }
+    if (wake_fd >= 0 && (p[2].revents & POLLIN) != 0) {
+      uint64_t count = 0;
+      [[maybe_unused]] const ssize_t n = read(wake_fd, &count, sizeof count);
+      handler.on_wake();
     }
     if ((p[0].revents & POLLIN) != 0 && receive_batch(handler, Wait::kDrain) < 0) {
       return false;
@@ -358,13 +389,18 @@ void Queue::read_kernel_counters() noexcept {
   unsigned long long user_dropped = 0;
   unsigned long long idseq = 0;
   unsigned one = 0;
+  uint64_t queue_dropped = 0;
+  uint64_t queue_user_dropped = 0;
   while (std::fscanf(f, "%u %u %u %u %u %llu %llu %llu %u", &qnum, &portid, &total, &mode, &range,
                      &dropped, &user_dropped, &idseq, &one) == 9) {
-    if (qnum == options_.queue_num) {
-      stats_.kernel_queue_dropped = dropped;
-      stats_.kernel_user_dropped = user_dropped;
+    if (qnum == options_.queue_num ||
+        (options_.reply_queue_num && qnum == *options_.reply_queue_num)) {
+      queue_dropped += dropped;
+      queue_user_dropped += user_dropped;
     }
   }
+  stats_.kernel_queue_dropped = queue_dropped;
+  stats_.kernel_user_dropped = queue_user_dropped;
   std::fclose(f);
 }
 
@@ -427,18 +463,23 @@ int Queue::on_packet_message(PacketHandler& handler, const nlmsghdr* nlh) noexce
       break;
   }
   pkt.ts = now_us();
+  pkt.queue_num = ntohs(static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh))->res_id);
+  if (options_.reply_queue_num) {
+    pkt.direction = pkt.queue_num == *options_.reply_queue_num ? ConnDirection::kReply
+                                                               : ConnDirection::kOriginal;
+  }
   if (truncated) {
     ++stats_.truncated;
   }
   ++stats_.packets;
   const Verdict v = handler.on_packet(pkt);
-  if (run_ && run_->verdict == v) {
+  if (run_ && run_->verdict == v && run_->queue_num == pkt.queue_num) {
     run_->last_id = pkt.id;
     ++run_->count;
     return MNL_CB_OK;
   }
   close_run();
-  run_ = Run{v, pkt.id, 1};
+  run_ = Run{pkt.queue_num, v, pkt.id, 1};
   return MNL_CB_OK;
 }
 

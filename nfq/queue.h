@@ -26,6 +26,11 @@ enum class Owner : uint8_t { kSkip, kRequest };
 /// How one queue is bound and configured.
 struct QueueOptions {
   uint16_t queue_num = 0;
+  /// A second queue bound on the same socket, for packets the ruleset sends there because
+  /// they travel in their connection's reply direction (`-m conntrack --ctdir REPLY`):
+  /// the queue number tells the direction, since this kernel cannot attach conntrack info
+  /// to queued packets. Packet::direction says which queue a packet came on.
+  std::optional<uint16_t> reply_queue_num;
   /// Packets the kernel holds for this queue before it applies `when_full`.
   uint32_t max_len = 4096;
   /// Bytes of each packet copied to userspace (0xffff: whole packets).
@@ -48,10 +53,17 @@ struct Capabilities {
   int conntrack_errno = 0;  // why it was refused (EOPNOTSUPP on kernels without glue)
 };
 
+/// The conntrack direction of a queued packet, as told by the queue it came on.
+enum class ConnDirection : uint8_t { kUnknown, kOriginal, kReply };
+
 /// One queued packet as the handler sees it. Views point into the receive buffer and stay
 /// valid only during the handler call.
 struct Packet {
   uint32_t id = 0;
+  uint16_t queue_num = 0;  // the queue it came on (its verdict goes back there)
+  /// kReply when it came on QueueOptions::reply_queue_num, kOriginal when a reply queue is
+  /// bound and it came on queue_num, kUnknown without a reply queue.
+  ConnDirection direction = ConnDirection::kUnknown;
   std::span<const uint8_t> l3;     // starts at the IP header
   uint32_t mark = 0;               // the packet's mark when it was queued
   std::chrono::microseconds ts{};  // receive time, CLOCK_MONOTONIC (immune to clock steps)
@@ -84,6 +96,9 @@ class PacketHandler {
  public:
   virtual ~PacketHandler() = default;
   virtual Verdict on_packet(const Packet& packet) noexcept = 0;
+  /// Called on the queue's thread when the `wake_fd` given to Queue::run() was readable
+  /// (its counter already read): work handed over by another thread.
+  virtual void on_wake() noexcept {}
 };
 
 /// Counters of one queue. Written by the queue's thread only; readable from any thread
@@ -108,9 +123,9 @@ struct QueueStats {
 /// the destructor may run on another thread than run(), never concurrently.
 class Queue {
  public:
-  /// Binds queue `options.queue_num`, sizes the socket receive buffer to the queue length,
-  /// sets NETLINK_NO_ENOBUFS and requests each optional flag (GSO, UID/GID, FAIL_OPEN,
-  /// CONNTRACK probe) in its own acknowledged message, then starts copying packets.
+  /// Binds queue `options.queue_num` (and `reply_queue_num`), sizes the socket receive buffer to
+  /// the queue length, sets NETLINK_NO_ENOBUFS and requests each optional flag (GSO, UID/GID,
+  /// FAIL_OPEN, CONNTRACK probe) in its own acknowledged message, then starts copying packets.
   /// nullptr and a message in `error` (object, cause, hint) on failure.
   static std::unique_ptr<Queue> open(const QueueOptions& options, std::string& error);
   /// Unbinds the queue. Packets still in the kernel's queue are then dropped by the
@@ -121,8 +136,10 @@ class Queue {
 
   /// Reads packets and answers each through `handler` until `stop_fd` (an eventfd or pipe)
   /// becomes readable; then reads whatever is already in the socket, answers it, and
-  /// returns. Never throws. Returns false (and sets last_error()) if the socket broke.
-  bool run(PacketHandler& handler, int stop_fd) noexcept;
+  /// returns. When `wake_fd` (an eventfd, -1 for none) becomes readable it is read and
+  /// handler.on_wake() called. Never throws. Returns false (and sets last_error()) if the
+  /// socket broke.
+  bool run(PacketHandler& handler, int stop_fd, int wake_fd = -1) noexcept;
 
   /// Refreshes the kernel_* counters from /proc (not on the packet path).
   void read_kernel_counters() noexcept;
@@ -138,6 +155,8 @@ class Queue {
  private:
   Queue(mnl_socket* sock, const QueueOptions& options);
   bool configure(std::string& error);
+  bool configure_one(uint16_t queue_num, std::string& error);
+  void unbind(uint16_t queue_num) noexcept;
   int request(const char* what, const std::vector<uint8_t>& msg, std::string& error);
   enum class Wait : uint8_t { kBlock, kDrain };
   int receive_batch(PacketHandler& handler, Wait wait) noexcept;
@@ -152,7 +171,8 @@ class Queue {
   QueueStats stats_;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
-  bool bound_ = false;
+  bool bound_ = false;        // queue_num is bound
+  bool reply_bound_ = false;  // reply_queue_num is bound
   std::string error_;
   // One datagram's receive buffer and the verdict buffer, sized once in open().
   std::vector<uint8_t> recv_buf_;
@@ -163,6 +183,7 @@ class Queue {
   /// kernel applies a batch verdict to every still-pending id up to `last_id`; runs are
   /// written in id order, so each batch covers exactly its own run.
   struct Run {
+    uint16_t queue_num = 0;  // ids are per queue: a run never spans two
     Verdict verdict;
     uint32_t last_id = 0;
     uint32_t count = 0;
