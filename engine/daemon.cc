@@ -144,14 +144,30 @@ std::string DaemonStats::line() const {
 
 namespace {
 
+/// What the control thread does with a worker's record: write the label and emit the
+/// decision event, or (a connection decided at its end) emit the event only.
+enum class RecordKind : uint8_t { kLabelAndEvent, kEventOnly };
+
 /// What a worker hands the control thread to write into a connection's conntrack label.
 struct RecordWrite {
+  RecordKind kind = RecordKind::kLabelAndEvent;
   conntrack::Tuple original;
   policy::ConnRecord record;
   uint64_t generation = 0;
   EventFlow event;  // the decision event, written when events are on
 };
 constexpr size_t kRecordRing = 8192;
+
+/// A connection conntrack reported gone, handed by the control thread to the worker that
+/// may hold its flow: the two ends as the queue hook saw them.
+struct EndedConnection {
+  packet::Address a;
+  packet::Address b;
+  uint16_t port_a = 0;
+  uint16_t port_b = 0;
+  packet::L4 l4 = packet::L4::kTcp;
+};
+constexpr size_t kEndedRing = 16384;
 
 /// The flow_id of a connection's events: the same for its decision and its end (which
 /// come from different places: the worker and conntrack), and below 2^53 so JSON readers
@@ -194,6 +210,10 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   WorkerCounters counters;
   QueuedHistogram queued;  // read by the control thread after join()
   SpscRing<RecordWrite, kRecordRing> records;
+  /// Connections that ended (conntrack destroy events), pushed by the control thread,
+  /// which then writes `wake` so the worker ends their flows (Queue::run's wake fd).
+  SpscRing<EndedConnection, kEndedRing> ended;
+  int wake = -1;
   // The snapshot this worker decides under, refreshed when the generation moves.
   std::shared_ptr<const policy::Config> config;
   uint64_t generation = 0;
@@ -208,6 +228,14 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         mask(c.mark_mask),
         error_verdict(c.anomaly_accept.value_or(c.fail_open) ? nfq::Verdict::accept()
                                                              : nfq::Verdict::drop()) {}
+
+  ~Worker() {
+    if (wake >= 0) {
+      close(wake);
+    }
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   static void bump(Counter& c) noexcept { ++c; }
 
@@ -231,6 +259,15 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     if (mode == policy::HookMode::kHost) {
       meta.inbound = pkt.inbound;
     }
+    // The queue tells the conntrack direction; payload-less TCP packets (the SYN among
+    // them) stay in the kernel, so without it the first payload's sender would be taken
+    // for the client.
+    if (pkt.direction != nfq::ConnDirection::kUnknown) {
+      meta.conn_direction = pkt.direction == nfq::ConnDirection::kReply
+                                ? Direction::kServerToClient
+                                : Direction::kClientToServer;
+      meta.start_seen = true;
+    }
     const PolicyView view{config.get(), generation, store.schedules()};
     const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {
@@ -253,39 +290,62 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         break;
       case Step::kRedecided:
         bump(counters.redecided);
-        record(*out.flow);
+        record(view_of(*out.flow));
         break;
     }
     return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, cached.decision, mask));
   }
 
-  void decided(const Flow& f) noexcept {
-    const policy::Decision& d = f.decision.decision;
-    bump(counters.decided_by_app[static_cast<size_t>(f.chain.result.app)]);
+  void count_decision(classifiers::AppId app, const policy::Decision& d) noexcept {
+    bump(counters.decided_by_app[static_cast<size_t>(app)]);
     bump(counters.decided_by_action[static_cast<size_t>(d.action)]);
-    bump(counters.decided_by_action_app[static_cast<size_t>(d.action)]
-                                       [static_cast<size_t>(f.chain.result.app)]);
+    bump(counters.decided_by_action_app[static_cast<size_t>(d.action)][static_cast<size_t>(app)]);
     if (d.monitored()) {
       bump(counters.monitored);
     }
-    record(f);
+  }
+
+  void decided(const Flow& f) noexcept {
+    count_decision(f.chain.result.app, f.decision.decision);
+    const FlowRecord r = view_of(f);
+    record(r);
     if (log == LogDecisions::kYes) {
-      log_decision(f);
+      log_decision(r);
     }
   }
 
+  /// What record() and log_decision() need of a flow that is still in the table.
+  FlowRecord view_of(const Flow& f) const noexcept {
+    FlowRecord r;
+    r.id = f.id;
+    r.l4 = f.key.l4;
+    r.src = f.client;
+    r.dst = f.server;
+    r.sport = f.client_port;
+    r.dport = f.server_port;
+    r.result = f.chain.result;
+    r.classifier = analyzer->chain().classifier_name(f.chain.result.classifier);
+    for (size_t d = 0; d < 2; ++d) {
+      r.packets[d] = f.packets[d];
+      r.bytes[d] = f.bytes[d];
+    }
+    r.decision = f.decision;
+    return r;
+  }
+
   /// Queues the connection's label record for the control thread (no syscall here).
-  void record(const Flow& f) noexcept {
+  void record(const FlowRecord& f, RecordKind kind = RecordKind::kLabelAndEvent) noexcept {
     RecordWrite w;
-    w.original.src = f.client;
-    w.original.dst = f.server;
-    w.original.sport = f.client_port;
-    w.original.dport = f.server_port;
-    w.original.l4proto = static_cast<uint8_t>(f.key.l4);
+    w.kind = kind;
+    w.original.src = f.src;
+    w.original.dst = f.dst;
+    w.original.sport = f.sport;
+    w.original.dport = f.dport;
+    w.original.l4proto = static_cast<uint8_t>(f.l4);
     const CachedDecision& c = f.decision;
-    w.record.app = f.chain.result.app;
-    w.record.evidence = f.chain.result.evidence;
-    w.record.features = f.chain.result.features;
+    w.record.app = f.result.app;
+    w.record.evidence = f.result.evidence;
+    w.record.features = f.result.features;
     w.record.user_is_responder = c.identity.user_is_responder;
     w.record.identity_sticky = c.identity.sticky;
     w.record.user_stable_id = c.decision.user < config->policy.users.size()
@@ -295,13 +355,13 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     w.event.ts = std::chrono::duration_cast<packet::Timestamp>(
         std::chrono::system_clock::now().time_since_epoch());
     w.event.flow_id = flow_id_of(w.original);
-    w.event.l4 = f.key.l4;
-    w.event.src = f.client;
-    w.event.dst = f.server;
-    w.event.sport = f.client_port;
-    w.event.dport = f.server_port;
-    w.event.result = f.chain.result;
-    w.event.classifier = analyzer->chain().classifier_name(f.chain.result.classifier);
+    w.event.l4 = f.l4;
+    w.event.src = f.src;
+    w.event.dst = f.dst;
+    w.event.sport = f.sport;
+    w.event.dport = f.dport;
+    w.event.result = f.result;
+    w.event.classifier = f.classifier;
     w.event.decision = c;
     for (size_t d = 0; d < 2; ++d) {
       w.event.packets[d] = f.packets[d];
@@ -314,14 +374,29 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
 
   void on_flow_end(const FlowRecord& r) override {
     queued.add(r.packets[0] + r.packets[1]);
-    if (r.decision.when == CachedDecision::When::kEnd) {
+    if (r.decision.when == CachedDecision::When::kEnd && config != nullptr) {
+      // Ended before the classification settled (e.g. a short connection whose few
+      // payload packets named nothing): decided now, counted, logged and evented like any
+      // decision; no label write, the connection is gone or idle.
       bump(counters.decided_at_end);
+      count_decision(r.result.app, r.decision.decision);
+      record(r, RecordKind::kEventOnly);
+      if (log == LogDecisions::kYes) {
+        log_decision(r);
+      }
     }
   }
 
-  void log_decision(const Flow& f) const noexcept {
+  /// Drains the ended connections the control thread handed over.
+  void on_wake() noexcept override {
+    while (const auto e = ended.pop()) {
+      analyzer->end_connection(e->a, e->port_a, e->b, e->port_b, e->l4);
+    }
+  }
+
+  void log_decision(const FlowRecord& f) const noexcept {
     try {
-      const auto& c = f.chain.result;
+      const auto& c = f.result;
       const policy::Decision& d = f.decision.decision;
       const std::string rule =
           d.rule < config->policy.rules.size() ? config->policy.rules[d.rule].name : "?";
@@ -329,23 +404,24 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
       if (d.monitored()) {
         action += " monitor=" + std::string(policy::action_name(d.action));
       }
+      const char* when = f.decision.when == CachedDecision::When::kClaim ? " (on claim)"
+                         : f.decision.when == CachedDecision::When::kEnd ? " (at its end)"
+                                                                         : "";
       std::fprintf(
           stderr,
           "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s user=%s "
           "rule=%s%s\n",
-          f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(), f.client_port,
-          f.server.to_string().c_str(), f.server_port,
-          std::string(classifiers::app_name(c.app)).c_str(),
+          f.l4 == packet::L4::kTcp ? "tcp" : "udp", f.src.to_string().c_str(), f.sport,
+          f.dst.to_string().c_str(), f.dport, std::string(classifiers::app_name(c.app)).c_str(),
           std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
-          action.c_str(), user_text(*config, d.user).c_str(), rule.c_str(),
-          f.decision.when == CachedDecision::When::kClaim ? " (on claim)" : "");
+          action.c_str(), user_text(*config, d.user).c_str(), rule.c_str(), when);
     } catch (...) {
       // Logging must not take the packet path down (to_string allocates).
     }
   }
 
   void run(int stop_fd) noexcept {
-    failed.store(!queue->run(*this, stop_fd), std::memory_order_release);
+    failed.store(!queue->run(*this, stop_fd, wake), std::memory_order_release);
     analyzer->flush();  // every flow still in the table reports its queued-packet count
   }
 };
@@ -376,6 +452,7 @@ std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> con
     auto w = std::make_unique<Worker>(d->store_, c, d->options_.log_decisions);
     nfq::QueueOptions qo;
     qo.queue_num = static_cast<uint16_t>(c.queue_first + i);
+    qo.reply_queue_num = static_cast<uint16_t>(policy::reply_queue(c, i));
     qo.max_len = c.queue_maxlen;
     qo.when_full = c.fail_open ? nfq::WhenFull::kAccept : nfq::WhenFull::kDrop;
     qo.owner = c.mode == policy::HookMode::kHost ? nfq::Owner::kRequest : nfq::Owner::kSkip;
@@ -385,6 +462,11 @@ std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> con
     }
     w->queue = nfq::Queue::open(qo, error);
     if (!w->queue) {
+      return nullptr;
+    }
+    w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->wake < 0) {
+      error = std::string("eventfd: ") + std::strerror(errno);
       return nullptr;
     }
     d->workers_.push_back(std::move(w));
@@ -549,6 +631,8 @@ struct Daemon::Control {
   std::unordered_map<conntrack::Tuple, policy::ConnRecord, TupleHash> remembered;
   uint64_t forgotten = 0;
   uint64_t ended_decided = 0;  // decided connections that ended (destroy events)
+  uint64_t ends_dropped = 0;   // ends a full worker ring could not take
+  bool steered = false;        // the ruleset spreads connections by the steering label
   std::unique_ptr<EventLog> event_log;
   int metrics_fd = -1;
   std::chrono::steady_clock::time_point next_textfile = started;
@@ -774,6 +858,12 @@ struct Daemon::Control {
     pending.clear();
     for (auto& w : daemon.workers_) {
       while (auto r = w->records.pop()) {
+        if (r->kind == RecordKind::kEventOnly) {
+          if (events_on()) {
+            emit(EventType::kDecision, r->event);
+          }
+          continue;
+        }
         conntrack::Update u;
         u.original = r->original;
         u.label = policy::encode_label(r->record);
@@ -972,12 +1062,50 @@ struct Daemon::Control {
            " schedules_active=" + (active.empty() ? "-" : active) + " " + live().line() + "\n";
   }
 
-  /// Ended connections' totals for `top` (conntrack destroy events).
+  /// Ended connections' totals for `top`, and the end of their flows in the workers
+  /// (conntrack destroy events).
   void read_events() {
     if (!events) {
       return;
     }
-    events->read([&](const conntrack::Entry& e) { ended_connection(e); });
+    std::vector<bool> woke(daemon.workers_.size(), false);
+    events->read([&](const conntrack::Entry& e) {
+      hand_to_workers(e, woke);
+      ended_connection(e);
+    });
+    for (size_t i = 0; i < woke.size(); ++i) {
+      if (woke[i]) {
+        const uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = write(daemon.workers_[i]->wake, &one, sizeof one);
+      }
+    }
+  }
+
+  /// The workers see no FIN or RST without data (they stay in the kernel), so a
+  /// connection's end reaches its flow from here: to the worker its steering label names,
+  /// or to every worker when the address hash spread the connections.
+  void hand_to_workers(const conntrack::Entry& e, std::vector<bool>& woke) {
+    EndedConnection c;
+    c.a = e.original.src;
+    c.port_a = e.original.sport;
+    c.b = e.reply.src;  // the destination the hook saw (after DNAT)
+    c.port_b = e.reply.sport;
+    c.l4 = e.original.l4proto == 6 ? packet::L4::kTcp : packet::L4::kUdp;
+    auto push = [&](size_t i) {
+      if (daemon.workers_[i]->ended.push(c)) {
+        woke[i] = true;
+      } else {
+        ++ends_dropped;  // the flow ends by its idle timeout instead
+      }
+    };
+    if (steered && !daemon.workers_.empty()) {
+      const uint32_t i = e.label ? policy::steer_index(*e.label) : 0;
+      push(std::min<size_t>(i, daemon.workers_.size() - 1));
+      return;
+    }
+    for (size_t i = 0; i < daemon.workers_.size(); ++i) {
+      push(i);
+    }
   }
 
   std::vector<FlowView> open_flows(const std::string& user, const std::string& app,
@@ -1187,8 +1315,12 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   ctl.events = conntrack::Events::open(error);
   if (!ctl.events) {
-    log_warning("{}; `top` counts only open connections", error.c_str());
+    log_warning(
+        "{}; `top` counts only open connections, and flows leave the workers by their "
+        "idle timeout",
+        error.c_str());
   }
+  ctl.steered = firewall::steers_by_label(ctl.config(), ctl.fw->plan());
   ctl.ct = conntrack::Conntrack::open(error);
   if (!ctl.ct) {
     log_warning("{}; open connections will not be re-decided on reload or at schedule boundaries",

@@ -96,9 +96,16 @@ struct Firewall::Impl {
         }
       }
       if (chains_action == Chains::kDelete) {
+        // Every chain flushed before any is deleted: IMGUARD-QUEUE jumps to IMGUARD-QSELECT,
+        // and a chain still referenced cannot go.
         for (const auto& [ct, chain] : chains) {
           if (ct == t) {
-            body += "-F " + chain + "\n-X " + chain + "\n";
+            body += "-F " + chain + "\n";
+          }
+        }
+        for (const auto& [ct, chain] : chains) {
+          if (ct == t) {
+            body += "-X " + chain + "\n";
           }
         }
       }

@@ -24,6 +24,12 @@ enum class Plan : uint8_t {
   kIptables,               // everything in ip(6)tables chains IMGUARD-*
 };
 std::string_view plan_name(Plan p) noexcept;
+/// Whether `plan` spreads new connections over the workers by the steering label bits
+/// (policy/labels.h: nft numbers each new connection round-robin, the iptables queue rules
+/// pick the worker's queues from the number): nftables with the iptables queue rule and
+/// 2..kMaxSteeredWorkers queues. Otherwise the kernel's `--queue-balance` address hash
+/// spreads them (every connection between two hosts on one worker).
+bool steers_by_label(const policy::Config& c, Plan plan) noexcept;
 
 /// Runs the external tools (nft, iptables-restore, ...). Tests substitute their own to
 /// check the scripts without touching the kernel.

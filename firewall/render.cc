@@ -3,6 +3,8 @@
 // and iptables 1.8.9, is in firewall/README.md; mark values come from policy/marks.h only.
 #include "firewall/render.h"
 
+#include "policy/labels.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -183,27 +185,71 @@ std::vector<Hook> hooks(const Config& c) {
           {"output", "OUTPUT", "oifname != \"lo\" ", "! -o lo "}};
 }
 
-std::string queue_range_nft(const Config& c) {
-  std::string s = std::to_string(c.queue_first);
+enum class ConnDir : uint8_t { kOriginal, kReply };
+
+std::string queue_range_nft(const Config& c, ConnDir dir) {
+  const uint32_t first = dir == ConnDir::kReply ? policy::reply_queue(c, 0) : c.queue_first;
+  std::string s = std::to_string(first);
   if (c.queue_count > 1) {
-    s += "-" + std::to_string(c.queue_first + c.queue_count - 1);
+    s += "-" + std::to_string(first + c.queue_count - 1);
   }
   return s;
 }
 
-std::string queue_target_ipt(const Config& c) {
-  std::string s = c.queue_count > 1 ? "--queue-balance " + std::to_string(c.queue_first) + ":" +
-                                          std::to_string(c.queue_first + c.queue_count - 1)
-                                    : "--queue-num " + std::to_string(c.queue_first);
+/// The NFQUEUE target for one direction: original-direction packets go to
+/// queue_first .. queue_first + count - 1, reply-direction packets to the next `count`
+/// queues (policy::reply_queue), so the queue number tells the daemon the conntrack
+/// direction. Both ranges hash the same way, so index i of each lands on worker i.
+std::string queue_target_ipt(const Config& c, ConnDir dir) {
+  const uint32_t first = dir == ConnDir::kReply ? policy::reply_queue(c, 0) : c.queue_first;
+  std::string s = c.queue_count > 1 ? "--queue-balance " + std::to_string(first) + ":" +
+                                          std::to_string(first + c.queue_count - 1)
+                                    : "--queue-num " + std::to_string(first);
   if (c.queue_bypass) {
     s += " --queue-bypass";
   }
   return s;
 }
 
+std::string queue_num_ipt(const Config& c, ConnDir dir, uint32_t worker) {
+  const uint32_t q =
+      dir == ConnDir::kReply ? policy::reply_queue(c, worker) : c.queue_first + worker;
+  return "--queue-num " + std::to_string(q) + (c.queue_bypass ? " --queue-bypass" : "");
+}
+
+/// Bits of the steering field a worker index needs (0 for one worker).
+uint32_t steer_bits(const Config& c) {
+  uint32_t bits = 0;
+  while ((1u << bits) < c.queue_count) {
+    ++bits;
+  }
+  return bits;
+}
+
+/// Classic BPF (xt_bpf, run from the network header): true when a TCP segment carries
+/// payload, i.e. the packet is longer than its IP and TCP headers. The length is the
+/// skb's (`ld len`), not the header's total length, so a GRO packet larger than 64 KiB
+/// (IPv4 BIG TCP writes tot_len 0) still counts as carrying data. The same check in
+/// pcap syntax: `ip[2:2] - ((ip[0]&0xf)<<2) - ((tcp[12]&0xf0)>>2) != 0`.
+///   ldxb 4*([0]&0xf); ldb [x+12]; and #0xf0; rsh #2; add x; tax; ld len;
+///   jgt x, 0, 1; ret #1; ret #0
+constexpr std::string_view kTcpPayloadBpf4 =
+    "10,177 0 0 0,80 0 0 12,84 0 0 240,116 0 0 2,12 0 0 0,7 0 0 0,128 0 0 0,45 0 1 0,"
+    "6 0 0 1,6 0 0 0";
+/// IPv6: a TCP header right after the fixed header (next header 6) with payload; any
+/// other next header (extension headers) is treated as carrying data and queued.
+///   ldb [6]; jeq #6, 0, 7; ldb [52]; and #0xf0; rsh #2; add #40; tax; ld len;
+///   jgt x, 0, 1; ret #1; ret #0
+constexpr std::string_view kTcpPayloadBpf6 =
+    "11,48 0 0 6,21 0 7 6,48 0 0 52,84 0 0 240,116 0 0 2,4 0 0 40,7 0 0 0,128 0 0 0,"
+    "45 0 1 0,6 0 0 1,6 0 0 0";
+
 /// Whether the nft part carries the queue rule, and whether an iptables part carries
 /// the enforcement chain (instead of nftables).
 enum class NftQueue : uint8_t { kIncluded, kElsewhere };
+/// Whether new connections are spread over the workers by the steering label
+/// (steers_by_label()) or by the kernel's address hash (`--queue-balance`).
+enum class Steer : uint8_t { kLabel, kAddressHash };
 enum class IptEnforce : uint8_t { kIncluded, kElsewhere };
 
 // ---- nftables ---------------------------------------------------------------------------
@@ -393,14 +439,50 @@ Part nft_part(const Config& c, NftQueue queueing) {
   chain("labels", [&](NftChain& ch) { ch.rule("ct label set " + std::to_string(kLabelBit)); });
   if (with_queue) {
     chain("classify", [&](NftChain& ch) {  // "queue" is an nft keyword, not a chain name
-      std::string q = "ct mark & " + w + " == 0x00000000 meta l4proto { tcp, udp } queue ";
-      if (c.queue_bypass) {
-        q += "flags bypass ";
+      for (const ConnDir dir : {ConnDir::kOriginal, ConnDir::kReply}) {
+        std::string q = "ct mark & " + w +
+                        " == 0x00000000 meta l4proto { tcp, udp } ct direction " +
+                        (dir == ConnDir::kReply ? "reply" : "original") + " queue ";
+        if (c.queue_bypass) {
+          q += "flags bypass ";
+        }
+        ch.rule(q + "num " + queue_range_nft(c, dir));
       }
-      ch.rule(q + "num " + queue_range_nft(c));
+    });
+  }
+  const bool steering = !with_queue && steers_by_label(c, Plan::kNftablesIptablesQueue);
+  if (steering) {
+    // Each new connection gets the index of the worker that owns it in the steering
+    // label bits (policy/labels.h), round-robin; the iptables queue rules pick the queue
+    // from those bits, so both directions of a connection reach the same worker. Only the
+    // first packet of a connection (not yet confirmed) takes a number.
+    const uint32_t bits = steer_bits(c);
+    for (uint32_t i = 1; i < c.queue_count; ++i) {
+      chain("steer_" + std::to_string(i), [&](NftChain& ch) {
+        for (uint32_t b = 0; b < bits; ++b) {
+          if ((i >> b) & 1u) {
+            ch.rule("ct label set " + std::to_string(policy::kSteerLabelBits[b]));
+          }
+        }
+      });
+    }
+    chain("steer", [&](NftChain& ch) {
+      std::string map;
+      for (uint32_t i = 1; i < c.queue_count; ++i) {
+        map += (map.empty() ? "" : ", ") + std::to_string(i) + " : jump steer_" + std::to_string(i);
+      }
+      ch.rule("ct state new ct status & confirmed == 0 meta l4proto { tcp, udp } numgen inc mod " +
+              std::to_string(c.queue_count) + " vmap { " + map + " }");
     });
   }
   for (const Hook& h : hooks(c)) {
+    if (steering) {
+      // Before the iptables mangle chains (priority -150) that queue.
+      s += "\tchain " + std::string(h.nft) + "_steer {\n";
+      s += "\t\ttype filter hook " + std::string(h.nft) + " priority mangle - 1; policy accept;\n";
+      NftChain{s, p.owned_rules}.rule(std::string(h.nft_skip) + "jump steer");
+      s += "\t}\n";
+    }
     if (with_queue) {
       s += "\tchain " + std::string(h.nft) + "_queue {\n";
       s += "\t\ttype filter hook " + std::string(h.nft) + " priority mangle; policy accept;\n";
@@ -424,14 +506,56 @@ std::string jump_line(const Hook& h, std::string_view chain) {
          std::string(kTag) + " -j " + std::string(chain);
 }
 
-void ipt_queue_table(const Config& c, Part& p) {
+void ipt_queue_table(const Config& c, Tool tool, Steer steer, Part& p) {
   const std::string w = hex_short(c.mark_mask);
   std::string& s = p.script;
-  s += "*mangle\n:" + std::string(kQueueChain) + " - [0:0]\n";
-  for (const char* proto : {"tcp", "udp"}) {
-    s += "-A " + std::string(kQueueChain) + " -p " + proto + " -m connmark --mark 0x0/" + w +
-         " -j NFQUEUE " + queue_target_ipt(c) + "\n";
+  const std::string q = std::string(kQueueChain);
+  const std::string sel = std::string(kQueueSelectChain);
+  s += "*mangle\n:" + q + " - [0:0]\n:" + sel + " - [0:0]\n";
+  // Only packets that can change a decision: TCP segments with payload (a SYN carrying
+  // data included) and every UDP datagram, of connections whose ct window is still zero;
+  // handshakes and pure ACKs stay in the kernel. A FIN or RST without data is queued only
+  // once the connection had data queued (the data-queued label bit, set here on the way
+  // in): it must not overtake a data segment that waits in the queue (measured: a
+  // server's FIN passed its queued reply, the client SACKed the FIN and the server sent
+  // the reply again; an RST passing queued data destroys it), while a connection that
+  // never carries payload is never queued at all.
+  const std::string_view bpf = tcp_payload_bpf(tool);
+  auto rule = [&](const std::string& chain, const std::string& text) {
+    s += "-A " + chain + " " + text + "\n";
     ++p.owned_rules;
+  };
+  const std::string undecided = "-p tcp -m connmark --mark 0x0/" + w + " ";
+  const std::string payload = "-m bpf --bytecode \"" + std::string(bpf) + "\" ";
+  rule(q, undecided + payload + "-m connlabel --label " +
+              std::to_string(policy::kDataQueuedLabelBit) + " --set");
+  rule(q, undecided + payload + "-j " + sel);
+  for (const char* flag : {"FIN", "RST"}) {
+    rule(q, undecided + "-m connlabel --label " + std::to_string(policy::kDataQueuedLabelBit) +
+                " -m tcp --tcp-flags " + flag + " " + flag + " -j " + sel);
+  }
+  rule(q, "-p udp -m connmark --mark 0x0/" + w + " -j " + sel);
+  // The queue number tells the direction (the kernel here cannot attach conntrack info to
+  // a queued packet); reply first, so the original direction is the catch-all.
+  const std::string reply = "-m conntrack --ctdir REPLY ";
+  if (steer == Steer::kAddressHash) {
+    rule(sel, reply + "-j NFQUEUE " + queue_target_ipt(c, ConnDir::kReply));
+    rule(sel, "-j NFQUEUE " + queue_target_ipt(c, ConnDir::kOriginal));
+  } else {
+    // Worker i's connections carry i in the steering label bits (set by nft at creation);
+    // the last worker also takes whatever matches no pattern, so nothing slips past.
+    const uint32_t bits = steer_bits(c);
+    for (uint32_t i = 0; i < c.queue_count; ++i) {
+      std::string pattern;
+      if (i + 1 < c.queue_count) {
+        for (uint32_t b = 0; b < bits; ++b) {
+          pattern += std::string("-m connlabel ") + (((i >> b) & 1u) != 0 ? "" : "! ") +
+                     "--label " + std::to_string(policy::kSteerLabelBits[b]) + " ";
+        }
+      }
+      rule(sel, pattern + reply + "-j NFQUEUE " + queue_num_ipt(c, ConnDir::kReply, i));
+      rule(sel, pattern + "-j NFQUEUE " + queue_num_ipt(c, ConnDir::kOriginal, i));
+    }
   }
   for (const Hook& h : hooks(c)) {
     const std::string line = jump_line(h, kQueueChain);
@@ -529,13 +653,13 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   s += "COMMIT\n";
 }
 
-Part ipt_part(const Config& c, Tool tool, IptEnforce enforcing) {
+Part ipt_part(const Config& c, Tool tool, IptEnforce enforcing, Steer steer) {
   const bool with_enforce = enforcing == IptEnforce::kIncluded;
   Part p;
   p.tool = tool;
   p.purpose = with_enforce ? "queueing of undecided connections, mark saving and enforcement"
                            : "queueing of undecided connections only";
-  ipt_queue_table(c, p);
+  ipt_queue_table(c, tool, steer, p);
   if (with_enforce) {
     ipt_enforce_table(c, tool, p);
   }
@@ -543,6 +667,15 @@ Part ipt_part(const Config& c, Tool tool, IptEnforce enforcing) {
 }
 
 }  // namespace
+
+std::string_view tcp_payload_bpf(Tool tool) noexcept {
+  return tool == Tool::kIp6tables ? kTcpPayloadBpf6 : kTcpPayloadBpf4;
+}
+
+bool steers_by_label(const policy::Config& c, Plan plan) noexcept {
+  return plan == Plan::kNftablesIptablesQueue && c.queue_count > 1 &&
+         c.queue_count <= policy::kMaxSteeredWorkers;
+}
 
 std::string_view tool_name(Tool t) noexcept {
   switch (t) {
@@ -562,14 +695,18 @@ std::vector<Part> render_parts(const Config& config, Plan plan) {
     case Plan::kNftables:
       parts.push_back(nft_part(config, NftQueue::kIncluded));
       break;
-    case Plan::kNftablesIptablesQueue:
+    case Plan::kNftablesIptablesQueue: {
+      const Steer steer = steers_by_label(config, plan) ? Steer::kLabel : Steer::kAddressHash;
       parts.push_back(nft_part(config, NftQueue::kElsewhere));
-      parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kElsewhere));
-      parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kElsewhere));
+      parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kElsewhere, steer));
+      parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kElsewhere, steer));
       break;
+    }
     case Plan::kIptables:
-      parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kIncluded));
-      parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kIncluded));
+      parts.push_back(
+          ipt_part(config, Tool::kIptables, IptEnforce::kIncluded, Steer::kAddressHash));
+      parts.push_back(
+          ipt_part(config, Tool::kIp6tables, IptEnforce::kIncluded, Steer::kAddressHash));
       break;
   }
   return parts;

@@ -19,6 +19,8 @@ inline constexpr std::string_view kTag = "imguard";
 inline constexpr std::string_view kNftTable = "imguard";
 inline constexpr std::string_view kQueueChain = "IMGUARD-QUEUE";
 inline constexpr std::string_view kEnforceChain = "IMGUARD-ENFORCE";
+/// Picks the queue (direction, worker) for a packet IMGUARD-QUEUE decided to queue.
+inline constexpr std::string_view kQueueSelectChain = "IMGUARD-QSELECT";
 /// Unreferenced; its one rule makes the kernel attach the ct labels extension.
 inline constexpr std::string_view kLabelsChain = "IMGUARD-LABELS";
 
@@ -34,6 +36,10 @@ struct Part {
   std::vector<std::pair<std::string, std::string>> jumps;  // table, line
   size_t owned_rules = 0;
 };
+
+/// The classic BPF program (xt_bpf `--bytecode` text) of the queue rule that is true for a
+/// TCP segment with payload, FIN or RST: IPv4 for kIptables, IPv6 for kIp6tables.
+std::string_view tcp_payload_bpf(Tool tool) noexcept;
 
 /// Renders the ruleset for `plan`. Pure: no kernel access. Deterministic for a Config.
 std::vector<Part> render_parts(const policy::Config& config, Plan plan);

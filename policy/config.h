@@ -214,6 +214,8 @@ struct Config {
   HookMode mode = HookMode::kGateway;
   /// NFQUEUE numbers used: queue_first .. queue_first + queue_count - 1, one worker each
   /// (`--queue-balance`); queue_first + queue_count <= 65536.
+  /// Each worker also owns a reply-direction queue: reply_queue() (so first + 2 * count
+  /// <= 65536).
   uint16_t queue_first = 0;
   uint16_t queue_count = 1;
   /// Packets the kernel holds per queue before the full-queue behaviour applies.
@@ -260,6 +262,13 @@ struct Config {
   /// "file:line:col: warning: ...". check-config prints them; run logs them.
   std::vector<std::string> warnings;
 };
+
+/// The queue of worker `worker`'s reply-direction packets: the ruleset queues packets
+/// travelling in their connection's reply direction to queue_first + queue_count + worker,
+/// so the queue number carries the conntrack direction.
+inline uint32_t reply_queue(const Config& c, uint32_t worker) noexcept {
+  return uint32_t{c.queue_first} + c.queue_count + worker;
+}
 
 std::string_view backend_name(Backend b) noexcept;
 std::string_view hook_mode_name(HookMode m) noexcept;

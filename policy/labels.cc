@@ -22,7 +22,26 @@ LabelBytes label_mask() noexcept {
   for (size_t i = kFirstByte; i < m.size(); ++i) {
     m[i] = 0xff;
   }
+  auto clear = [&m](int bit) {
+    const auto byte = static_cast<size_t>(bit / 8);
+    m[byte] = static_cast<uint8_t>(m[byte] & ~(1u << (bit % 8)));
+  };
+  for (const int bit : kSteerLabelBits) {
+    clear(bit);
+  }
+  clear(kDataQueuedLabelBit);
   return m;
+}
+
+uint32_t steer_index(const LabelBytes& label) noexcept {
+  uint32_t index = 0;
+  for (size_t i = 0; i < kSteerLabelBits.size(); ++i) {
+    const int bit = kSteerLabelBits[i];
+    if ((label[static_cast<size_t>(bit / 8)] >> (bit % 8)) & 1u) {
+      index |= 1u << i;
+    }
+  }
+  return index;
 }
 
 LabelBytes encode_label(const ConnRecord& r) noexcept {

@@ -25,6 +25,22 @@ namespace imguard::policy {
 ///   bits 18..20  classifiers::Evidence
 ///   bits 21..28  classifier features (classifiers::Feature bits)
 ///   bits 32..63  User::stable_id of the user (0: unknown)
+///
+/// Steering (firewall/README.md, "Spreading connections over workers"): the nft ruleset
+/// writes the index of the worker that owns a new connection into record bits 29, 30, 31
+/// and 7 (label bits 93, 94, 95, 71; index bit 0 first) when the connection is created,
+/// so both of its directions reach the same worker, and a destroy event names the worker
+/// that holds it. Record writes never touch these bits (label_mask()).
+inline constexpr std::array<int, 4> kSteerLabelBits = {93, 94, 95, 71};
+/// Set by the queue rule on a connection's first queued data segment (record bit 6,
+/// label bit 70): from then on its FIN and RST without data are queued too, so they
+/// cannot overtake queued data (firewall/README.md). Record writes never touch it.
+inline constexpr int kDataQueuedLabelBit = 70;
+/// Workers the steering field can name.
+inline constexpr uint32_t kMaxSteeredWorkers = 1u << kSteerLabelBits.size();
+/// The worker index in `label`'s steering bits (0 when none are set).
+uint32_t steer_index(const std::array<uint8_t, 16>& label) noexcept;
+
 struct ConnRecord {
   classifiers::AppId app = classifiers::AppId::kUnknown;
   classifiers::Evidence evidence = classifiers::Evidence::kNone;
@@ -39,7 +55,7 @@ struct ConnRecord {
 using LabelBytes = std::array<uint8_t, 16>;
 inline constexpr uint8_t kLabelVersion = 1;
 
-/// The label bits imguard writes (bytes 8..15 all ones).
+/// The label bits a record write covers: bytes 8..15 less the steering bits.
 LabelBytes label_mask() noexcept;
 /// `r` encoded into imguard's half of a label; the other half is zero.
 LabelBytes encode_label(const ConnRecord& r) noexcept;

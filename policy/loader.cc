@@ -590,12 +590,13 @@ class ConfigBuilder {
         cfg_.queue_bypass = *b;
       }
     }
-    if (uint32_t{cfg_.queue_first} + cfg_.queue_count > 65536) {
+    if (uint32_t{cfg_.queue_first} + 2u * cfg_.queue_count > 65536) {
       v_.error(count_pos, "engine.queue.count",
                "queues " + std::to_string(cfg_.queue_first) + ".." +
-                   std::to_string(cfg_.queue_first + cfg_.queue_count - 1) +
-                   " pass the last queue number",
-               "first + count <= 65536");
+                   std::to_string(cfg_.queue_first + 2 * cfg_.queue_count - 1) +
+                   " (one original- and one reply-direction queue per worker) pass the last "
+                   "queue number",
+               "first + 2 * count <= 65536");
     }
   }
 

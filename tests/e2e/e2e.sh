@@ -187,6 +187,98 @@ case_offload() {
   [ "$(stat_of connections)" -ge 1 ] || fail "no connection counted: $STATS"
 }
 
+# Only what can change a decision is queued: a connection that carries no payload never
+# is; data in a SYN (TCP Fast Open) is, so a BitTorrent handshake there is dropped before
+# it reaches the server; a server that speaks first is still the server (the SYN that
+# names the client stays in the kernel: the reply queue tells the direction).
+case_payload_only() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  local before after
+  before=$(lab_queue_total)
+  ip netns exec "$LAB_C" "$PY" - "$LAB_SERVER" "$PORT" <<'PY'
+import socket, sys
+for _ in range(20):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+    s.close()
+PY
+  sleep 0.3
+  after=$(lab_queue_total)
+  echo "20 connections without payload: $((after - before)) packets queued"
+  [ $((after - before)) -eq 0 ] || fail "payload-less packets were queued ($((after - before)))"
+
+  # TCP Fast Open without cookies on both ends: the first data rides in the SYN.
+  ip netns exec "$LAB_C" sysctl -qw net.ipv4.tcp_fastopen=5
+  ip netns exec "$LAB_S" sysctl -qw net.ipv4.tcp_fastopen=0x602
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve $((PORT + 1))
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$((PORT + 1))' | grep -q LISTEN"
+  local tfo_py="$LAB_TMP/tfo.py"
+  cat >"$tfo_py" <<PY
+import socket, sys
+sys.path.insert(0, "$HERE")
+from traffic import OPENINGS
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.sendto(OPENINGS[kind][0], socket.MSG_FASTOPEN, (host, port))
+    sys.exit(0 if s.recv(100) else 3)
+except OSError:
+    sys.exit(3)
+PY
+  before=$(lab_queue_total)
+  if timeout 20 ip netns exec "$LAB_C" "$PY" "$tfo_py" http "$LAB_SERVER" $((PORT + 1)); then
+    pass "http in a SYN passed"
+  else
+    fail "http in a SYN should pass"
+  fi
+  after=$(lab_queue_total)
+  [ $((after - before)) -ge 1 ] || fail "the SYN with data was not queued"
+  local rc=0
+  timeout 20 ip netns exec "$LAB_C" "$PY" "$tfo_py" bittorrent "$LAB_SERVER" $((PORT + 1)) || rc=$?
+  if [ "$rc" -eq 3 ]; then pass "bittorrent in a SYN blocked"; else fail "bittorrent in a SYN passed"; fi
+
+  # A server that speaks first (SMTP, FTP style): its greeting is the first payload.
+  cat >"$LAB_TMP/first.py" <<'PY'
+import socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("0.0.0.0", int(sys.argv[1])))
+srv.listen(8)
+while True:
+    c, _ = srv.accept()
+    c.sendall(b"220 mail.lab ESMTP ready\r\n")
+    c.settimeout(2)
+    try:
+        c.recv(100)
+        c.sendall(b"221 bye\r\n")
+    except OSError:
+        pass
+    c.close()
+PY
+  lab_bg "$LAB_S" "$PY" "$LAB_TMP/first.py" $((PORT + 2))
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$((PORT + 2))' | grep -q LISTEN"
+  ip netns exec "$LAB_C" "$PY" - "$LAB_SERVER" $((PORT + 2)) <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+s.recv(100)
+s.sendall(b"QUIT\r\n")
+s.recv(100)
+s.close()
+PY
+  stop_imguard
+  echo "$STATS"
+  if grep -q "decided tcp $LAB_CLIENT:[0-9]* -> $LAB_SERVER:$((PORT + 2)) " "$LAB_TMP/imguard.log"; then
+    pass "server-first connection kept its client and server"
+  else
+    grep "decided tcp" "$LAB_TMP/imguard.log" | grep ":$((PORT + 2))" >&2 || true
+    fail "server-first connection decided with the wrong direction (or not at all)"
+  fi
+  grep -q "app=bittorrent.*action=drop" "$LAB_TMP/imguard.log" || fail "no bittorrent drop logged"
+  [ "$(stat_of decided_flows)" -ge 3 ] || fail "decided_flows too low: $STATS"
+}
+
 # Queue bypass (default): with the daemon gone (crash: rules stay) traffic still passes.
 case_bypass() {
   start_servers

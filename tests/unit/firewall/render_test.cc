@@ -115,9 +115,14 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   REQUIRE(parts.size() == 1);
   const std::string& s = parts[0].script;
   CHECK(s.starts_with("table inet imguard {\n}\ndelete table inet imguard\n"));
+  // The queue number tells the direction: original 2-4, reply 5-7.
   CHECK(has(s,
-            "ct mark & 0x00ff0000 == 0x00000000 meta l4proto { tcp, udp } queue flags "
-            "bypass num 2-4 comment \"imguard\""));
+            "ct mark & 0x00ff0000 == 0x00000000 meta l4proto { tcp, udp } ct direction "
+            "original queue flags bypass num 2-4 comment \"imguard\""));
+  CHECK(has(s,
+            "ct mark & 0x00ff0000 == 0x00000000 meta l4proto { tcp, udp } ct direction "
+            "reply queue flags bypass num 5-7 comment \"imguard\""));
+  CHECK_FALSE(has(s, "steer"));  // the nft queue statement balances by address hash
   CHECK(has(s, "type filter hook forward priority mangle; policy accept;"));
   CHECK(has(s, "type filter hook forward priority filter; policy accept;"));
   // Saving: one rule when the ct mark is all zero, else one OR per window bit.
@@ -155,8 +160,8 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   CHECK_FALSE(has(s, "local4"));  // no per-host class
   CHECK_FALSE(has(s, "hook input"));
   CHECK(count_nft_owned(s) == parts[0].owned_rules);
-  // save 9, reject 2, throttle 1, enforce 4, labels 1, classify 1, two hook chains.
-  CHECK(parts[0].owned_rules == 20);
+  // save 9, reject 2, throttle 1, enforce 4, labels 1, classify 2, two hook chains.
+  CHECK(parts[0].owned_rules == 21);
 }
 
 TEST_CASE("nftables: one throttle chain per (key, rate) class, per-host sets", "[firewall]") {
@@ -272,16 +277,46 @@ TEST_CASE("without nft queue, the queue rule moves to ip(6)tables", "[firewall]"
   CHECK(parts[0].tool == Tool::kNft);
   CHECK_FALSE(has(parts[0].script, "queue"));
   CHECK(has(parts[0].script, "jump enforce"));
+  // Three workers: nft numbers each new connection into the steering label bits.
+  const std::string& nft = parts[0].script;
+  CHECK(has(nft,
+            "ct state new ct status & confirmed == 0 meta l4proto { tcp, udp } numgen inc mod 3 "
+            "vmap { 1 : jump steer_1, 2 : jump steer_2 } comment \"imguard\""));
+  CHECK(has(nft, "chain steer_1 {\n\t\tct label set 93 comment"));
+  CHECK(has(nft, "chain steer_2 {\n\t\tct label set 94 comment"));
+  CHECK(has(nft, "type filter hook forward priority mangle - 1; policy accept;\n\t\tjump steer"));
   for (int i : {1, 2}) {
     const std::string& s = parts[static_cast<size_t>(i)].script;
-    CHECK(has(s, "*mangle\n:IMGUARD-QUEUE - [0:0]\n"));
+    INFO(s);
+    CHECK(has(s, "*mangle\n:IMGUARD-QUEUE - [0:0]\n:IMGUARD-QSELECT - [0:0]\n"));
+    const std::string bpf(tcp_payload_bpf(i == 1 ? Tool::kIptables : Tool::kIp6tables));
+    CHECK(has(s, "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode \"" +
+                     bpf + "\" -m connlabel --label 70 --set\n"));
+    CHECK(has(s, "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode \"" +
+                     bpf + "\" -j IMGUARD-QSELECT\n"));
     CHECK(has(s,
-              "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -j NFQUEUE "
-              "--queue-balance 2:4 --queue-bypass"));
-    CHECK(has(s, "-A IMGUARD-QUEUE -p udp -m connmark --mark 0x0/0xff0000 -j NFQUEUE "));
+              "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m connlabel --label 70 "
+              "-m tcp --tcp-flags FIN FIN -j IMGUARD-QSELECT\n"));
+    CHECK(has(s, "-A IMGUARD-QUEUE -p udp -m connmark --mark 0x0/0xff0000 -j IMGUARD-QSELECT\n"));
+    // Worker 0: both steering bits clear; worker 1: bit 93; worker 2 takes the rest.
+    CHECK(has(s,
+              "-A IMGUARD-QSELECT -m connlabel ! --label 93 -m connlabel ! --label 94 "
+              "-m conntrack --ctdir REPLY -j NFQUEUE --queue-num 5 --queue-bypass\n"
+              "-A IMGUARD-QSELECT -m connlabel ! --label 93 -m connlabel ! --label 94 "
+              "-j NFQUEUE --queue-num 2 --queue-bypass\n"));
+    CHECK(has(s,
+              "-A IMGUARD-QSELECT -m connlabel --label 93 -m connlabel ! --label 94 "
+              "-m conntrack --ctdir REPLY -j NFQUEUE --queue-num 6 --queue-bypass\n"));
+    CHECK(has(s,
+              "-A IMGUARD-QSELECT -m conntrack --ctdir REPLY -j NFQUEUE --queue-num 7 "
+              "--queue-bypass\n-A IMGUARD-QSELECT -j NFQUEUE --queue-num 4 --queue-bypass\n"));
+    CHECK_FALSE(has(s, "--queue-balance"));
     CHECK(has(s, "-I FORWARD -m comment --comment imguard -j IMGUARD-QUEUE\n"));
     CHECK_FALSE(has(s, "*filter"));
   }
+  CHECK(steers_by_label(*c, Plan::kNftablesIptablesQueue));
+  CHECK_FALSE(steers_by_label(*c, Plan::kIptables));
+  CHECK_FALSE(steers_by_label(*c, Plan::kNftables));
   CHECK(parts[1].tool == Tool::kIptables);
   CHECK(parts[2].tool == Tool::kIp6tables);
 }
@@ -316,7 +351,11 @@ TEST_CASE("iptables plan: save-mark with masks, reject per family, hashlimit", "
                     "8000b/s --hashlimit-name imguard-b" + n + "r -j DROP\n"));
   CHECK(has(v4, "-A IMGUARD-LABELS -m connlabel --label 127 --set\n"));
   CHECK(has(v4, "-I FORWARD -m comment --comment imguard -j IMGUARD-ENFORCE"));
-  CHECK(parts[0].owned_rules == 14);
+  // Without nft no steering: the address hash, one range per direction.
+  CHECK(has(v4,
+            "-A IMGUARD-QSELECT -m conntrack --ctdir REPLY -j NFQUEUE --queue-balance 5:7 "
+            "--queue-bypass\n-A IMGUARD-QSELECT -j NFQUEUE --queue-balance 2:4 --queue-bypass\n"));
+  CHECK(parts[0].owned_rules == 19);
   // The script inserts its jumps (-I); iptables-save lists them as -A.
   CHECK(count_ipt_owned(v4) + parts[0].jumps.size() == parts[0].owned_rules);
 }
@@ -342,7 +381,8 @@ TEST_CASE("host mode hooks input and output and skips loopback", "[firewall]") {
   CHECK(has(nft, "type filter hook output priority filter;"));
   CHECK(has(nft, "iifname != \"lo\" jump classify"));
   CHECK(has(nft, "oifname != \"lo\" jump classify"));
-  CHECK(has(nft, "meta l4proto { tcp, udp } queue num 0 comment"));  // no bypass
+  CHECK(has(nft, "meta l4proto { tcp, udp } ct direction original queue num 0 comment"));
+  CHECK(has(nft, "meta l4proto { tcp, udp } ct direction reply queue num 1 comment"));  // no bypass
   CHECK_FALSE(has(nft, "hook forward"));
   const auto ipt = render_parts(*c, Plan::kIptables)[0].script;
   CHECK(has(ipt, "-I INPUT ! -i lo -m comment --comment imguard -j IMGUARD-QUEUE"));

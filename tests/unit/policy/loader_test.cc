@@ -215,8 +215,12 @@ TEST_CASE("policy/loader: structure and syntax errors carry positions", "[policy
   const auto queues = errors_of("version: 1\nengine:\n  queue: {first: 65535, count: 2}\n");
   REQUIRE(queues.size() == 1);
   CHECK(queues[0] ==
-        "t.yaml:3:32: engine.queue.count: queues 65535..65536 pass the last "
-        "queue number (expected: first + count <= 65536)");
+        "t.yaml:3:32: engine.queue.count: queues 65535..65538 (one original- and one "
+        "reply-direction queue per worker) pass the last queue number (expected: first + 2 * "
+        "count <= 65536)");
+  // The reply queues count: 65532 + 2 * 2 - 1 = 65535 fits, 65533 does not.
+  CHECK(errors_of("version: 1\nengine:\n  queue: {first: 65532, count: 2}\n").empty());
+  CHECK(errors_of("version: 1\nengine:\n  queue: {first: 65533, count: 2}\n").size() == 1);
 }
 
 TEST_CASE("policy/loader: throttle rules must fit the mark window", "[policy]") {
