@@ -84,10 +84,7 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
   return Outcome{&flow, hit.direction, decided_now, step};
 }
 
-void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
-  if (!flow.chain.result.final) {
-    chain_->finish(context_of(flow, Direction::kClientToServer), flow.chain);
-  }
+FlowRecord Analyzer::record_of(const Flow& flow) const noexcept {
   FlowRecord r;
   r.id = flow.id;
   r.l4 = flow.key.l4;
@@ -103,6 +100,15 @@ void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
   }
   r.first_seen = flow.first_seen;
   r.last_seen = flow.last_seen;
+  r.decision = flow.decision;
+  return r;
+}
+
+void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
+  if (!flow.chain.result.final) {
+    chain_->finish(context_of(flow, Direction::kClientToServer), flow.chain);
+  }
+  FlowRecord r = record_of(flow);
   r.end = reason;
   if (view_.config != nullptr && flow.decision.when == CachedDecision::When::kNone) {
     // Ended before the classification settled: decided at its end, as the budget would.

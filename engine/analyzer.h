@@ -87,6 +87,9 @@ class Analyzer {
   /// Ends every flow, reporting each to the sink.
   void flush() noexcept { flows_.flush(); }
 
+  /// The record of a flow as it stands (what on_flow_end() reports, less the end reason).
+  FlowRecord record_of(const Flow& flow) const noexcept;
+
   const AnalyzerStats& stats() const noexcept { return stats_; }
   const FlowTable& flows() const noexcept { return flows_; }
   const classifiers::Chain& chain() const noexcept { return *chain_; }

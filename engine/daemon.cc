@@ -158,15 +158,9 @@ struct RecordWrite {
 };
 constexpr size_t kRecordRing = 8192;
 
-/// A connection conntrack reported gone, handed by the control thread to the worker that
-/// may hold its flow: the two ends as the queue hook saw them.
-struct EndedConnection {
-  packet::Address a;
-  packet::Address b;
-  uint16_t port_a = 0;
-  uint16_t port_b = 0;
-  packet::L4 l4 = packet::L4::kTcp;
-};
+/// Connections conntrack reported gone, handed by the control thread to the worker that
+/// may hold their flow: a FlowKey of the two ends as the queue hook saw them (in either
+/// order; FlowTable::end_connection orders them).
 constexpr size_t kEndedRing = 16384;
 
 /// The flow_id of a connection's events: the same for its decision and its end (which
@@ -212,7 +206,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   SpscRing<RecordWrite, kRecordRing> records;
   /// Connections that ended (conntrack destroy events), pushed by the control thread,
   /// which then writes `wake` so the worker ends their flows (Queue::run's wake fd).
-  SpscRing<EndedConnection, kEndedRing> ended;
+  SpscRing<FlowKey, kEndedRing> ended;
   int wake = -1;
   // The snapshot this worker decides under, refreshed when the generation moves.
   std::shared_ptr<const policy::Config> config;
@@ -241,7 +235,8 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
 
   // parse → flow → classify → decide (Analyzer + decider) → verdict carrying the mark.
   nfq::Verdict on_packet(const nfq::Packet& pkt) noexcept override {
-    busy_since_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+    // The queue's receive time is CLOCK_MONOTONIC, as steady_clock: no clock read here.
+    busy_since_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(pkt.ts).count(),
                         std::memory_order_relaxed);
     const nfq::Verdict v = decide_packet(pkt);
     busy_since_ns.store(0, std::memory_order_relaxed);
@@ -290,7 +285,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
         break;
       case Step::kRedecided:
         bump(counters.redecided);
-        record(view_of(*out.flow));
+        record(analyzer->record_of(*out.flow));
         break;
     }
     return nfq::Verdict::accept_marked(policy::apply_mark(pkt.mark, cached.decision, mask));
@@ -307,30 +302,11 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
 
   void decided(const Flow& f) noexcept {
     count_decision(f.chain.result.app, f.decision.decision);
-    const FlowRecord r = view_of(f);
+    const FlowRecord r = analyzer->record_of(f);
     record(r);
     if (log == LogDecisions::kYes) {
       log_decision(r);
     }
-  }
-
-  /// What record() and log_decision() need of a flow that is still in the table.
-  FlowRecord view_of(const Flow& f) const noexcept {
-    FlowRecord r;
-    r.id = f.id;
-    r.l4 = f.key.l4;
-    r.src = f.client;
-    r.dst = f.server;
-    r.sport = f.client_port;
-    r.dport = f.server_port;
-    r.result = f.chain.result;
-    r.classifier = analyzer->chain().classifier_name(f.chain.result.classifier);
-    for (size_t d = 0; d < 2; ++d) {
-      r.packets[d] = f.packets[d];
-      r.bytes[d] = f.bytes[d];
-    }
-    r.decision = f.decision;
-    return r;
   }
 
   /// Queues the connection's label record for the control thread (no syscall here).
@@ -390,7 +366,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   /// Drains the ended connections the control thread handed over.
   void on_wake() noexcept override {
     while (const auto e = ended.pop()) {
-      analyzer->end_connection(e->a, e->port_a, e->b, e->port_b, e->l4);
+      analyzer->end_connection(e->a, e->port_a, e->b, e->port_b, e->l4);  // any order
     }
   }
 
@@ -1085,7 +1061,7 @@ struct Daemon::Control {
   /// connection's end reaches its flow from here: to the worker its steering label names,
   /// or to every worker when the address hash spread the connections.
   void hand_to_workers(const conntrack::Entry& e, std::vector<bool>& woke) {
-    EndedConnection c;
+    FlowKey c;
     c.a = e.original.src;
     c.port_a = e.original.sport;
     c.b = e.reply.src;  // the destination the hook saw (after DNAT)

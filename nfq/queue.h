@@ -14,6 +14,8 @@
 
 struct mnl_socket;  // libmnl's handle, kept out of this header
 struct nlmsghdr;
+struct mmsghdr;
+struct iovec;
 
 namespace imguard::nfq {
 
@@ -64,9 +66,11 @@ struct Packet {
   /// kReply when it came on QueueOptions::reply_queue_num, kOriginal when a reply queue is
   /// bound and it came on queue_num, kUnknown without a reply queue.
   ConnDirection direction = ConnDirection::kUnknown;
-  std::span<const uint8_t> l3;     // starts at the IP header
-  uint32_t mark = 0;               // the packet's mark when it was queued
-  std::chrono::microseconds ts{};  // receive time, CLOCK_MONOTONIC (immune to clock steps)
+  std::span<const uint8_t> l3;  // starts at the IP header
+  uint32_t mark = 0;            // the packet's mark when it was queued
+  /// Receive time, CLOCK_MONOTONIC (immune to clock steps), read once per burst of
+  /// packets taken from the socket together.
+  std::chrono::microseconds ts{};
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
   /// Source hardware address of the frame (NFQA_HWADDR), when it arrived on an
@@ -174,9 +178,11 @@ class Queue {
   bool bound_ = false;        // queue_num is bound
   bool reply_bound_ = false;  // reply_queue_num is bound
   std::string error_;
-  // One datagram's receive buffer and the verdict buffer, sized once in open().
+  // `batch` datagram slots for recvmmsg and the verdict buffer, sized once in open().
   std::vector<uint8_t> recv_buf_;
   size_t slot_bytes_ = 0;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
   std::vector<uint8_t> send_buf_;
   size_t send_len_ = 0;
   /// Consecutive packets (by id) with the same answer, not yet written to send_buf_. The
@@ -189,6 +195,7 @@ class Queue {
     uint32_t count = 0;
   };
   std::optional<Run> run_;
+  std::chrono::microseconds batch_ts_{};  // receive time of the current burst
 };
 
 }  // namespace imguard::nfq
