@@ -608,7 +608,6 @@ struct Daemon::Control {
   uint64_t forgotten = 0;
   uint64_t ended_decided = 0;  // decided connections that ended (destroy events)
   uint64_t ends_dropped = 0;   // ends a full worker ring could not take
-  bool steered = false;        // the ruleset spreads connections by the steering label
   std::unique_ptr<EventLog> event_log;
   int metrics_fd = -1;
   std::chrono::steady_clock::time_point next_textfile = started;
@@ -1057,9 +1056,11 @@ struct Daemon::Control {
     }
   }
 
-  /// The workers see no FIN or RST without data (they stay in the kernel), so a
-  /// connection's end reaches its flow from here: to the worker its steering label names,
-  /// or to every worker when the address hash spread the connections.
+  /// The workers do not see every FIN or RST (payload-less ones before any data stay in
+  /// the kernel), so a connection's end reaches its flow from here. Every worker gets it:
+  /// destroy events carry no label (ctnetlink dumps labels only on updates), so the
+  /// steering number that chose the worker is not in the event; a worker that does not
+  /// hold the flow pays one hash lookup.
   void hand_to_workers(const conntrack::Entry& e, std::vector<bool>& woke) {
     FlowKey c;
     c.a = e.original.src;
@@ -1074,11 +1075,6 @@ struct Daemon::Control {
         ++ends_dropped;  // the flow ends by its idle timeout instead
       }
     };
-    if (steered && !daemon.workers_.empty()) {
-      const uint32_t i = e.label ? policy::steer_index(*e.label) : 0;
-      push(std::min<size_t>(i, daemon.workers_.size() - 1));
-      return;
-    }
     for (size_t i = 0; i < daemon.workers_.size(); ++i) {
       push(i);
     }
@@ -1296,7 +1292,6 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
         "idle timeout",
         error.c_str());
   }
-  ctl.steered = firewall::steers_by_label(ctl.config(), ctl.fw->plan());
   ctl.ct = conntrack::Conntrack::open(error);
   if (!ctl.ct) {
     log_warning("{}; open connections will not be re-decided on reload or at schedule boundaries",

@@ -29,8 +29,9 @@ namespace imguard::policy {
 /// Steering (firewall/README.md, "Spreading connections over workers"): the nft ruleset
 /// writes the index of the worker that owns a new connection into record bits 29, 30, 31
 /// and 7 (label bits 93, 94, 95, 71; index bit 0 first) when the connection is created,
-/// so both of its directions reach the same worker, and a destroy event names the worker
-/// that holds it. Record writes never touch these bits (label_mask()).
+/// so both of its directions reach the same worker. (Destroy events carry no label, so
+/// connection ends go to every worker.) Record writes never touch these bits
+/// (label_mask()).
 inline constexpr std::array<int, 4> kSteerLabelBits = {93, 94, 95, 71};
 /// Set by the queue rule on a connection's first queued data segment (record bit 6,
 /// label bit 70): from then on its FIN and RST without data are queued too, so they

@@ -267,6 +267,25 @@ s.sendall(b"QUIT\r\n")
 s.recv(100)
 s.close()
 PY
+  # Closed with FIN, conntrack keeps it for TIME_WAIT (120 s): end it there, and its
+  # destroy event must end (and decide) the flow in the worker, long before the stop.
+  ip netns exec "$LAB_R" conntrack -D -p tcp --dport $((PORT + 2)) >/dev/null 2>&1 || true
+  if lab_wait_for 5 grep -q "decided tcp .* -> $LAB_SERVER:$((PORT + 2)) .*(at its end)" "$LAB_TMP/imguard.log"; then
+    pass "a connection that ended undecided was decided at its conntrack end"
+  else
+    grep ":$((PORT + 2)) " "$LAB_TMP/imguard.log" >&2 || true
+    ip netns exec "$LAB_R" conntrack -L -p tcp --dport $((PORT + 2)) >&2 2>/dev/null || true
+    fail "no decision at the conntrack end of the server-first connection"
+  fi
+
+  # One client/server pair, many connections: steering spreads them over both workers
+  # (queues 0 and 1 take the original direction of workers 0 and 1).
+  local q0 q1
+  for _ in 1 2 3 4 5 6 7 8; do talk http "$LAB_SERVER" 0 >/dev/null || true; done
+  q0=$(lab_queue_ids | awk '$1 == 0 {print $2}')
+  q1=$(lab_queue_ids | awk '$1 == 1 {print $2}')
+  echo "8 http connections from one host: queue 0 took ${q0:-0}, queue 1 took ${q1:-0} packets"
+  [ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] || fail "one host pair stayed on one worker"
   stop_imguard
   echo "$STATS"
   if grep -q "decided tcp $LAB_CLIENT:[0-9]* -> $LAB_SERVER:$((PORT + 2)) " "$LAB_TMP/imguard.log"; then
@@ -276,7 +295,7 @@ PY
     fail "server-first connection decided with the wrong direction (or not at all)"
   fi
   grep -q "app=bittorrent.*action=drop" "$LAB_TMP/imguard.log" || fail "no bittorrent drop logged"
-  [ "$(stat_of decided_flows)" -ge 3 ] || fail "decided_flows too low: $STATS"
+  [ "$(stat_of decided_flows)" -ge 11 ] || fail "decided_flows too low: $STATS"
 }
 
 # Queue bypass (default): with the daemon gone (crash: rules stay) traffic still passes.

@@ -171,3 +171,46 @@ TEST_CASE("engine.flows settings reach the table and the limits", "[flow]") {
   CHECK(std::get<imguard::policy::LoadError>(bad).messages[0].find("engine.flows.capacity") !=
         std::string::npos);
 }
+
+TEST_CASE("live: the conntrack direction names the client when the server speaks first", "[flow]") {
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  // The SYN stayed in the kernel; the first queued packet is the server's greeting, and
+  // it came on the reply queue.
+  const t::Endpoints s2c{.src = "10.2.2.2", .dst = "10.1.1.1", .sport = 25, .dport = 40000};
+  PacketMeta reply;
+  reply.conn_direction = Direction::kServerToClient;
+  reply.start_seen = true;
+  auto h = table.track(fx.pkt(t::ipv4_tcp(s2c, "220 mail ESMTP\r\n"), Timestamp{1}), reply);
+  CHECK(h.flow->client.to_string() == "10.1.1.1");
+  CHECK(h.flow->server_port == 25);
+  CHECK(h.direction == Direction::kServerToClient);
+  CHECK(h.flow->start_seen);
+  // Without it (offline, no SYN captured) the first sender is taken for the client.
+  Ended ended2;
+  auto offline = make(ended2);
+  auto o = offline.track(fx.pkt(t::ipv4_tcp(s2c, "220 mail ESMTP\r\n"), Timestamp{1}));
+  CHECK(o.flow->client.to_string() == "10.2.2.2");
+  CHECK_FALSE(o.flow->start_seen);
+}
+
+TEST_CASE("end_connection ends the flow of either tuple order, once", "[flow]") {
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  const t::Endpoints c2s{.src = "10.1.1.1", .dst = "10.2.2.2", .sport = 40000, .dport = 80};
+  table.track(fx.pkt(t::ipv4_tcp(c2s, "GET / HTTP/1.1\r\n\r\n"), Timestamp{1}));
+  const auto a = imguard::packet::Address::parse("10.1.1.1");
+  const auto b = imguard::packet::Address::parse("10.2.2.2");
+  CHECK_FALSE(
+      table.end_connection(a, 40000, b, 81, imguard::packet::L4::kTcp, EndReason::kTcpClosed));
+  CHECK_FALSE(table.end_connection(a, 40000, b, 80, imguard::packet::L4::kUdp, EndReason::kIdle));
+  CHECK(table.end_connection(b, 80, a, 40000, imguard::packet::L4::kTcp, EndReason::kTcpClosed));
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0].second == EndReason::kTcpClosed);
+  CHECK(table.size() == 0);
+  CHECK(table.stats().ended_by_conntrack == 1);
+  CHECK_FALSE(
+      table.end_connection(a, 40000, b, 80, imguard::packet::L4::kTcp, EndReason::kTcpClosed));
+}
