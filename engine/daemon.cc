@@ -1377,6 +1377,12 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
     }
   }
   ctl.service.stopping();
+  if (ctl.ends_dropped != 0) {
+    log_warning(
+        "{} connection end(s) did not fit a worker's ring; those flows left by their idle "
+        "timeout instead",
+        static_cast<unsigned long long>(ctl.ends_dropped));
+  }
   // Records queued in the last tick: written now, so a restart can re-decide them.
   ctl.write_records();
   // Rules out first: nothing new is queued, then each worker answers what it holds.
