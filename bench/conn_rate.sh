@@ -40,20 +40,14 @@ CONN="$BUILD/bench/conn_rate"
 lab_require_root "bench/conn_rate.sh"
 lab_up
 
-rns() { ip netns exec "$LAB_R" "$@"; }
 # The client reuses its ports quickly (the server closes first, so no TIME_WAIT here).
 ip netns exec "$LAB_C" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 lab_bg "$LAB_S" "$CONN" serve 8081 8
 lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH | grep -q ':8081'"
 
-# The baseline every run shares: a stateful firewall (conntrack on, established accepted).
-rns nft -f - <<'EOF'
-table inet bench_ct {
-  chain forward { type filter hook forward priority 10; policy accept;
-    ct state established,related counter accept
-  }
-}
-EOF
+# shellcheck source=bench/lab_bench.sh
+. "$ROOT/bench/lab_bench.sh"
+bench_conntrack_baseline
 
 config() {  # config FILE KIND QUEUES
   local p2p=allow im=allow
@@ -69,18 +63,8 @@ actions:
 EOF
 }
 
-IMGUARD_PID=""
-start_imguard() {
-  : >"$LAB_TMP/imguard.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" 2>"$LAB_TMP/imguard.log"
-  IMGUARD_PID=$LAB_LAST_PID
-  lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log" ||
-    { cat "$LAB_TMP/imguard.log" >&2; exit 1; }
-}
-stop_imguard() {
-  lab_stop "$IMGUARD_PID"
-  grep "imguard: stats" "$LAB_TMP/imguard.log" | tail -1 || true
-}
+start_imguard() { bench_start_imguard "$1"; }
+stop_imguard() { bench_stop_imguard; }
 
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 rate() { ip netns exec "$LAB_C" timeout $((SECS + 30)) "$CONN" client "$LAB_SERVER" 8081 "$SECS" "$THREADS"; }

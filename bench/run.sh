@@ -37,14 +37,9 @@ lab_bg "$LAB_S" "$PY" "$ROOT/tests/e2e/traffic.py" serve 8080
 lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH | grep -q ':5201'"
 lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH | grep -q ':8080'"
 
-# The baseline every run shares: a stateful firewall (conntrack on, established accepted).
-rns nft -f - <<'EOF'
-table inet bench_ct {
-  chain forward { type filter hook forward priority 10; policy accept;
-    ct state established,related counter accept
-  }
-}
-EOF
+# shellcheck source=bench/lab_bench.sh
+. "$ROOT/bench/lab_bench.sh"
+bench_conntrack_baseline
 
 config() {  # config FILE P2P_ACTION QUEUE_COUNT FAIL_OPEN
   cat >"$1" <<EOF
@@ -61,18 +56,8 @@ config "$LAB_TMP/allow.yaml" allow 2 true
 config "$LAB_TMP/dropp2p.yaml" drop 2 true
 config "$LAB_TMP/pps.yaml" allow 1 false
 
-IMGUARD_PID=""
-start_imguard() {
-  : >"$LAB_TMP/imguard.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" 2>"$LAB_TMP/imguard.log"
-  IMGUARD_PID=$LAB_LAST_PID
-  lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log" ||
-    { cat "$LAB_TMP/imguard.log" >&2; exit 1; }
-}
-stop_imguard() {
-  lab_stop "$IMGUARD_PID"
-  grep "imguard: stats" "$LAB_TMP/imguard.log" | sed 's/^/    /' | cut -c1-200 || true
-}
+start_imguard() { bench_start_imguard "$1"; }
+stop_imguard() { bench_stop_imguard | sed 's/^/    /' | cut -c1-200; }
 
 tcp_gbps() {
   timeout $((SECS + 20)) ip netns exec "$LAB_C" iperf3 -c "$LAB_SERVER" -p 5201 -t "$SECS" -J |
