@@ -15,6 +15,7 @@ PACKAGES=(
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
+  linux-perf  # bench/conn_rate.sh CONN_PROFILE: where the daemon's time goes
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
   # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test
   dpkg-dev lintian debootstrap systemd-container
