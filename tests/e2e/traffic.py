@@ -7,16 +7,20 @@
                                          rounds; exit 0 when every reply arrived, 3 when the
                                          connection was blocked (no reply / reset / refused)
   traffic.py hold KIND HOST PORT [--rounds N] [--interval S] [--log FILE] [--bind ADDR]
+                                [--keep]
                                          one long-lived connection: the opening (exit 3 when
                                          it gets no reply), then N rounds, one every S
                                          seconds; each round sends a line and waits up to S
                                          for data; FILE gets one line per round:
                                          "round I sent T ok|miss [reply T2]" (T: epoch s),
-                                         and "recv T BYTES" for every chunk received
-  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B]
+                                         and "recv T BYTES" for every chunk received;
+                                         --keep: an unanswered opening is logged ("opening
+                                         unanswered T") and the rounds go on regardless
+  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B] [--log FILE]
                                          HTTP GET /bulk (the server streams a body), read
                                          for S seconds; prints received bytes and the rate
-                                         over [A, B] seconds after the request
+                                         over [A, B] seconds after the request; FILE gets
+                                         "recv T BYTES" for every chunk received
 
 `--bind ADDR` picks the client's source address (one of the client namespace's).
 
@@ -136,15 +140,24 @@ def talk(kind, host, port, rounds, timeout, bind=None):
     return 0
 
 
-def hold(kind, host, port, rounds, interval, log, bind):
+def hold(kind, host, port, rounds, interval, log, bind, keep=False):
     out = open(log, "a", buffering=1) if log else sys.stdout
     try:
         sock = connect(host, port, 3.0, bind)
+    except OSError as e:
+        print(f"opening failed {time.time():.3f} {e}", file=out)
+        return 3
+    try:
         sock.settimeout(3.0)
         for m in OPENINGS[kind]:
             sock.sendall(m)
             if not sock.recv(65536):
                 raise OSError("closed during the opening")
+    except socket.timeout:
+        if not keep:
+            print(f"opening failed {time.time():.3f} timed out", file=out)
+            return 3
+        print(f"opening unanswered {time.time():.3f}", file=out)
     except OSError as e:
         print(f"opening failed {time.time():.3f} {e}", file=out)
         return 3
@@ -197,7 +210,8 @@ def hold(kind, host, port, rounds, interval, log, bind):
     return 4 if closed else 0
 
 
-def download(host, port, seconds, bind, steady):
+def download(host, port, seconds, bind, steady, log=None):
+    out = open(log, "a", buffering=1) if log else None
     try:
         sock = connect(host, port, 3.0, bind)
     except OSError as e:
@@ -226,6 +240,8 @@ def download(host, port, seconds, bind, steady):
         if not data:
             break
         total += len(data)
+        if out:
+            print(f"recv {time.time():.3f} {len(data)}", file=out)
     sock.close()
     if at_a is None or at_b is None:
         print(f"download {host}:{port} ended early: bytes={total}")
@@ -256,15 +272,16 @@ def options(rest, spec):
 def main(argv):
     if len(argv) >= 5 and argv[1] == "hold" and argv[2] in OPENINGS:
         o = options(argv[5:], {"--rounds": ("rounds", int, 1), "--interval": ("interval", float, 1),
-                               "--log": ("log", str, 1), "--bind": ("bind", str, 1)})
+                               "--log": ("log", str, 1), "--bind": ("bind", str, 1),
+                               "--keep": ("keep", str, 0)})
         return hold(argv[2], argv[3], int(argv[4]), o.get("rounds", 100),
-                    o.get("interval", 0.1), o.get("log"), o.get("bind"))
+                    o.get("interval", 0.1), o.get("log"), o.get("bind"), "keep" in o)
     if len(argv) >= 4 and argv[1] == "download":
         o = options(argv[4:], {"--seconds": ("seconds", float, 1), "--bind": ("bind", str, 1),
-                               "--steady": ("steady", float, 2)})
+                               "--steady": ("steady", float, 2), "--log": ("log", str, 1)})
         seconds = o.get("seconds", 10.0)
         return download(argv[2], int(argv[3]), seconds, o.get("bind"),
-                        o.get("steady", [min(2.0, seconds / 2), seconds]))
+                        o.get("steady", [min(2.0, seconds / 2), seconds]), o.get("log"))
 
     if len(argv) >= 3 and argv[1] == "serve":
         serve(int(argv[2]))
