@@ -24,6 +24,8 @@ CT_TOOL=$(realpath "$2")
 . "$HERE/lab.sh"
 # shellcheck source=tests/e2e/lab_ha.sh
 . "$HERE/lab_ha.sh"
+# shellcheck source=tests/e2e/check.sh
+. "$HERE/check.sh"
 lab_require_root "e2e/ha"
 if ! command -v conntrackd >/dev/null; then
   echo "SKIP: e2e/ha needs conntrackd (Debian package conntrackd; scripts/install-deps.sh installs it)" >&2
@@ -37,14 +39,6 @@ PORT=$((20000 + RANDOM % 20000))
 FAILS=0
 RATE=1000000  # the throttle, bit/s
 
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
-now() { date +%s.%N; }
-fcalc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
-fcmp() { awk "BEGIN { exit !($1) }"; }
 
 # node p|s : the namespace of the primary or the standby
 node() { if [ "$1" = p ]; then echo "$LAB_R"; else echo "$LAB_R2"; fi; }
