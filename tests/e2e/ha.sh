@@ -11,7 +11,7 @@
 # label records and timeouts arrived, a reload re-decides them to the same verdict, and
 # new connections are still decided there. Prints MEASURE lines (failover time, rates).
 #
-#   ha.sh IMGUARD CONNTRACK_TOOL
+#   ha.sh IMGUARD CONNTRACK_TOOL [CASE]     CASE: failover (default) or labels-need-ruleset
 #
 # Needs root and conntrackd; exits 77 (ctest: skipped) with a message otherwise. Every wait
 # is bounded.
@@ -172,236 +172,302 @@ first_recv_after() { awk -v t="$2" '$1 == "recv" && $2 > t { print $2; exit }' "
 sport_of() { sed -n 's/^open [0-9.]* [0-9.]*:\([0-9]*\)$/\1/p' "$1" | head -1; }
 
 # ---------------------------------------------------------------------------------------
+
+# The primary decides three connections and dies; the standby takes over with them.
+case_failover() {
+  # A shorter established timeout on the primary than the standby's default, so the standby
+  # shows whether a committed connection carries the primary's timeout or its own.
+  ip netns exec "$LAB_R" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=7200
+  # imguard first on the standby: its ruleset makes the kernel keep the labels of the
+  # connections conntrackd commits there (doc/ha.md).
+  start_imguard s
+  start_imguard p
+  start_conntrackd s
+  start_conntrackd p
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+
+  XMPP="$LAB_TMP/xmpp.log"
+  BT="$LAB_TMP/bt.log"
+  DL="$LAB_TMP/dl.log"
+  lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold xmpp "$LAB_SERVER" "$PORT" --interval 0.1 --rounds 600 \
+    --log "$XMPP" --bind "$LAB_CLIENT"
+  lab_bg "$LAB_C" timeout 80 "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" --seconds 60 \
+    --bind "$LAB_CLIENT_B" --log "$DL"
+  DL_START=$(now)
+  # BitTorrent last, so its retransmissions (backing off from its opening on) still come
+  # after the failover.
+  lab_wait_for 15 sh -c "[ \$(grep -c ' ok reply ' '$XMPP') -ge 20 ]" ||
+    { cat "$XMPP" >&2; fail "the xmpp connection did not get going"; exit 1; }
+  lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold bittorrent "$LAB_SERVER" "$PORT" --interval 0.5 \
+    --rounds 120 --log "$BT" --bind "$LAB_CLIENT" --keep
+  lab_wait_for 10 grep -q "^opening unanswered" "$BT" ||
+    { cat "$BT" >&2; fail "the bittorrent opening was not dropped by the primary"; }
+
+  # The primary decided all three and wrote their label records; the standby's conntrackd
+  # holds them in its external cache.
+  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 3 ]" ||
+    fail "the primary wrote fewer than 3 label records: $(status_of p records_written)"
+  lab_wait_for 10 sh -c "[ \$(ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -c 'dport=$PORT .*mark=[1-9]') -ge 3 ]" ||
+    fail "the standby's external cache lacks the three decided connections: $(ctd s -e ct)"
+  sleep 1  # the label updates follow the mark's by one control tick
+  P_FLOWS=$(flows_lines p)
+  P_CT=$(ct_lines p)
+  XMPP_SPORT=$(sport_of "$XMPP")
+  BT_SPORT=$(sport_of "$BT")
+  echo "primary flows:"
+  echo "$P_FLOWS"
+  echo "primary ct (src sport mark label):"
+  echo "$P_CT"
+  [ "$(wc -l <<<"$P_FLOWS")" -eq 3 ] || fail "the primary shows $(wc -l <<<"$P_FLOWS") connections, expected 3"
+  grep -q " alice bittorrent drop no-p2p$" <<<"$P_FLOWS" || fail "primary: bittorrent not dropped by no-p2p"
+  grep -q " alice xmpp allow im-chat$" <<<"$P_FLOWS" || fail "primary: xmpp not allowed by im-chat"
+  grep -q " guest http throttle guest-web-slow$" <<<"$P_FLOWS" || fail "primary: download not throttled"
+  P_TIMEOUT=$(timeout_of p "$XMPP_SPORT")
+  P_SETS=$(bucket_elements p)
+  S_SETS_BEFORE=$(bucket_elements s)
+  S_QUEUED_BEFORE=$(lab_ha_standby_queue_total)
+
+  # --- the primary dies ------------------------------------------------------------------
+  T_KILL=$(now)
+  kill -9 "$IMGUARD_PID_p" "$CTD_PID_p"
+  lab_ha_cut_primary
+  T_DEAD=$(now)  # from here on, nothing crosses the primary
+  # --- failover: commit on the standby, then move the next hops ---------------------------
+  T_FO=$(now)
+  rc=0
+  CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
+    ip netns exec "$LAB_R2" "$FAILOVER" primary || rc=$?
+  T_COMMITTED=$(now)
+  S_TIMEOUT_COMMITTED=$(timeout_of s "$XMPP_SPORT")  # before any packet crosses the standby
+  lab_ha_route_via standby
+  T_MOVED=$(now)
+  [ "$rc" -eq 0 ] && pass "failover.sh primary exited 0" || fail "failover.sh primary exited $rc"
+
+  lab_wait_for 10 sh -c "awk -v t=$T_DEAD '\$1 == \"recv\" && \$2 > t { f = 1 } END { exit !f }' '$XMPP'" ||
+    fail "the xmpp stream did not resume through the standby within 10 s"
+  T_RESUME=$(first_recv_after "$XMPP" "$T_DEAD")
+  T_RESUME=${T_RESUME:-$T_MOVED}
+  lab_wait_for 10 sh -c "awk -v t=$T_DEAD '\$1 == \"recv\" && \$2 > t { f = 1 } END { exit !f }' '$DL'" ||
+    fail "the download did not resume through the standby within 10 s"
+  DL_RESUME=$(first_recv_after "$DL" "$T_DEAD")
+  DL_RESUME=${DL_RESUME:-$T_MOVED}
+  echo "MEASURE ha-failover: traffic flowing again $(fcalc "$T_RESUME - $T_DEAD") s after the" \
+    "primary died (xmpp's first reply after its links went down; kill -9 and links down took" \
+    "$(fcalc "$T_DEAD - $T_KILL") s); failover.sh primary took $(fcalc "$T_COMMITTED - $T_FO") s," \
+    "moving the next hops $(fcalc "$T_MOVED - $T_COMMITTED") s; the download resumed" \
+    "$(fcalc "$DL_RESUME - $T_DEAD") s after"
+  fcmp "$T_RESUME - $T_DEAD < 5" && pass "traffic flowing again within 5 s" ||
+    fail "traffic resumed only $(fcalc "$T_RESUME - $T_DEAD") s after the primary died"
+
+  # Observe the standby for 10 s of traffic.
+  sleep "$(fcalc "$DL_RESUME + 10.2 - $(now)")" 2>/dev/null || true
+
+  # XMPP keeps flowing: the rounds sent from 1 s after the resume on are all answered.
+  ok_after=$(awk -v t="$(fcalc "$T_RESUME + 1")" '$1 == "round" && $4 > t && $5 == "ok" { n++ } END { print n + 0 }' "$XMPP")
+  miss_after=$(awk -v t="$(fcalc "$T_RESUME + 1")" '$1 == "round" && $4 > t && $5 == "miss" { n++ } END { print n + 0 }' "$XMPP")
+  echo "MEASURE ha-xmpp: $ok_after rounds answered, $miss_after missed from 1 s after the resume on"
+  [ "$ok_after" -ge 40 ] && [ "$miss_after" -le 2 ] && pass "the allowed xmpp stream keeps flowing" ||
+    fail "xmpp after the failover: $ok_after answered, $miss_after missed"
+
+  # BitTorrent stays dropped: not one byte came back, while its retransmissions reached the
+  # standby (its conntrack entry counts packets in the original direction only).
+  bt_recv=$(recv_after "$BT" 0)
+  # Its retransmissions back off (0.2 s, doubling): wait for one, bounded.
+  lab_wait_for 10 sh -c "ip netns exec $LAB_R2 '$CT_TOOL' dump --proto tcp --dport $PORT 2>/dev/null | grep -q ':$BT_SPORT -> .* packets=[1-9]'" || true
+  bt_pk=$(ct_packets s "$BT_SPORT")
+  echo "MEASURE ha-bittorrent: $bt_recv chunks received; standby conntrack packets orig/reply=$bt_pk"
+  [ "$bt_recv" -eq 0 ] && pass "the dropped bittorrent connection got no reply" ||
+    fail "the dropped bittorrent connection got $bt_recv replies"
+  if [ -n "$bt_pk" ] && [ "${bt_pk%/*}" -ge 1 ] && [ "${bt_pk#*/}" -eq 0 ]; then
+    pass "its packets reached the standby and were dropped there ($bt_pk)"
+  else
+    fail "bittorrent on the standby: packets orig/reply '${bt_pk:-no entry}'"
+  fi
+
+  # The download stays throttled: rate on the primary (2 s after its start to the death)
+  # and on the standby (2 s after its resume to 10 s).
+  p_a=$(fcalc "$DL_START + 2")
+  p_bytes=$(bytes_between "$DL" "$p_a" "$T_DEAD")
+  p_rate=$(fcalc "$p_bytes * 8 / ($T_DEAD - $p_a)")
+  s_a=$(fcalc "$DL_RESUME + 2")
+  s_b=$(fcalc "$DL_RESUME + 10")
+  s_bytes=$(bytes_between "$DL" "$s_a" "$s_b")
+  s_rate=$(fcalc "$s_bytes * 8 / 8")
+  echo "MEASURE ha-throttle: primary $(fcalc "$p_rate / 1e6") Mbit/s over $(fcalc "$T_DEAD - $p_a") s," \
+    "standby $(fcalc "$s_rate / 1e6") Mbit/s over 8 s (rule: 1 Mbit/s per host)"
+  for r in "$p_rate" "$s_rate"; do
+    if fcmp "$r >= 0.8 * $RATE && $r <= 1.25 * $RATE"; then
+      pass "download at $(fcalc "$r / 1e6") Mbit/s (1 Mbit/s -20/+25 %)"
+    else
+      fail "download at $(fcalc "$r / 1e6") Mbit/s, expected 1 Mbit/s -20/+25 %"
+    fi
+  done
+
+  # The standby's imguard never saw these connections: nothing queued, nothing decided.
+  S_QUEUED=$(lab_ha_standby_queue_total)
+  s_packets=$(status_of s packets)
+  s_decided=$(status_of s decided_flows)
+  echo "MEASURE ha-standby-queue: queued packets $S_QUEUED_BEFORE before, $S_QUEUED after the" \
+    "failover; status packets=$s_packets decided_flows=$s_decided"
+  [ "$S_QUEUED" -eq 0 ] && [ "$s_packets" = 0 ] && [ "$s_decided" = 0 ] &&
+    pass "the standby's imguard neither queued nor decided the replicated connections" ||
+    fail "the standby queued $S_QUEUED packets (status packets=$s_packets decided_flows=$s_decided)"
+  grep -q "decided tcp" "$LAB_TMP/imguard-s.log" && fail "the standby logged decisions: $(grep 'decided tcp' "$LAB_TMP/imguard-s.log")"
+
+  # `imguard flows` on the standby shows the primary's decisions (from the marks and labels
+  # conntrackd replicated); the marks and labels are byte for byte the primary's.
+  S_FLOWS=$(flows_lines s)
+  S_CT=$(ct_lines s)
+  echo "standby flows:"
+  echo "$S_FLOWS"
+  echo "standby ct (src sport mark label):"
+  echo "$S_CT"
+  [ "$S_FLOWS" = "$P_FLOWS" ] && pass "flows on the standby = flows on the primary" ||
+    fail "flows differ between the primary and the standby"
+  [ "$S_CT" = "$P_CT" ] && pass "ct marks and label records replicated unchanged" ||
+    fail "ct marks/labels differ between the primary and the standby"
+  if grep -q " none$" <<<"$S_CT"; then fail "a replicated connection has no label on the standby"; fi
+  S_TIMEOUT=$(timeout_of s "$XMPP_SPORT")
+  S_ESTABLISHED=$(ip netns exec "$LAB_R2" sysctl -n net.netfilter.nf_conntrack_tcp_timeout_established)
+  echo "MEASURE ha-timeout: xmpp connection's timeout $P_TIMEOUT s on the primary (established:" \
+    "7200 s there), ${S_TIMEOUT_COMMITTED:-none} s on the standby right after the commit," \
+    "${S_TIMEOUT:-none} s once traffic crossed it (established: $S_ESTABLISHED s there)"
+  # conntrackd carries the timeout of the connection's last replicated event (which may be
+  # TCP's 300 s "unacknowledged" cap, if data was in flight then), never the standby's own.
+  if [ -n "$S_TIMEOUT_COMMITTED" ] && [ "$S_TIMEOUT_COMMITTED" -le 7200 ] &&
+    [ "$S_TIMEOUT_COMMITTED" -ge 1 ]; then
+    pass "the committed connection carries a timeout from the primary ($S_TIMEOUT_COMMITTED s)"
+  else
+    fail "the committed xmpp connection's timeout is '${S_TIMEOUT_COMMITTED:-missing}' (primary's: <= 7200 s)"
+  fi
+  [ -n "$S_TIMEOUT" ] && [ "$S_TIMEOUT" -gt 7200 ] &&
+    pass "from the next packet on the standby's own timeouts apply ($S_TIMEOUT s)" ||
+    fail "the xmpp connection's timeout on the standby after traffic: '${S_TIMEOUT:-missing}'"
+  S_SETS=$(bucket_elements s)
+  echo "MEASURE ha-not-replicated: throttle set elements $P_SETS on the primary before its death," \
+    "$S_SETS_BEFORE on the standby before the failover, $S_SETS after (its own buckets)"
+  [ "$P_SETS" -ge 1 ] && [ "$S_SETS_BEFORE" -eq 0 ] && [ "$S_SETS" -ge 1 ] &&
+    pass "throttle buckets are per box: the standby starts its own" ||
+    fail "throttle set elements: primary $P_SETS, standby $S_SETS_BEFORE before, $S_SETS after"
+
+  # A reload on the standby re-decides the replicated connections from their records: same
+  # policy, same verdicts, nothing re-marked.
+  out=$(timeout 60 "$IMGUARD" reload --control "$(sock s)" 2>&1) || fail "reload on the standby: $out"
+  line=$(grep "re-decided open connections (reload)" "$LAB_TMP/imguard-s.log" | tail -1 || true)
+  echo "standby reload: $line"
+  if grep -Eq "\(([3-9]|[1-9][0-9]+) recorded, 0 without a record\), 0 changed" <<<"$line"; then
+    pass "the reload re-decided the replicated connections to the same verdicts"
+  else
+    fail "the reload on the standby: '$line'"
+  fi
+  [ "$(flows_lines s)" = "$P_FLOWS" ] || fail "flows changed after the reload on the standby"
+  sleep 1
+  [ "$(recv_after "$XMPP" "$(fcalc "$(now) - 1")")" -ge 3 ] || fail "xmpp stalled after the reload"
+  [ "$(recv_after "$BT" 0)" -eq 0 ] || fail "bittorrent got replies after the reload"
+
+  # New connections through the standby are queued and decided there.
+  rc=0
+  timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk bittorrent "$LAB_SERVER" "$PORT" \
+    --rounds 2 --timeout 2 --bind "$LAB_CLIENT" >/dev/null || rc=$?
+  [ "$rc" -eq 3 ] && pass "a new bittorrent connection is dropped by the standby" ||
+    fail "a new bittorrent connection through the standby: rc=$rc"
+  timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk xmpp "$LAB_SERVER" "$PORT" \
+    --rounds 2 --timeout 2 --bind "$LAB_CLIENT" >/dev/null &&
+    pass "a new xmpp connection passes the standby" || fail "a new xmpp connection through the standby failed"
+  if [ "$(lab_ha_standby_queue_total)" -gt 0 ] && [ "$(status_of s decided_flows)" -ge 1 ] &&
+    grep -q "decided tcp .* app=bittorrent .*action=drop user=alice rule=no-p2p" "$LAB_TMP/imguard-s.log"; then
+    pass "the standby queues and decides new connections"
+  else
+    fail "the standby did not decide the new connections (queued $(lab_ha_standby_queue_total))"
+  fi
+
+  # A restart of the standby's imguard re-checks them at start, to the same verdicts. (While
+  # it is stopped its rules are out, as on any restart: doc/ha.md.)
+  lab_stop "$IMGUARD_PID_s"
+  start_imguard s "$LAB_TMP/imguard-s-restart.log"
+  line=$(grep "re-decided open connections (start)" "$LAB_TMP/imguard-s-restart.log" || true)
+  echo "standby restart: $line"
+  if grep -Eq "\(([3-9]|[1-9][0-9]+) recorded, 0 without a record\), 0 changed" <<<"$line"; then
+    pass "the restart re-decided the replicated connections to the same verdicts"
+  else
+    fail "the restart of the standby's imguard: '$line'"
+  fi
+  after=$(flows_lines s)
+  while read -r flow; do
+    grep -qxF "$flow" <<<"$after" || fail "after the restart, flows lack: $flow"
+  done <<<"$P_FLOWS"
+
+  lab_stop "$CTD_PID_s"
+  lab_stop "$IMGUARD_PID_s"
+  grep "imguard: stats" "$LAB_TMP/imguard-s-restart.log" | tail -1 || true
+}
+
+# Without imguard's ruleset on the standby, the kernel keeps no label on the connections
+# conntrackd commits there (no rule uses labels): the decision arrives in the mark, the
+# record is lost, and failover.sh says so. imguard started afterwards enforces the mark
+# but cannot re-decide the connection.
+case_labels_need_ruleset() {
+  start_imguard p
+  start_conntrackd s
+  start_conntrackd p
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+  XMPP="$LAB_TMP/xmpp.log"
+  lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold xmpp "$LAB_SERVER" "$PORT" --interval 0.1 --rounds 300 \
+    --log "$XMPP" --bind "$LAB_CLIENT"
+  lab_wait_for 15 sh -c "[ \$(grep -c ' ok reply ' '$XMPP') -ge 10 ]" ||
+    { fail "the xmpp connection did not get going"; return; }
+  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 1 ]" ||
+    fail "the primary wrote no label record"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -q 'dport=$PORT .*mark=[1-9]'" ||
+    fail "the standby's external cache lacks the decided connection"
+  sleep 1
+  local p_ct s_ct rc=0 out
+  p_ct=$(ct_lines p)
+  kill -9 "$IMGUARD_PID_p" "$CTD_PID_p"
+  lab_ha_cut_primary
+  out=$(CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
+    ip netns exec "$LAB_R2" "$FAILOVER" primary 2>&1) || rc=$?
+  echo "failover.sh primary: rc=$rc: $out"
+  [ "$rc" -eq 1 ] && grep -q "imguard does not answer" <<<"$out" &&
+    pass "failover.sh warns and exits 1 without imguard" || fail "failover.sh without imguard: rc=$rc"
+  s_ct=$(ct_lines s)
+  echo "primary ct: $p_ct"
+  echo "standby ct: $s_ct"
+  read -r _ _ p_mark p_label <<<"$p_ct"
+  read -r _ _ s_mark s_label <<<"$s_ct"
+  echo "MEASURE ha-labels-need-ruleset: mark $p_mark -> ${s_mark:-missing}, label $p_label -> ${s_label:-missing}"
+  [ -n "$s_mark" ] && [ "$s_mark" = "$p_mark" ] && pass "the mark was committed" ||
+    fail "the committed mark is '${s_mark:-missing}' (primary: $p_mark)"
+  [ "$p_label" != none ] && [ "$s_label" = none ] &&
+    pass "the label was lost: the standby had no rule using labels" ||
+    fail "labels: primary $p_label, standby ${s_label:-missing}"
+  lab_ha_route_via standby
+  start_imguard s
+  local line
+  line=$(grep "re-decided open connections (start)" "$LAB_TMP/imguard-s.log" || true)
+  echo "standby start: $line"
+  grep -Eq "[1-9][0-9]* decided \(0 recorded, [1-9][0-9]* without a record\), 0 changed" <<<"$line" &&
+    pass "the standby's imguard keeps the mark but cannot re-decide it" ||
+    fail "the standby's start: '$line'"
+  grep -Eq " \? \? allow \?$" <<<"$(flows_lines s)" &&
+    pass "flows on the standby: the decision without its record" ||
+    fail "flows on the standby: $(flows_lines s)"
+  lab_stop "$CTD_PID_s"
+  lab_stop "$IMGUARD_PID_s"
+}
+
+CASE=${3:-failover}
+if ! declare -F "case_${CASE//-/_}" >/dev/null; then
+  echo "ha.sh: unknown case '$CASE'" >&2
+  exit 2
+fi
 lab_ha_up
 ctd_render p "$LAB_SYNC_PRIMARY" "$LAB_SYNC_STANDBY"
 ctd_render s "$LAB_SYNC_STANDBY" "$LAB_SYNC_PRIMARY"
 write_config
-# A shorter established timeout on the primary than the standby's default, so the standby
-# shows whether a committed connection carries the primary's timeout or its own.
-ip netns exec "$LAB_R" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=7200
-# imguard first on the standby: its ruleset makes the kernel keep the labels of the
-# connections conntrackd commits there (doc/ha.md).
-start_imguard s
-start_imguard p
-start_conntrackd s
-start_conntrackd p
-lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
-lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
-
-XMPP="$LAB_TMP/xmpp.log"
-BT="$LAB_TMP/bt.log"
-DL="$LAB_TMP/dl.log"
-lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold xmpp "$LAB_SERVER" "$PORT" --interval 0.1 --rounds 600 \
-  --log "$XMPP" --bind "$LAB_CLIENT"
-lab_bg "$LAB_C" timeout 80 "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" --seconds 60 \
-  --bind "$LAB_CLIENT_B" --log "$DL"
-DL_START=$(now)
-# BitTorrent last, so its retransmissions (backing off from its opening on) still come
-# after the failover.
-lab_wait_for 15 sh -c "[ \$(grep -c ' ok reply ' '$XMPP') -ge 20 ]" ||
-  { cat "$XMPP" >&2; fail "the xmpp connection did not get going"; exit 1; }
-lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold bittorrent "$LAB_SERVER" "$PORT" --interval 0.5 \
-  --rounds 120 --log "$BT" --bind "$LAB_CLIENT" --keep
-lab_wait_for 10 grep -q "^opening unanswered" "$BT" ||
-  { cat "$BT" >&2; fail "the bittorrent opening was not dropped by the primary"; }
-
-# The primary decided all three and wrote their label records; the standby's conntrackd
-# holds them in its external cache.
-lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 3 ]" ||
-  fail "the primary wrote fewer than 3 label records: $(status_of p records_written)"
-lab_wait_for 10 sh -c "[ \$(ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -c 'dport=$PORT .*mark=[1-9]') -ge 3 ]" ||
-  fail "the standby's external cache lacks the three decided connections: $(ctd s -e ct)"
-sleep 1  # the label updates follow the mark's by one control tick
-P_FLOWS=$(flows_lines p)
-P_CT=$(ct_lines p)
-XMPP_SPORT=$(sport_of "$XMPP")
-BT_SPORT=$(sport_of "$BT")
-echo "primary flows:"
-echo "$P_FLOWS"
-echo "primary ct (src sport mark label):"
-echo "$P_CT"
-[ "$(wc -l <<<"$P_FLOWS")" -eq 3 ] || fail "the primary shows $(wc -l <<<"$P_FLOWS") connections, expected 3"
-grep -q " alice bittorrent drop no-p2p$" <<<"$P_FLOWS" || fail "primary: bittorrent not dropped by no-p2p"
-grep -q " alice xmpp allow im-chat$" <<<"$P_FLOWS" || fail "primary: xmpp not allowed by im-chat"
-grep -q " guest http throttle guest-web-slow$" <<<"$P_FLOWS" || fail "primary: download not throttled"
-P_TIMEOUT=$(timeout_of p "$XMPP_SPORT")
-P_SETS=$(bucket_elements p)
-S_SETS_BEFORE=$(bucket_elements s)
-S_QUEUED_BEFORE=$(lab_ha_standby_queue_total)
-
-# --- the primary dies ------------------------------------------------------------------
-T_KILL=$(now)
-kill -9 "$IMGUARD_PID_p" "$CTD_PID_p"
-lab_ha_cut_primary
-T_DEAD=$(now)  # from here on, nothing crosses the primary
-# --- failover: commit on the standby, then move the next hops ---------------------------
-T_FO=$(now)
-rc=0
-CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
-  ip netns exec "$LAB_R2" "$FAILOVER" primary || rc=$?
-T_COMMITTED=$(now)
-S_TIMEOUT_COMMITTED=$(timeout_of s "$XMPP_SPORT")  # before any packet crosses the standby
-lab_ha_route_via standby
-T_MOVED=$(now)
-[ "$rc" -eq 0 ] && pass "failover.sh primary exited 0" || fail "failover.sh primary exited $rc"
-
-lab_wait_for 10 sh -c "awk -v t=$T_DEAD '\$1 == \"recv\" && \$2 > t { f = 1 } END { exit !f }' '$XMPP'" ||
-  fail "the xmpp stream did not resume through the standby within 10 s"
-T_RESUME=$(first_recv_after "$XMPP" "$T_DEAD")
-T_RESUME=${T_RESUME:-$T_MOVED}
-lab_wait_for 10 sh -c "awk -v t=$T_DEAD '\$1 == \"recv\" && \$2 > t { f = 1 } END { exit !f }' '$DL'" ||
-  fail "the download did not resume through the standby within 10 s"
-DL_RESUME=$(first_recv_after "$DL" "$T_DEAD")
-DL_RESUME=${DL_RESUME:-$T_MOVED}
-echo "MEASURE ha-failover: traffic flowing again $(fcalc "$T_RESUME - $T_DEAD") s after the" \
-  "primary died (xmpp's first reply after its links went down; kill -9 and links down took" \
-  "$(fcalc "$T_DEAD - $T_KILL") s); failover.sh primary took $(fcalc "$T_COMMITTED - $T_FO") s," \
-  "moving the next hops $(fcalc "$T_MOVED - $T_COMMITTED") s; the download resumed" \
-  "$(fcalc "$DL_RESUME - $T_DEAD") s after"
-fcmp "$T_RESUME - $T_DEAD < 5" && pass "traffic flowing again within 5 s" ||
-  fail "traffic resumed only $(fcalc "$T_RESUME - $T_DEAD") s after the primary died"
-
-# Observe the standby for 10 s of traffic.
-sleep "$(fcalc "$DL_RESUME + 10.2 - $(now)")" 2>/dev/null || true
-
-# XMPP keeps flowing: the rounds sent from 1 s after the resume on are all answered.
-ok_after=$(awk -v t="$(fcalc "$T_RESUME + 1")" '$1 == "round" && $4 > t && $5 == "ok" { n++ } END { print n + 0 }' "$XMPP")
-miss_after=$(awk -v t="$(fcalc "$T_RESUME + 1")" '$1 == "round" && $4 > t && $5 == "miss" { n++ } END { print n + 0 }' "$XMPP")
-echo "MEASURE ha-xmpp: $ok_after rounds answered, $miss_after missed from 1 s after the resume on"
-[ "$ok_after" -ge 40 ] && [ "$miss_after" -le 2 ] && pass "the allowed xmpp stream keeps flowing" ||
-  fail "xmpp after the failover: $ok_after answered, $miss_after missed"
-
-# BitTorrent stays dropped: not one byte came back, while its retransmissions reached the
-# standby (its conntrack entry counts packets in the original direction only).
-bt_recv=$(recv_after "$BT" 0)
-# Its retransmissions back off (0.2 s, doubling): wait for one, bounded.
-lab_wait_for 10 sh -c "ip netns exec $LAB_R2 '$CT_TOOL' dump --proto tcp --dport $PORT 2>/dev/null | grep -q ':$BT_SPORT -> .* packets=[1-9]'" || true
-bt_pk=$(ct_packets s "$BT_SPORT")
-echo "MEASURE ha-bittorrent: $bt_recv chunks received; standby conntrack packets orig/reply=$bt_pk"
-[ "$bt_recv" -eq 0 ] && pass "the dropped bittorrent connection got no reply" ||
-  fail "the dropped bittorrent connection got $bt_recv replies"
-if [ -n "$bt_pk" ] && [ "${bt_pk%/*}" -ge 1 ] && [ "${bt_pk#*/}" -eq 0 ]; then
-  pass "its packets reached the standby and were dropped there ($bt_pk)"
-else
-  fail "bittorrent on the standby: packets orig/reply '${bt_pk:-no entry}'"
-fi
-
-# The download stays throttled: rate on the primary (2 s after its start to the death)
-# and on the standby (2 s after its resume to 10 s).
-p_a=$(fcalc "$DL_START + 2")
-p_bytes=$(bytes_between "$DL" "$p_a" "$T_DEAD")
-p_rate=$(fcalc "$p_bytes * 8 / ($T_DEAD - $p_a)")
-s_a=$(fcalc "$DL_RESUME + 2")
-s_b=$(fcalc "$DL_RESUME + 10")
-s_bytes=$(bytes_between "$DL" "$s_a" "$s_b")
-s_rate=$(fcalc "$s_bytes * 8 / 8")
-echo "MEASURE ha-throttle: primary $(fcalc "$p_rate / 1e6") Mbit/s over $(fcalc "$T_DEAD - $p_a") s," \
-  "standby $(fcalc "$s_rate / 1e6") Mbit/s over 8 s (rule: 1 Mbit/s per host)"
-for r in "$p_rate" "$s_rate"; do
-  if fcmp "$r >= 0.8 * $RATE && $r <= 1.25 * $RATE"; then
-    pass "download at $(fcalc "$r / 1e6") Mbit/s (1 Mbit/s -20/+25 %)"
-  else
-    fail "download at $(fcalc "$r / 1e6") Mbit/s, expected 1 Mbit/s -20/+25 %"
-  fi
-done
-
-# The standby's imguard never saw these connections: nothing queued, nothing decided.
-S_QUEUED=$(lab_ha_standby_queue_total)
-s_packets=$(status_of s packets)
-s_decided=$(status_of s decided_flows)
-echo "MEASURE ha-standby-queue: queued packets $S_QUEUED_BEFORE before, $S_QUEUED after the" \
-  "failover; status packets=$s_packets decided_flows=$s_decided"
-[ "$S_QUEUED" -eq 0 ] && [ "$s_packets" = 0 ] && [ "$s_decided" = 0 ] &&
-  pass "the standby's imguard neither queued nor decided the replicated connections" ||
-  fail "the standby queued $S_QUEUED packets (status packets=$s_packets decided_flows=$s_decided)"
-grep -q "decided tcp" "$LAB_TMP/imguard-s.log" && fail "the standby logged decisions: $(grep 'decided tcp' "$LAB_TMP/imguard-s.log")"
-
-# `imguard flows` on the standby shows the primary's decisions (from the marks and labels
-# conntrackd replicated); the marks and labels are byte for byte the primary's.
-S_FLOWS=$(flows_lines s)
-S_CT=$(ct_lines s)
-echo "standby flows:"
-echo "$S_FLOWS"
-echo "standby ct (src sport mark label):"
-echo "$S_CT"
-[ "$S_FLOWS" = "$P_FLOWS" ] && pass "flows on the standby = flows on the primary" ||
-  fail "flows differ between the primary and the standby"
-[ "$S_CT" = "$P_CT" ] && pass "ct marks and label records replicated unchanged" ||
-  fail "ct marks/labels differ between the primary and the standby"
-if grep -q " none$" <<<"$S_CT"; then fail "a replicated connection has no label on the standby"; fi
-S_TIMEOUT=$(timeout_of s "$XMPP_SPORT")
-S_ESTABLISHED=$(ip netns exec "$LAB_R2" sysctl -n net.netfilter.nf_conntrack_tcp_timeout_established)
-echo "MEASURE ha-timeout: xmpp connection's timeout $P_TIMEOUT s on the primary (established:" \
-  "7200 s there), ${S_TIMEOUT_COMMITTED:-none} s on the standby right after the commit," \
-  "${S_TIMEOUT:-none} s once traffic crossed it (established: $S_ESTABLISHED s there)"
-# conntrackd carries the timeout of the connection's last replicated event (which may be
-# TCP's 300 s "unacknowledged" cap, if data was in flight then), never the standby's own.
-if [ -n "$S_TIMEOUT_COMMITTED" ] && [ "$S_TIMEOUT_COMMITTED" -le 7200 ] &&
-  [ "$S_TIMEOUT_COMMITTED" -ge 1 ]; then
-  pass "the committed connection carries a timeout from the primary ($S_TIMEOUT_COMMITTED s)"
-else
-  fail "the committed xmpp connection's timeout is '${S_TIMEOUT_COMMITTED:-missing}' (primary's: <= 7200 s)"
-fi
-[ -n "$S_TIMEOUT" ] && [ "$S_TIMEOUT" -gt 7200 ] &&
-  pass "from the next packet on the standby's own timeouts apply ($S_TIMEOUT s)" ||
-  fail "the xmpp connection's timeout on the standby after traffic: '${S_TIMEOUT:-missing}'"
-S_SETS=$(bucket_elements s)
-echo "MEASURE ha-not-replicated: throttle set elements $P_SETS on the primary before its death," \
-  "$S_SETS_BEFORE on the standby before the failover, $S_SETS after (its own buckets)"
-[ "$P_SETS" -ge 1 ] && [ "$S_SETS_BEFORE" -eq 0 ] && [ "$S_SETS" -ge 1 ] &&
-  pass "throttle buckets are per box: the standby starts its own" ||
-  fail "throttle set elements: primary $P_SETS, standby $S_SETS_BEFORE before, $S_SETS after"
-
-# A reload on the standby re-decides the replicated connections from their records: same
-# policy, same verdicts, nothing re-marked.
-out=$(timeout 60 "$IMGUARD" reload --control "$(sock s)" 2>&1) || fail "reload on the standby: $out"
-line=$(grep "re-decided open connections (reload)" "$LAB_TMP/imguard-s.log" | tail -1 || true)
-echo "standby reload: $line"
-if grep -Eq "\(([3-9]|[1-9][0-9]+) recorded, 0 without a record\), 0 changed" <<<"$line"; then
-  pass "the reload re-decided the replicated connections to the same verdicts"
-else
-  fail "the reload on the standby: '$line'"
-fi
-[ "$(flows_lines s)" = "$P_FLOWS" ] || fail "flows changed after the reload on the standby"
-sleep 1
-[ "$(recv_after "$XMPP" "$(fcalc "$(now) - 1")")" -ge 3 ] || fail "xmpp stalled after the reload"
-[ "$(recv_after "$BT" 0)" -eq 0 ] || fail "bittorrent got replies after the reload"
-
-# New connections through the standby are queued and decided there.
-rc=0
-timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk bittorrent "$LAB_SERVER" "$PORT" \
-  --rounds 2 --timeout 2 --bind "$LAB_CLIENT" >/dev/null || rc=$?
-[ "$rc" -eq 3 ] && pass "a new bittorrent connection is dropped by the standby" ||
-  fail "a new bittorrent connection through the standby: rc=$rc"
-timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk xmpp "$LAB_SERVER" "$PORT" \
-  --rounds 2 --timeout 2 --bind "$LAB_CLIENT" >/dev/null &&
-  pass "a new xmpp connection passes the standby" || fail "a new xmpp connection through the standby failed"
-if [ "$(lab_ha_standby_queue_total)" -gt 0 ] && [ "$(status_of s decided_flows)" -ge 1 ] &&
-  grep -q "decided tcp .* app=bittorrent .*action=drop user=alice rule=no-p2p" "$LAB_TMP/imguard-s.log"; then
-  pass "the standby queues and decides new connections"
-else
-  fail "the standby did not decide the new connections (queued $(lab_ha_standby_queue_total))"
-fi
-
-# A restart of the standby's imguard re-checks them at start, to the same verdicts. (While
-# it is stopped its rules are out, as on any restart: doc/ha.md.)
-lab_stop "$IMGUARD_PID_s"
-start_imguard s "$LAB_TMP/imguard-s-restart.log"
-line=$(grep "re-decided open connections (start)" "$LAB_TMP/imguard-s-restart.log" || true)
-echo "standby restart: $line"
-if grep -Eq "\(([3-9]|[1-9][0-9]+) recorded, 0 without a record\), 0 changed" <<<"$line"; then
-  pass "the restart re-decided the replicated connections to the same verdicts"
-else
-  fail "the restart of the standby's imguard: '$line'"
-fi
-after=$(flows_lines s)
-while read -r flow; do
-  grep -qxF "$flow" <<<"$after" || fail "after the restart, flows lack: $flow"
-done <<<"$P_FLOWS"
-
-lab_stop "$CTD_PID_s"
-lab_stop "$IMGUARD_PID_s"
-grep "imguard: stats" "$LAB_TMP/imguard-s-restart.log" | tail -1 || true
+"case_${CASE//-/_}"
 if [ "$FAILS" -ne 0 ]; then
   for f in "$LAB_TMP"/imguard-*.log "$LAB_TMP"/conntrackd-*.log; do
     echo "--- $f" >&2
@@ -409,4 +475,4 @@ if [ "$FAILS" -ne 0 ]; then
   done
   exit 1
 fi
-echo "e2e/ha: passed"
+echo "e2e/ha-$CASE: passed"
