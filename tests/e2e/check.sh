@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=bash
 # Verdict and arithmetic helpers of the end-to-end scripts. Source it; the caller sets
 # FAILS=0 and exits non-zero at the end when it is not 0.
 

@@ -38,6 +38,7 @@ FAILOVER="$ROOT/doc/ha/failover.sh"
 PORT=$((20000 + RANDOM % 20000))
 FAILS=0
 RATE=1000000  # the throttle, bit/s
+declare -A IMGUARD_PID CTD_PID  # by node: p (primary), s (standby)
 
 
 # node p|s : the namespace of the primary or the standby
@@ -69,7 +70,7 @@ ctd() { ip netns exec "$(node "$1")" conntrackd -C "$(ctd_conf "$1")" "${@:2}"; 
 
 start_conntrackd() {
   lab_bg "$(node "$1")" conntrackd -C "$(ctd_conf "$1")"
-  eval "CTD_PID_$1=$LAB_LAST_PID"
+  CTD_PID[$1]=$LAB_LAST_PID
   if ! lab_wait_for 10 test -S "$LAB_TMP/conntrackd-$1.ctl"; then
     cat "$LAB_TMP/conntrackd-$1.log" >&2 || true
     echo "FAIL: conntrackd ($1) did not start" >&2
@@ -104,7 +105,7 @@ start_imguard() {
   local log=${2:-$LAB_TMP/imguard-$1.log}
   lab_bg "$(node "$1")" "$IMGUARD" run --config "$LAB_TMP/policy.yaml" --control "$(sock "$1")" \
     --log-decisions 2>>"$log"
-  eval "IMGUARD_PID_$1=$LAB_LAST_PID"
+  IMGUARD_PID[$1]=$LAB_LAST_PID
   if ! lab_wait_for 15 grep -q "worker(s) running" "$log"; then
     cat "$log" >&2
     echo "FAIL: imguard ($1) did not start" >&2
@@ -230,7 +231,7 @@ case_failover() {
 
   # --- the primary dies ------------------------------------------------------------------
   T_KILL=$(now)
-  kill -9 "$IMGUARD_PID_p" "$CTD_PID_p"
+  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
   lab_ha_cut_primary
   T_DEAD=$(now)  # from here on, nothing crosses the primary
   # --- failover: commit on the standby, then move the next hops ---------------------------
@@ -384,7 +385,7 @@ case_failover() {
 
   # A restart of the standby's imguard re-checks them at start, to the same verdicts. (While
   # it is stopped its rules are out, as on any restart: doc/ha.md.)
-  lab_stop "$IMGUARD_PID_s"
+  lab_stop "${IMGUARD_PID[s]}"
   start_imguard s "$LAB_TMP/imguard-s-restart.log"
   line=$(grep "re-decided open connections (start)" "$LAB_TMP/imguard-s-restart.log" || true)
   echo "standby restart: $line"
@@ -398,8 +399,8 @@ case_failover() {
     grep -qxF "$flow" <<<"$after" || fail "after the restart, flows lack: $flow"
   done <<<"$P_FLOWS"
 
-  lab_stop "$CTD_PID_s"
-  lab_stop "$IMGUARD_PID_s"
+  lab_stop "${CTD_PID[s]}"
+  lab_stop "${IMGUARD_PID[s]}"
   grep "imguard: stats" "$LAB_TMP/imguard-s-restart.log" | tail -1 || true
 }
 
@@ -425,7 +426,7 @@ case_labels_need_ruleset() {
   sleep 1
   local p_ct s_ct rc=0 out
   p_ct=$(ct_lines p)
-  kill -9 "$IMGUARD_PID_p" "$CTD_PID_p"
+  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
   lab_ha_cut_primary
   out=$(CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
     ip netns exec "$LAB_R2" "$FAILOVER" primary 2>&1) || rc=$?
@@ -454,8 +455,8 @@ case_labels_need_ruleset() {
   grep -Eq " \? \? allow \?$" <<<"$(flows_lines s)" &&
     pass "flows on the standby: the decision without its record" ||
     fail "flows on the standby: $(flows_lines s)"
-  lab_stop "$CTD_PID_s"
-  lab_stop "$IMGUARD_PID_s"
+  lab_stop "${CTD_PID[s]}"
+  lab_stop "${IMGUARD_PID[s]}"
 }
 
 CASE=${3:-failover}

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=bash
 # The active/standby variant of the namespace lab (tests/e2e/lab.sh, which must be sourced
 # first): two router namespaces between the same client and server, plus a dedicated link
 # between the routers for conntrackd's state replication. Source it; then call lab_ha_up.
