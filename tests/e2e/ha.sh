@@ -40,26 +40,24 @@ FAILS=0
 RATE=1000000  # the throttle, bit/s
 declare -A IMGUARD_PID CTD_PID  # by node: p (primary), s (standby)
 
-
 # node p|s : the namespace of the primary or the standby
 node() { if [ "$1" = p ]; then echo "$LAB_R"; else echo "$LAB_R2"; fi; }
 sock() { echo "$LAB_TMP/imguard-$1.sock"; }
 ctd_conf() { echo "$LAB_TMP/conntrackd-$1.conf"; }
 
 # ctd_render NODE OWN PEER : the shipped example with the lab's addresses and private paths
-# (each instance its own lock file, UNIX socket and log)
+# (each instance its own lock file, UNIX socket and log); the example's virtual address
+# and node A map to the primary's addresses, node B to the standby's
 ctd_render() {
   local n=$1
   sed -e "s|192\.168\.100\.1\b|@OWN@|; s|192\.168\.100\.2\b|@PEER@|" \
     -e "s|@OWN@|$2|; s|@PEER@|$3|; s|192\.168\.100\.0/30|10.199.3.0/24|" \
     -e "s|\bInterface eth2\b|Interface sync|" \
-    -e "s|192\.168\.0\.[123]\b|$LAB_PRIMARY_C|; s|198\.51\.100\.[123]\b|$LAB_PRIMARY_S|" \
+    -e "s|192\.168\.0\.[12]\b|$LAB_PRIMARY_C|; s|192\.168\.0\.3\b|$LAB_STANDBY_C|" \
+    -e "s|198\.51\.100\.[12]\b|$LAB_PRIMARY_S|; s|198\.51\.100\.3\b|$LAB_STANDBY_S|" \
     -e "s|/var/log/conntrackd.log|$LAB_TMP/conntrackd-$n.log|" \
     -e "s|/var/lock/conntrackd.lock|$LAB_TMP/conntrackd-$n.lock|" \
     -e "s|/var/run/conntrackd.ctl|$LAB_TMP/conntrackd-$n.ctl|" "$CTD_EXAMPLE" >"$(ctd_conf "$n")"
-  # The standby's own addresses are ignored too (the example lists both nodes').
-  sed -i "s|^\(\t*\)IPv4_address $LAB_PRIMARY_C\$|&\n\1IPv4_address $LAB_STANDBY_C|; s|^\(\t*\)IPv4_address $LAB_PRIMARY_S\$|&\n\1IPv4_address $LAB_STANDBY_S|" \
-    "$(ctd_conf "$n")"
   if grep -vE '^[[:space:]]*#' "$(ctd_conf "$n")" | grep -E '192\.168\.|198\.51\.100\.|eth2|/var/'; then
     fail "the rendered conntrackd.conf of $n still has example values (doc/ha/conntrackd.conf changed?)"
     exit 1
