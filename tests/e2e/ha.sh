@@ -11,7 +11,8 @@
 # label records and timeouts arrived, a reload re-decides them to the same verdict, and
 # new connections are still decided there. Prints MEASURE lines (failover time, rates).
 #
-#   ha.sh IMGUARD CONNTRACK_TOOL [CASE]     CASE: failover (default) or labels-need-ruleset
+#   ha.sh IMGUARD CONNTRACK_TOOL [CASE]     CASE: failover (default), labels-need-ruleset,
+#                                           late-commit
 #
 # Needs root and conntrackd; exits 77 (ctest: skipped) with a message otherwise. Every wait
 # is bounded.
@@ -453,6 +454,77 @@ case_labels_need_ruleset() {
   grep -Eq " \? \? allow \?$" <<<"$(flows_lines s)" &&
     pass "flows on the standby: the decision without its record" ||
     fail "flows on the standby: $(flows_lines s)"
+  lab_stop "${CTD_PID[s]}"
+  lab_stop "${IMGUARD_PID[s]}"
+}
+
+# Traffic reaching the standby before the commit (the next hops moved first): the
+# standby's kernel starts a fresh, undecided entry, its imguard queues it and decides it
+# from the middle of the stream (unknown: the default, not the primary's throttle); the
+# commit then updates that entry with the primary's mark and label, and the primary's
+# verdict holds again.
+case_late_commit() {
+  start_imguard s
+  start_imguard p
+  start_conntrackd s
+  start_conntrackd p
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+  DL="$LAB_TMP/dl.log"
+  lab_bg "$LAB_C" timeout 60 "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" --seconds 40 \
+    --bind "$LAB_CLIENT_B" --log "$DL"
+  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 1 ]" ||
+    fail "the primary wrote no label record"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -q 'dport=$PORT .*mark=[1-9]'" ||
+    fail "the standby's external cache lacks the decided connection"
+  sleep 1
+  local p_ct early_ct s_ct t_dead t_commit rc=0 early_rate late_rate queued
+  p_ct=$(ct_lines p)
+  grep -q " guest http throttle guest-web-slow$" <<<"$(flows_lines p)" || fail "primary: download not throttled"
+  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
+  lab_ha_cut_primary
+  t_dead=$(now)
+  lab_ha_route_via standby
+  # The standby decides the picked-up connection once its packet budget is spent.
+  lab_wait_for 15 grep -q "decided tcp" "$LAB_TMP/imguard-s.log" ||
+    fail "the standby did not decide the connection it picked up"
+  sleep 0.5
+  # The standby's own entry: started by whichever packet came first (often the server's
+  # data, so its original direction is reversed).
+  local sport
+  sport=$(awk '{ print $2; exit }' <<<"$p_ct")
+  early_ct=$(ip netns exec "$LAB_R2" "$CT_TOOL" dump --proto tcp 2>/dev/null | grep ":$sport " || true)
+  queued=$(lab_ha_standby_queue_total)
+  CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
+    ip netns exec "$LAB_R2" "$FAILOVER" primary || rc=$?
+  t_commit=$(now)
+  [ "$rc" -eq 0 ] || fail "failover.sh primary exited $rc"
+  s_ct=$(ct_lines s)
+  echo "primary ct:              $p_ct"
+  echo "standby before commit:   $early_ct"
+  echo "standby after commit:    $s_ct"
+  sleep 8.5
+  early_rate=$(fcalc "$(bytes_between "$DL" "$t_dead" "$t_commit") * 8 / ($t_commit - $t_dead)")
+  late_rate=$(fcalc "$(bytes_between "$DL" "$(fcalc "$t_commit + 2")" "$(fcalc "$t_commit + 8")") * 8 / 6")
+  echo "MEASURE ha-late-commit: before the commit the standby queued $queued packets and the" \
+    "download ran at $(fcalc "$early_rate / 1e6") Mbit/s; after it $(fcalc "$late_rate / 1e6") Mbit/s" \
+    "(rule: 1 Mbit/s per host)"
+  local decision
+  decision=$(grep "decided tcp" "$LAB_TMP/imguard-s.log" | head -1 || true)
+  echo "standby's own decision: $decision"
+  [ "$queued" -gt 0 ] && grep -q "app=unknown .*rule=default" <<<"$decision" &&
+    pass "traffic before the commit is queued and decided afresh (mid-stream: unknown, default)" ||
+    fail "before the commit: $queued packets queued, decision: '$decision'"
+  local p_mark
+  p_mark=$(awk '{ print $3 }' <<<"$p_ct")
+  [ -n "$early_ct" ] && ! grep -q "mark=$p_mark " <<<"$early_ct" &&
+    pass "before the commit the standby's entry is its own (not the primary's decision)" ||
+    fail "before the commit the standby's entry: '${early_ct:-none}'"
+  [ "$s_ct" = "$p_ct" ] && pass "the commit updated the entry with the primary's mark and label" ||
+    fail "after the commit the standby's entry differs from the primary's"
+  # Only the ceiling: TCP, policed down from full speed, backs off for a while.
+  fcmp "$late_rate <= 1.25 * $RATE" && pass "throttled again after the commit" ||
+    fail "after the commit the download ran at $(fcalc "$late_rate / 1e6") Mbit/s"
   lab_stop "${CTD_PID[s]}"
   lab_stop "${IMGUARD_PID[s]}"
 }
