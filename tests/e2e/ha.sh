@@ -171,6 +171,42 @@ recv_after() { awk -v t="$2" '$1 == "recv" && $2 > t { n++ } END { print n + 0 }
 first_recv_after() { awk -v t="$2" '$1 == "recv" && $2 > t { print $2; exit }' "$1"; }
 sport_of() { sed -n 's/^open [0-9.]* [0-9.]*:\([0-9]*\)$/\1/p' "$1" | head -1; }
 
+# start_pair [no-standby-imguard] : imguard (standby first: its ruleset makes the kernel
+# keep the labels of the connections conntrackd commits there), conntrackd on both, the
+# server
+start_pair() {
+  [ "${1:-}" = no-standby-imguard ] || start_imguard s
+  start_imguard p
+  start_conntrackd s
+  start_conntrackd p
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+}
+
+# wait_replicated N : the primary wrote N label records and the standby's external cache
+# holds N decided connections to $PORT; then one more second for the label updates, which
+# follow the marks by a control tick
+wait_replicated() {
+  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge $1 ]" ||
+    fail "the primary wrote fewer than $1 label records: $(status_of p records_written)"
+  lab_wait_for 10 sh -c "[ \$(ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -c 'dport=$PORT .*mark=[1-9]') -ge $1 ]" ||
+    fail "the standby's external cache lacks decided connections: $(ctd s -e ct)"
+  sleep 1
+}
+
+# primary_dies : kill -9 of its imguard and conntrackd, every link down
+primary_dies() {
+  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
+  lab_ha_cut_primary
+}
+
+# failover_standby : doc/ha/failover.sh primary on the standby; its exit code in FO_RC
+failover_standby() {
+  FO_RC=0
+  CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
+    ip netns exec "$LAB_R2" "$FAILOVER" primary || FO_RC=$?
+}
+
 # ---------------------------------------------------------------------------------------
 
 # The primary decides three connections and dies; the standby takes over with them.
@@ -178,14 +214,7 @@ case_failover() {
   # A shorter established timeout on the primary than the standby's default, so the standby
   # shows whether a committed connection carries the primary's timeout or its own.
   ip netns exec "$LAB_R" sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=7200
-  # imguard first on the standby: its ruleset makes the kernel keep the labels of the
-  # connections conntrackd commits there (doc/ha.md).
-  start_imguard s
-  start_imguard p
-  start_conntrackd s
-  start_conntrackd p
-  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
-  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+  start_pair
 
   XMPP="$LAB_TMP/xmpp.log"
   BT="$LAB_TMP/bt.log"
@@ -204,13 +233,8 @@ case_failover() {
   lab_wait_for 10 grep -q "^opening unanswered" "$BT" ||
     { cat "$BT" >&2; fail "the bittorrent opening was not dropped by the primary"; }
 
-  # The primary decided all three and wrote their label records; the standby's conntrackd
-  # holds them in its external cache.
-  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 3 ]" ||
-    fail "the primary wrote fewer than 3 label records: $(status_of p records_written)"
-  lab_wait_for 10 sh -c "[ \$(ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -c 'dport=$PORT .*mark=[1-9]') -ge 3 ]" ||
-    fail "the standby's external cache lacks the three decided connections: $(ctd s -e ct)"
-  sleep 1  # the label updates follow the mark's by one control tick
+  # The primary decided all three; the standby's conntrackd holds them.
+  wait_replicated 3
   P_FLOWS=$(flows_lines p)
   P_CT=$(ct_lines p)
   XMPP_SPORT=$(sport_of "$XMPP")
@@ -230,14 +254,12 @@ case_failover() {
 
   # --- the primary dies ------------------------------------------------------------------
   T_KILL=$(now)
-  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
-  lab_ha_cut_primary
+  primary_dies
   T_DEAD=$(now)  # from here on, nothing crosses the primary
   # --- failover: commit on the standby, then move the next hops ---------------------------
   T_FO=$(now)
-  rc=0
-  CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
-    ip netns exec "$LAB_R2" "$FAILOVER" primary || rc=$?
+  failover_standby
+  rc=$FO_RC
   T_COMMITTED=$(now)
   S_TIMEOUT_COMMITTED=$(timeout_of s "$XMPP_SPORT")  # before any packet crosses the standby
   lab_ha_route_via standby
@@ -408,27 +430,19 @@ case_failover() {
 # record is lost, and failover.sh says so. imguard started afterwards enforces the mark
 # but cannot re-decide the connection.
 case_labels_need_ruleset() {
-  start_imguard p
-  start_conntrackd s
-  start_conntrackd p
-  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
-  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+  start_pair no-standby-imguard
   XMPP="$LAB_TMP/xmpp.log"
   lab_bg "$LAB_C" "$PY" "$TRAFFIC" hold xmpp "$LAB_SERVER" "$PORT" --interval 0.1 --rounds 300 \
     --log "$XMPP" --bind "$LAB_CLIENT"
   lab_wait_for 15 sh -c "[ \$(grep -c ' ok reply ' '$XMPP') -ge 10 ]" ||
     { fail "the xmpp connection did not get going"; return; }
-  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 1 ]" ||
-    fail "the primary wrote no label record"
-  lab_wait_for 10 sh -c "ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -q 'dport=$PORT .*mark=[1-9]'" ||
-    fail "the standby's external cache lacks the decided connection"
-  sleep 1
-  local p_ct s_ct rc=0 out
+  wait_replicated 1
+  local p_ct s_ct rc out
   p_ct=$(ct_lines p)
-  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
-  lab_ha_cut_primary
-  out=$(CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
-    ip netns exec "$LAB_R2" "$FAILOVER" primary 2>&1) || rc=$?
+  primary_dies
+  failover_standby 2>"$LAB_TMP/failover.err"
+  rc=$FO_RC
+  out=$(cat "$LAB_TMP/failover.err")
   echo "failover.sh primary: rc=$rc: $out"
   [ "$rc" -eq 1 ] && grep -q "imguard does not answer" <<<"$out" &&
     pass "failover.sh warns and exits 1 without imguard" || fail "failover.sh without imguard: rc=$rc"
@@ -464,25 +478,15 @@ case_labels_need_ruleset() {
 # commit then updates that entry with the primary's mark and label, and the primary's
 # verdict holds again.
 case_late_commit() {
-  start_imguard s
-  start_imguard p
-  start_conntrackd s
-  start_conntrackd p
-  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
-  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+  start_pair
   DL="$LAB_TMP/dl.log"
   lab_bg "$LAB_C" timeout 60 "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" --seconds 40 \
     --bind "$LAB_CLIENT_B" --log "$DL"
-  lab_wait_for 10 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$(sock p)' | tr ' ' '\n' | sed -n 's/^records_written=//p')\" -ge 1 ]" ||
-    fail "the primary wrote no label record"
-  lab_wait_for 10 sh -c "ip netns exec $LAB_R2 conntrackd -C $(ctd_conf s) -e ct | grep -q 'dport=$PORT .*mark=[1-9]'" ||
-    fail "the standby's external cache lacks the decided connection"
-  sleep 1
-  local p_ct early_ct s_ct t_dead t_commit rc=0 early_rate late_rate queued
+  wait_replicated 1
+  local p_ct early_ct s_ct t_dead t_commit early_rate late_rate queued
   p_ct=$(ct_lines p)
   grep -q " guest http throttle guest-web-slow$" <<<"$(flows_lines p)" || fail "primary: download not throttled"
-  kill -9 "${IMGUARD_PID[p]}" "${CTD_PID[p]}"
-  lab_ha_cut_primary
+  primary_dies
   t_dead=$(now)
   lab_ha_route_via standby
   # The standby decides the picked-up connection once its packet budget is spent.
@@ -495,10 +499,9 @@ case_late_commit() {
   sport=$(awk '{ print $2; exit }' <<<"$p_ct")
   early_ct=$(ip netns exec "$LAB_R2" "$CT_TOOL" dump --proto tcp 2>/dev/null | grep ":$sport " || true)
   queued=$(lab_ha_standby_queue_total)
-  CONNTRACKD_CONFIG=$(ctd_conf s) IMGUARD_CONTROL=$(sock s) IMGUARD=$IMGUARD \
-    ip netns exec "$LAB_R2" "$FAILOVER" primary || rc=$?
+  failover_standby
   t_commit=$(now)
-  [ "$rc" -eq 0 ] || fail "failover.sh primary exited $rc"
+  [ "$FO_RC" -eq 0 ] || fail "failover.sh primary exited $FO_RC"
   s_ct=$(ct_lines s)
   echo "primary ct:              $p_ct"
   echo "standby before commit:   $early_ct"
