@@ -12,7 +12,7 @@
 # new connections are still decided there. Prints MEASURE lines (failover time, rates).
 #
 #   ha.sh IMGUARD CONNTRACK_TOOL [CASE]     CASE: failover (default), labels-need-ruleset,
-#                                           late-commit
+#                                           late-commit, udp-dropped-first
 #
 # Needs root and conntrackd; exits 77 (ctest: skipped) with a message otherwise. Every wait
 # is bounded.
@@ -131,17 +131,17 @@ for l in sys.stdin:
 ' "$PORT" | sort
 }
 
-# ct_lines NODE : "src sport mark label" of each connection to $PORT (imguard's conntrack
-# tool: the conntrack CLI cannot print labels without a connlabel.conf)
+# ct_lines NODE : "src sport mark label" of each TCP and UDP connection to $PORT (imguard's
+# conntrack tool: the conntrack CLI cannot print labels without a connlabel.conf)
 ct_lines() {
-  ip netns exec "$(node "$1")" "$CT_TOOL" dump --proto tcp --dport "$PORT" 2>/dev/null |
-    sed -n 's/^tcp \([0-9.]*\):\([0-9]*\) -> [^ ]* reply .* mark=\(0x[0-9a-f]*\) .* label=\([0-9a-fnone]*\) .*/\1 \2 \3 \4/p' |
+  ip netns exec "$(node "$1")" "$CT_TOOL" dump --dport "$PORT" 2>/dev/null |
+    sed -n 's/^[tu][cd]p \([0-9.]*\):\([0-9]*\) -> [^ ]* reply .* mark=\(0x[0-9a-f]*\) .* label=\([0-9a-fnone]*\) .*/\1 \2 \3 \4/p' |
     sort
 }
 # ct_packets NODE SPORT : "orig/reply" packets of the connection from SPORT
 ct_packets() {
-  ip netns exec "$(node "$1")" "$CT_TOOL" dump --proto tcp --dport "$PORT" 2>/dev/null |
-    sed -n "s/^tcp [0-9.]*:$2 -> .* packets=\([0-9]*\/[0-9]*\) .*/\1/p"
+  ip netns exec "$(node "$1")" "$CT_TOOL" dump --dport "$PORT" 2>/dev/null |
+    sed -n "s/^[tu][cd]p [0-9.]*:$2 -> .* packets=\([0-9]*\/[0-9]*\) .*/\1/p"
 }
 # timeout_of NODE SPORT : the kernel's remaining timeout of that connection (s)
 timeout_of() {
@@ -244,7 +244,8 @@ case_failover() {
   echo "primary ct (src sport mark label):"
   echo "$P_CT"
   [ "$(wc -l <<<"$P_FLOWS")" -eq 3 ] || fail "the primary shows $(wc -l <<<"$P_FLOWS") connections, expected 3"
-  grep -q " alice bittorrent drop no-p2p$" <<<"$P_FLOWS" || fail "primary: bittorrent not dropped by no-p2p"
+  grep -q "^$LAB_CLIENT $BT_SPORT alice bittorrent drop no-p2p$" <<<"$P_FLOWS" ||
+    fail "primary: bittorrent not dropped by no-p2p"
   grep -q " alice xmpp allow im-chat$" <<<"$P_FLOWS" || fail "primary: xmpp not allowed by im-chat"
   grep -q " guest http throttle guest-web-slow$" <<<"$P_FLOWS" || fail "primary: download not throttled"
   P_TIMEOUT=$(timeout_of p "$XMPP_SPORT")
@@ -528,6 +529,49 @@ case_late_commit() {
   # Only the ceiling: TCP, policed down from full speed, backs off for a while.
   fcmp "$late_rate <= 1.25 * $RATE" && pass "throttled again after the commit" ||
     fail "after the commit the download ran at $(fcalc "$late_rate / 1e6") Mbit/s"
+  lab_stop "${CTD_PID[s]}"
+  lab_stop "${IMGUARD_PID[s]}"
+}
+
+# A UDP flow dropped from its first packet (BitTorrent DHT queries, claimed on the first)
+# never gets a conntrack entry — the kernel confirms a connection only when a packet of it
+# leaves, and imguard's drop verdict ends the first — so there is nothing to replicate:
+# the primary answers each later query from its flow table (queued again every time), and
+# after the failover the standby's imguard queues and decides the flow itself, from the
+# same queries, to the same drop.
+case_udp_dropped_first() {
+  start_pair
+  local dht="$LAB_TMP/dht.log" sport after p_entry s_line
+  lab_bg "$LAB_C" "$PY" "$TRAFFIC" dht "$LAB_SERVER" "$PORT" --interval 0.3 --rounds 100 \
+    --log "$dht" --bind "$LAB_CLIENT"
+  lab_wait_for 10 grep -q "decided udp .* app=bittorrent .*action=drop" "$LAB_TMP/imguard-p.log" ||
+    fail "the primary did not drop the DHT flow"
+  sleep 2
+  sport=$(sport_of "$dht")
+  p_entry=$(ip netns exec "$LAB_R" "$CT_TOOL" dump --proto udp --dport "$PORT" 2>/dev/null || true)
+  after=$(status_of p after_decision)
+  echo "primary: conntrack entries of the flow: '${p_entry:-none}'; after_decision=$after"
+  [ -z "$p_entry" ] && pass "no conntrack entry on the primary for the flow dropped at its first packet" ||
+    fail "the primary has a conntrack entry for the dropped DHT flow: $p_entry"
+  [ "${after:-0}" -ge 3 ] && pass "its later packets are queued again and answered from the flow table ($after)" ||
+    fail "after_decision=$after on the primary"
+  [ "$(ctd s -e ct | grep -c "sport=$sport ")" -eq 0 ] ||
+    fail "the standby's external cache holds the dropped DHT flow"
+  primary_dies
+  failover_standby
+  lab_ha_route_via standby
+  lab_wait_for 10 grep -q "decided udp .* app=bittorrent .*action=drop" "$LAB_TMP/imguard-s.log" ||
+    fail "the standby did not decide the DHT flow"
+  s_line=$(grep "decided udp" "$LAB_TMP/imguard-s.log" | head -1 || true)
+  sleep 1
+  echo "standby: $s_line"
+  echo "MEASURE ha-udp-dropped-first: $(recv_after "$dht" 0) replies over the whole run;" \
+    "the standby decided it itself: ${s_line#imguard: }"
+  grep -q "$LAB_CLIENT:$sport -> .* action=drop user=alice rule=no-p2p" <<<"$s_line" &&
+    pass "the standby's imguard decided the flow afresh, to the same drop" ||
+    fail "the standby's decision: '$s_line'"
+  [ "$(recv_after "$dht" 0)" -eq 0 ] && pass "no DHT reply before or after the failover" ||
+    fail "the dropped DHT flow got $(recv_after "$dht" 0) replies"
   lab_stop "${CTD_PID[s]}"
   lab_stop "${IMGUARD_PID[s]}"
 }

@@ -16,6 +16,11 @@
                                          and "recv T BYTES" for every chunk received;
                                          --keep: an unanswered opening is logged ("opening
                                          unanswered T") and the rounds go on regardless
+  traffic.py dht HOST PORT [--rounds N] [--interval S] [--log FILE] [--bind ADDR]
+                                         one UDP flow: a BitTorrent DHT ping query (BEP 5)
+                                         every S seconds, N times; FILE gets "open T
+                                         ADDR:PORT", "round I sent T ok|miss" and "recv T
+                                         BYTES" lines like hold's
   traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B] [--log FILE]
                                          HTTP GET /bulk (the server streams a body), read
                                          for S seconds; prints received bytes and the rate
@@ -101,7 +106,67 @@ def serve_conn(conn):
                 return
 
 
+def krpc_ping(tid):
+    return (b"d1:ad2:id20:" + bytes(range(20)) + b"e1:q4:ping1:t" + str(len(tid)).encode() +
+            b":" + tid + b"1:y1:qe")
+
+
+def krpc_reply_for(data):
+    """The KRPC response to a query (same transaction id), or None."""
+    at = data.find(b"1:t")
+    if not data.startswith(b"d1:a") or at < 0:
+        return None
+    colon = data.find(b":", at + 3)
+    if colon < 0 or not data[at + 3:colon].isdigit():
+        return None
+    tid = data[colon + 1:colon + 1 + int(data[at + 3:colon])]
+    return (b"d1:rd2:id20:" + bytes(range(20, 40)) + b"e1:t" + str(len(tid)).encode() + b":" +
+            tid + b"1:y1:re")
+
+
+def serve_udp(port):
+    """UDP on the same port: DHT queries get a KRPC response, anything else an ack."""
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    srv.bind(("::", port))
+    while True:
+        data, peer = srv.recvfrom(65536)
+        reply = krpc_reply_for(data)
+        srv.sendto(reply if reply else b"ack:" + data[:64], peer)
+
+
+def dht(host, port, rounds, interval, log, bind):
+    out = open(log, "a", buffering=1) if log else sys.stdout
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((bind or "0.0.0.0", 0))
+    sock.connect((host, port))
+    print(f"open {time.time():.3f} {sock.getsockname()[0]}:{sock.getsockname()[1]}", file=out)
+    for i in range(rounds):
+        sent = time.time()
+        try:
+            sock.send(krpc_ping(b"%02x" % (i % 256)))
+        except OSError:
+            pass  # ICMP errors from earlier rounds; the next round tries again
+        first = None
+        deadline = sent + interval
+        while (left := deadline - time.time()) > 0:
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                continue
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                continue
+            now = time.time()
+            print(f"recv {now:.3f} {len(data)}", file=out)
+            first = first or now
+        print(f"round {i} sent {sent:.3f} " + ("ok" if first else "miss"), file=out)
+    print(f"done {time.time():.3f}", file=out)
+    return 0
+
+
 def serve(port):
+    threading.Thread(target=serve_udp, args=(port,), daemon=True).start()
     srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -276,6 +341,11 @@ def main(argv):
                                "--keep": ("keep", str, 0)})
         return hold(argv[2], argv[3], int(argv[4]), o.get("rounds", 100),
                     o.get("interval", 0.1), o.get("log"), o.get("bind"), "keep" in o)
+    if len(argv) >= 4 and argv[1] == "dht":
+        o = options(argv[4:], {"--rounds": ("rounds", int, 1), "--interval": ("interval", float, 1),
+                               "--log": ("log", str, 1), "--bind": ("bind", str, 1)})
+        return dht(argv[2], int(argv[3]), o.get("rounds", 100), o.get("interval", 0.5),
+                   o.get("log"), o.get("bind"))
     if len(argv) >= 4 and argv[1] == "download":
         o = options(argv[4:], {"--seconds": ("seconds", float, 1), "--bind": ("bind", str, 1),
                                "--steady": ("steady", float, 2), "--log": ("log", str, 1)})
