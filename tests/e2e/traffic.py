@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Real IM, P2P and web conversations over TCP sockets, for the namespace lab.
 
-  traffic.py serve PORT                  answer every protocol below on PORT (until killed)
+  traffic.py serve PORT                  answer every protocol below on PORT (until killed);
+                                         on UDP only DHT queries (dht below)
   traffic.py talk KIND HOST PORT [--rounds N] [--timeout S] [--bind ADDR]
                                          play KIND's opening, then N more request/reply
                                          rounds; exit 0 when every reply arrived, 3 when the
@@ -125,14 +126,15 @@ def krpc_reply_for(data):
 
 
 def serve_udp(port):
-    """UDP on the same port: DHT queries get a KRPC response, anything else an ack."""
+    """UDP on the same port: DHT queries get a KRPC response; anything else is ignored."""
     srv = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     srv.bind(("::", port))
     while True:
         data, peer = srv.recvfrom(65536)
         reply = krpc_reply_for(data)
-        srv.sendto(reply if reply else b"ack:" + data[:64], peer)
+        if reply:
+            srv.sendto(reply, peer)
 
 
 def dht(host, port, rounds, interval, log, bind):
