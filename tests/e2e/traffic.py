@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real IM, P2P and web conversations over TCP sockets, for the namespace lab.
+"""Real IM, P2P and web conversations over TCP sockets (and DHT over UDP), for the namespace lab.
 
   traffic.py serve PORT                  answer every protocol below on PORT (until killed);
                                          on UDP only DHT queries (dht below)
