@@ -23,16 +23,8 @@ IMGUARD_PID=""
 IMGUARD_LOG=""
 STARTS=0
 
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
-now() { date +%s.%N; }
-# fcalc EXPR : floating-point arithmetic (awk), e.g. fcalc "$a - $b"
-fcalc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
-# fcmp EXPR : exit 0 when the awk condition holds
-fcmp() { awk "BEGIN { exit !($1) }"; }
+# shellcheck source=tests/e2e/check.sh
+. "$HERE/check.sh"
 
 sock() { echo "$LAB_TMP/imguard.sock"; }
 
