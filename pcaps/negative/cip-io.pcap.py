@@ -11,7 +11,7 @@ nDPI 4.2 takes such datagrams for Skype/Teams (its UDP guess checks little more 
 third byte); they must not get any IM label. Run from this folder."""
 import os, random, struct, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from neg_synth import C2S, S2C, udp_flow, write
+from im_synth import C2S, S2C, udp_timed as udp_flow, write_flows as write
 
 rng = random.Random(20261203)
 

@@ -23,7 +23,7 @@
 Must not be bittorrent, discord or any IM/P2P app. Run from this folder."""
 import os, random, struct, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from neg_synth import C2S, S2C, udp_flow, write
+from im_synth import C2S, S2C, udp_timed as udp_flow, write_flows as write
 
 rng = random.Random(20261202)
 

@@ -17,7 +17,7 @@ All on random high ports, seeded (deterministic). Must carry no IM or P2P label.
 Run from this folder."""
 import os, random, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from neg_synth import C2S, S2C, tcp_flow, udp_flow, write
+from im_synth import C2S, S2C, tcp_session, udp_timed as udp_flow, write_flows as write
 
 rng = random.Random(20261204)
 
@@ -29,13 +29,13 @@ def rnd(n):
 flows = []
 m = [(C2S, rnd(412)), (S2C, rnd(233)), (C2S, rnd(318))]
 m += [x for _ in range(6) for x in ((S2C, rnd(rng.randint(100, 2000))), (C2S, rnd(rng.randint(80, 700))))]
-flows.append(tcp_flow(("10.33.0.10", 51001), ("10.33.0.20", 40613), m, 1700000000.0))
+flows.append(tcp_session(("10.33.0.10", 51001), ("10.33.0.20", 40613), m, 1700000000.0, mss=1448))
 m = [x for _ in range(8) for x in ((C2S, rnd(rng.randint(1, 1460))), (S2C, rnd(rng.randint(1, 1460))))]
-flows.append(tcp_flow(("10.33.0.10", 51002), ("10.33.0.20", 38211), m, 1700000002.0))
+flows.append(tcp_session(("10.33.0.10", 51002), ("10.33.0.20", 38211), m, 1700000002.0, mss=1448))
 m = [(C2S, rnd(150)), (S2C, rnd(120)), (C2S, rnd(200)), (S2C, rnd(1448 * 8))]
-flows.append(tcp_flow(("10.33.0.11", 51003), ("10.33.0.21", 45555), m, 1700000004.0))
+flows.append(tcp_session(("10.33.0.11", 51003), ("10.33.0.21", 45555), m, 1700000004.0, mss=1448))
 m = [x for _ in range(20) for x in ((C2S, rnd(rng.randint(30, 150))), (S2C, rnd(rng.randint(30, 150))))]
-flows.append(tcp_flow(("10.33.0.11", 51004), ("10.33.0.21", 33890), m, 1700000006.0))
+flows.append(tcp_session(("10.33.0.11", 51004), ("10.33.0.21", 33890), m, 1700000006.0, mss=1448))
 m = [x for i in range(30) for x in ((i * 0.02, C2S, rnd(160)), (i * 0.02 + 0.005, S2C, rnd(160)))]
 flows.append(udp_flow(("10.33.0.12", 50002), ("10.33.0.22", 47002), m, 1700000008.0))
 m, t = [], 0.0
