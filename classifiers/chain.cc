@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "classifiers/chain.h"
 
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -172,6 +173,7 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
   if (weak && (!before || outranks(*weak, *before))) {
     // Held while this flow's payload has its say; the first of equals stays.
     state.hint_app = weak->app;
+    assert((weak->features & ~0x0fu) == 0 && "a new Feature bit needs a wider hint_features");
     state.hint_features = weak->features & 0x0fu;
     state.hint_evidence = static_cast<uint8_t>(weak->evidence) & 0x0fu;
     state.hint_classifier = weak_index;
