@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Fault cases of `imguard run` on the namespace lab (tests/e2e/lab.sh): the kernel queue
+# overflowing while the daemon is frozen, the wall clock stepped back an hour, many
+# distinct flows against a small flow table. (kill -9, restart, flushed rules: e2e.sh.)
+#
+#   faults.sh IMGUARD CASE     CASE is one of the functions named case_* below.
+#
+# Needs root; exits 77 (ctest: skipped) with a message otherwise. Every wait is bounded,
+# every imguard uses its own control socket in the lab's temporary directory.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+IMGUARD=$(realpath "$1")
+CASE=$2
+# shellcheck source=tests/e2e/lab.sh
+. "$HERE/lab.sh"
+lab_require_root "e2e/$CASE"
+
+TRAFFIC="$HERE/traffic.py"
+PORT=$((20000 + RANDOM % 20000))
+FAILS=0
+IMGUARD_PID=""
+LOG=""
+PREFIX=()  # command put before imguard (e.g. faketime's environment)
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+pass() { echo "ok: $*"; }
+
+# config FILE FAIL_OPEN [extra engine lines...]
+config() {
+  local file=$1 fail_open=$2
+  shift 2
+  {
+    printf 'version: 1\nengine:\n  backend: auto\n  mode: gateway\n'
+    printf '  queue: {first: 0, count: 1, maxlen: %s, fail_open: %s, bypass: true}\n' \
+      "${MAXLEN:-2048}" "$fail_open"
+    printf '  budget: {tcp_packets: 24, udp_packets: 8}\n'
+    local line
+    for line in "$@"; do printf '  %s\n' "$line"; done
+    printf 'actions:\n  default: allow\n  categories: {p2p: drop}\n'
+  } >"$file"
+}
+
+start() {
+  LOG="$LAB_TMP/imguard.log"
+  lab_bg "$LAB_R" "${PREFIX[@]}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" \
+    2>>"$LOG"
+  IMGUARD_PID=$LAB_LAST_PID
+  if ! lab_wait_for 15 grep -q "worker(s) running" "$LOG"; then
+    cat "$LOG" >&2
+    echo "FAIL: imguard did not start" >&2
+    exit 1
+  fi
+}
+
+stop() {
+  lab_stop "$IMGUARD_PID"
+  STATS=$(grep "imguard: stats" "$LOG" | tail -1 || true)
+}
+
+# status_of KEY : one counter of the running daemon (`imguard status`)
+status_of() {
+  { timeout 10 "$IMGUARD" status --control "$LAB_TMP/x.sock" || true; } | tr ' ' '\n' |
+    sed -n "s/^$1=//p" | head -1
+}
+stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$STATS"; }
+
+# talk KIND [ROUNDS] : 0 passed, 3 blocked
+talk() {
+  timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" talk "$1" "$LAB_SERVER" "$PORT" \
+    --rounds "${2:-3}" --timeout 2
+}
+expect() {  # expect pass|blocked KIND [ROUNDS]
+  local rc=0
+  talk "$2" "${3:-3}" || rc=$?
+  case "$1:$rc" in
+    pass:0 | blocked:3) pass "$2 ${1}" ;;
+    *) fail "$2 should be $1 (rc=$rc)" ;;
+  esac
+}
+
+start_server() {
+  lab_bg "$LAB_S" "$PY" "$TRAFFIC" serve "$PORT"
+  lab_wait_for 10 sh -c "ip netns exec $LAB_S ss -ltnH 'sport = :$PORT' | grep -q LISTEN"
+}
+
+# udp_flows COUNT [FIRST_PORT] : one datagram to each of COUNT destination ports of the
+# server, from the client (every datagram a new connection for conntrack and imguard).
+udp_flows() {
+  ip netns exec "$LAB_C" "$PY" - "$LAB_SERVER" "$1" "${2:-1024}" <<'EOF'
+import socket, sys
+host, count, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(count):
+    s.sendto(b"imguard-lab-flow %d" % i, (host, first + i % (65536 - first)))
+EOF
+}
+
+# cpu_ticks PID : user + system clock ticks the process (all its threads) has used
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# The kernel queue overflows while the daemon is frozen (SIGSTOP), twice within a minute:
+# fail-closed drops the overflow and the daemon counts it from the kernel's counters
+# (status kernel_queue_dropped, imguard_queue_drops_total), logs it once (at most one line
+# a minute), sleeps again once thawed, and decides new connections as before.
+case_queue_overflow() {
+  overflow_case false
+}
+
+# The same with fail-open: the kernel accepts what does not fit, so connections made while
+# the daemon is frozen pass (unclassified: the price of fail-open); nothing is dropped.
+case_queue_overflow_open() {
+  overflow_case true
+}
+
+overflow_case() {
+  local open=$1
+  start_server
+  MAXLEN=16 config "$LAB_TMP/c.yaml" "$open" "metrics: {textfile: $LAB_TMP/m.prom}"
+  start "$LAB_TMP/c.yaml"
+  expect pass http
+  expect blocked bittorrent
+  local episode dropped=0 now
+  for episode in 1 2; do
+    kill -STOP "$IMGUARD_PID"
+    udp_flows 400 $((1024 + episode * 1000))  # 400 new flows against 16 queue slots
+    if [ "$open" = true ]; then
+      # Everything beyond the 16 slots is accepted by the kernel itself.
+      expect pass http 1
+      expect pass bittorrent 1
+    else
+      expect blocked http 1
+    fi
+    kill -CONT "$IMGUARD_PID"
+    # The counters are read from the kernel every 5 s.
+    if [ "$open" = false ]; then
+      lab_wait_for 12 sh -c "[ \"\$(timeout 5 '$IMGUARD' status --control '$LAB_TMP/x.sock' |
+        tr ' ' '\n' | sed -n 's/^kernel_queue_dropped=//p')\" -gt $dropped ]" ||
+        fail "episode $episode: kernel_queue_dropped did not grow past $dropped"
+      now=$(status_of kernel_queue_dropped)
+      echo "episode $episode: kernel_queue_dropped $dropped -> $now"
+      dropped=$now
+    else
+      sleep 6
+    fi
+    kill -0 "$IMGUARD_PID" 2>/dev/null || fail "imguard died after the overflow"
+  done
+  local lines
+  lines=$(grep -c "the kernel dropped" "$LOG" || true)
+  echo "overflow log lines: $lines"
+  if [ "$open" = false ]; then
+    [ "$lines" -eq 1 ] || fail "two overflows within a minute must log exactly 1 line, got $lines"
+    # The metrics file is rewritten every 5 s.
+    local metric=""
+    lab_wait_for 8 sh -c "grep -q '^imguard_queue_drops_total{reason=\"queue_dropped\"} $dropped\$' '$LAB_TMP/m.prom'" &&
+      metric=$dropped
+    grep '^imguard_queue_drops_total' "$LAB_TMP/m.prom" || true
+    [ -n "$metric" ] || fail "imguard_queue_drops_total{reason=\"queue_dropped\"} is not $dropped"
+  else
+    [ "$lines" -eq 0 ] || fail "fail-open overflow is not a kernel drop, yet $lines line(s) logged"
+  fi
+  # Thawed and idle: no busy loop (a spinning thread would burn ~300 ticks in 3 s).
+  local t0 t1
+  t0=$(cpu_ticks "$IMGUARD_PID")
+  sleep 3
+  t1=$(cpu_ticks "$IMGUARD_PID")
+  echo "cpu over 3 s idle after the overflow: $((t1 - t0)) ticks ($(getconf CLK_TCK)/s)"
+  [ $((t1 - t0)) -le 15 ] || fail "imguard busy after recovery: $((t1 - t0)) ticks in 3 s"
+  expect pass http
+  expect pass xmpp
+  expect blocked bittorrent
+  stop
+  echo "$STATS"
+  if [ "$open" = false ]; then
+    [ "$(stat_of kernel_queue_dropped)" -gt 0 ] || fail "no kernel_queue_dropped in: $STATS"
+  else
+    [ "$(stat_of kernel_queue_dropped)" -eq 0 ] || fail "fail-open dropped packets: $STATS"
+  fi
+}
+
+if ! declare -F "case_${CASE//-/_}" >/dev/null; then
+  echo "faults.sh: unknown case '$CASE'" >&2
+  exit 2
+fi
+lab_up
+"case_${CASE//-/_}"
+if [ "$FAILS" -ne 0 ]; then
+  echo "--- imguard log" >&2
+  cat "$LOG" >&2 || true
+  exit 1
+fi
+echo "e2e/$CASE: passed"
