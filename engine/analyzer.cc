@@ -36,6 +36,8 @@ size_t Analyzer::bytes_per_flow() noexcept {
 
 void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcept {
   out.flows.capacity = c.flow_capacity;
+  out.flows.udp_idle = c.udp_idle;
+  out.flows.tcp_idle = c.tcp_idle;
   out.limits.reassembly_bytes = static_cast<size_t>(c.reassembly_bytes);
   out.limits.quic_derivations_per_sec = c.quic_derivations_per_sec;
 }

@@ -314,6 +314,9 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
 
   void on_flow_end(const FlowRecord& r) override {
     queued.add(r.packets[0] + r.packets[1]);
+    if (r.end == EndReason::kIdle) {
+      bump(counters.ended_idle);
+    }
     if (r.decision.when == CachedDecision::When::kEnd) {
       bump(counters.decided_at_end);
     }
@@ -505,7 +508,8 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
     return "engine.on_anomaly";
   }
   if (a.flow_capacity != b.flow_capacity || a.reassembly_bytes != b.reassembly_bytes ||
-      a.quic_derivations_per_sec != b.quic_derivations_per_sec) {
+      a.quic_derivations_per_sec != b.quic_derivations_per_sec || a.udp_idle != b.udp_idle ||
+      a.tcp_idle != b.tcp_idle) {
     return "engine.flows";
   }
   if (a.events_file != b.events_file || a.events_journal != b.events_journal) {

@@ -181,6 +181,94 @@ overflow_case() {
   fi
 }
 
+FAKETIME_LIB=""
+for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
+  /usr/lib/*/faketime/libfaketimeMT.so.1; do
+  [ -e "$f" ] && FAKETIME_LIB=$f && break
+done
+
+# status_ge KEY MIN : waits (up to 6 s) until the daemon's counter KEY reaches MIN
+status_ge() {
+  local deadline=$((SECONDS + 6)) v
+  while :; do
+    v=$(status_of "$1")
+    [ "${v:-0}" -ge "$2" ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.2
+  done
+}
+
+# Idle expiry (CLOCK_MONOTONIC) keeps working when the wall clock is stepped back an hour
+# under the running daemon (libfaketime: CLOCK_REALTIME faked from a file the test rewrites,
+# CLOCK_MONOTONIC left alone). Wall-clock consumers move with the step, as intended: the
+# schedule window around "now" closes (schedule_changes), event timestamps go back 1 h.
+case_clock_step() {
+  if [ -z "$FAKETIME_LIB" ]; then
+    echo "SKIP: e2e/clock-step needs libfaketime (Debian package faketime; scripts/install-deps.sh)" >&2
+    exit 77
+  fi
+  local spec="$LAB_TMP/faketime" events="$LAB_TMP/events.json"
+  echo "+0" >"$spec"
+  PREFIX=(env "LD_PRELOAD=$FAKETIME_LIB" "FAKETIME_TIMESTAMP_FILE=$spec"
+    FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_CACHE_DURATION=1)
+  start_server
+  config "$LAB_TMP/c.yaml" true "flows: {udp_idle_seconds: 3, tcp_idle_seconds: 3}" \
+    "events: {file: $events}"
+  # A daily window from 30 minutes ago to 30 minutes ahead (UTC): open now, closed an hour ago.
+  local from to
+  from=$(date -u -d '-30 min' +%H:%M)
+  to=$(date -u -d '+30 min' +%H:%M)
+  printf 'schedules:\n  around-now: {time: "%s-%s", timezone: UTC}\n' "$from" "$to" >>"$LAB_TMP/c.yaml"
+  printf 'rules:\n  - {name: im-around-now, category: im, when: around-now, action: allow}\n' \
+    >>"$LAB_TMP/c.yaml"
+  start "$LAB_TMP/c.yaml"
+  local changes0
+  changes0=$(status_of schedule_changes)
+  expect pass http
+  expect blocked bittorrent
+  udp_flows 50 2000
+  sleep 4          # 3 s idle; the next packets make the table expire the idle flows
+  udp_flows 5 3000
+  status_ge ended_idle 50 || true
+  local idle1
+  idle1=$(status_of ended_idle)
+  echo "before the step: ended_idle=$idle1"
+  [ "${idle1:-0}" -ge 50 ] || fail "flows did not expire before the step (ended_idle=$idle1)"
+
+  echo "-1h" >"$spec"  # the wall clock jumps back one hour
+  local stepped
+  stepped=$(date +%s)
+  sleep 2              # libfaketime re-reads the file at most once a second
+  expect pass http
+  expect blocked bittorrent
+  udp_flows 50 4000
+  sleep 4
+  udp_flows 5 5000
+  status_ge ended_idle $((idle1 + 50)) || true
+  local idle2
+  idle2=$(status_of ended_idle)
+  echo "after the step back: ended_idle=$idle2"
+  [ "${idle2:-0}" -ge $((idle1 + 50)) ] ||
+    fail "flows stopped expiring after the clock step (ended_idle $idle1 -> $idle2)"
+  # The step did reach the daemon: its newest flow events carry times an hour back.
+  local last_ts last_s
+  last_ts=$(tail -1 "$events" | grep -o '"timestamp":"[^"]*"' | cut -d'"' -f4 || true)
+  last_s=$(date -d "$last_ts" +%s 2>/dev/null || echo 0)
+  echo "last flow event at $last_ts: $((last_s - stepped)) s from the real clock"
+  if [ $((stepped - last_s)) -lt 3000 ] || [ $((stepped - last_s)) -gt 4200 ]; then
+    fail "event times did not move with the wall clock (libfaketime not in effect?)"
+  fi
+  # Schedules follow the wall clock: the window around the real "now" closed.
+  status_ge schedule_changes $((changes0 + 1)) || true
+  local changes
+  changes=$(status_of schedule_changes)
+  echo "schedule_changes: $changes0 -> $changes"
+  [ "${changes:-0}" -gt "$changes0" ] || fail "the schedule did not follow the wall-clock step"
+  kill -0 "$IMGUARD_PID" 2>/dev/null || fail "imguard died"
+  stop
+  echo "$STATS"
+}
+
 if ! declare -F "case_${CASE//-/_}" >/dev/null; then
   echo "faults.sh: unknown case '$CASE'" >&2
   exit 2
