@@ -1200,6 +1200,13 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   // A restart: decisions kept in ct marks are checked against the policy loaded now.
   ctl.redecide("start");
+  if (std::string why; options_.after_start_up && !options_.after_start_up(why)) {
+    log_error("{}; removing the rules", why.c_str());
+    ctl.fw->remove();
+    close(worker_stop);
+    close(timer);
+    return 1;
+  }
   log_info("rules installed ({}); {} worker(s) running", firewall::plan_name(ctl.fw->plan()),
            workers_.size());
   try {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +42,7 @@ struct QueuedHistogram {
   X(redecided)       /* in-flight decisions taken again under a newer policy */           \
   X(decided_at_end)  /* flows that ended before a decision; decided then */               \
   X(engine_errors)   /* packets that were not a trackable IP flow */                      \
-  X(records_dropped) /* label records lost because the control thread fell behind */   \
+  X(records_dropped) /* label records lost because the control thread fell behind */      \
   X(ended_idle)      /* flows that left the table after their idle timeout */
 
 struct WorkerCounters {
@@ -95,6 +96,10 @@ struct DaemonOptions {
   /// How often label records are written and schedule boundaries checked.
   std::chrono::milliseconds tick{100};
   LogDecisions log_decisions = LogDecisions::kNo;
+  /// Called once start-up is done (queues bound, rules installed, sockets and files open)
+  /// and before the worker threads start; false (and a message) stops the daemon, which
+  /// then removes its rules. `imguard run --user` drops root here.
+  std::function<bool(std::string& error)> after_start_up;
   /// The file `reload` reads again (SIGHUP, `imguard reload`).
   std::string config_path;
   /// The control socket; "" for none.

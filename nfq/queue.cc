@@ -78,6 +78,7 @@ std::unique_ptr<Queue> Queue::open(const QueueOptions& options, std::string& err
   if (!q->configure(error)) {
     return nullptr;
   }
+  q->proc_ = std::fopen("/proc/net/netfilter/nfnetlink_queue", "re");
   return q;
 }
 
@@ -92,6 +93,9 @@ Queue::~Queue() {
     request("unbind", msg, ignored);
   }
   mnl_socket_close(sock_);
+  if (proc_ != nullptr) {
+    std::fclose(proc_);
+  }
 }
 
 int Queue::request(const char* what, const std::vector<uint8_t>& msg, std::string& error) {
@@ -345,10 +349,11 @@ bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
 }
 
 void Queue::read_kernel_counters() noexcept {
-  std::FILE* f = std::fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+  std::FILE* f = proc_;
   if (f == nullptr) {
     return;
   }
+  std::rewind(f);  // a seq_file: reading from offset 0 again gives the current counters
   unsigned qnum = 0;
   unsigned portid = 0;
   unsigned total = 0;
@@ -365,7 +370,6 @@ void Queue::read_kernel_counters() noexcept {
       stats_.kernel_user_dropped = user_dropped;
     }
   }
-  std::fclose(f);
 }
 
 namespace {

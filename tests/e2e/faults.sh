@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Fault cases of `imguard run` on the namespace lab (tests/e2e/lab.sh): the kernel queue
 # overflowing while the daemon is frozen, the wall clock stepped back an hour, many
-# distinct flows against a small flow table. (kill -9, restart, flushed rules: e2e.sh.)
+# distinct flows against a small flow table, dropping root after start-up. (kill -9,
+# restart, flushed rules: e2e.sh.)
 #
 #   faults.sh IMGUARD CASE     CASE is one of the functions named case_* below.
 #
@@ -22,6 +23,7 @@ FAILS=0
 IMGUARD_PID=""
 LOG=""
 PREFIX=()  # command put before imguard (e.g. faketime's environment)
+EXTRA=()   # more arguments of `imguard run`
 
 fail() {
   echo "FAIL: $*" >&2
@@ -47,7 +49,7 @@ config() {
 start() {
   LOG="$LAB_TMP/imguard.log"
   lab_bg "$LAB_R" "${PREFIX[@]}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" \
-    2>>"$LOG"
+    "${EXTRA[@]}" 2>>"$LOG"
   IMGUARD_PID=$LAB_LAST_PID
   if ! lab_wait_for 15 grep -q "worker(s) running" "$LOG"; then
     cat "$LOG" >&2
@@ -66,6 +68,17 @@ status_of() {
   { timeout 10 "$IMGUARD" status --control "$LAB_TMP/x.sock" || true; } | tr ' ' '\n' |
     sed -n "s/^$1=//p" | head -1
 }
+# status_ge KEY MIN : waits (up to 6 s) until the daemon's counter KEY reaches MIN
+status_ge() {
+  local deadline=$((SECONDS + 6)) v
+  while :; do
+    v=$(status_of "$1")
+    [ "${v:-0}" -ge "$2" ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.2
+  done
+}
+
 stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$STATS"; }
 
 # talk KIND [ROUNDS] : 0 passed, 3 blocked
@@ -187,17 +200,6 @@ for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
   [ -e "$f" ] && FAKETIME_LIB=$f && break
 done
 
-# status_ge KEY MIN : waits (up to 6 s) until the daemon's counter KEY reaches MIN
-status_ge() {
-  local deadline=$((SECONDS + 6)) v
-  while :; do
-    v=$(status_of "$1")
-    [ "${v:-0}" -ge "$2" ] && return 0
-    [ "$SECONDS" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-
 # Idle expiry (CLOCK_MONOTONIC) keeps working when the wall clock is stepped back an hour
 # under the running daemon (libfaketime: CLOCK_REALTIME faked from a file the test rewrites,
 # CLOCK_MONOTONIC left alone). Wall-clock consumers move with the step, as intended: the
@@ -267,6 +269,75 @@ case_clock_step() {
   kill -0 "$IMGUARD_PID" 2>/dev/null || fail "imguard died"
   stop
   echo "$STATS"
+}
+
+# proc_field PID FIELD : one line of /proc/PID/status, value only
+proc_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+
+# `--user`: started as root, the daemon installs its rules and then becomes an
+# unprivileged user keeping only CAP_NET_ADMIN (every thread); reload, re-install after a
+# flush and the clean stop still work through its nft/iptables children.
+case_drop_user() {
+  local user=nobody uid
+  uid=$(id -u "$user" 2>/dev/null) || {
+    echo "SKIP: e2e/drop-user needs the user '$user'" >&2
+    exit 77
+  }
+  chmod 755 "$LAB_TMP"  # the dropped daemon must read its config again on reload
+  start_server
+  config "$LAB_TMP/c.yaml" true
+  chmod 644 "$LAB_TMP/c.yaml"
+  EXTRA=(--user "$user")
+  start "$LAB_TMP/c.yaml"
+  lab_wait_for 5 grep -q "running as user $user" "$LOG" || fail "no 'running as user' line"
+  local want=0000000000001000 # CAP_NET_ADMIN (12) alone
+  local t f v
+  for t in /proc/"$IMGUARD_PID"/task/*; do
+    for f in CapEff CapPrm CapBnd CapAmb; do
+      v=$(proc_field "$IMGUARD_PID/task/${t##*/}" "$f")
+      [ "$v" = "$want" ] || fail "thread ${t##*/}: $f=$v, expected $want"
+    done
+    v=$(proc_field "$IMGUARD_PID/task/${t##*/}" Uid)
+    [ "$(echo $v)" = "$uid $uid $uid $uid" ] || fail "thread ${t##*/}: Uid=$v, expected $uid"
+  done
+  echo "status: Uid=$(echo $(proc_field "$IMGUARD_PID" Uid)) Gid=$(echo $(proc_field "$IMGUARD_PID" Gid))" \
+    "Groups=$(proc_field "$IMGUARD_PID" Groups) CapEff=$(proc_field "$IMGUARD_PID" CapEff)" \
+    "CapBnd=$(proc_field "$IMGUARD_PID" CapBnd) CapAmb=$(proc_field "$IMGUARD_PID" CapAmb)" \
+    "NoNewPrivs=$(proc_field "$IMGUARD_PID" NoNewPrivs) threads=$(ls /proc/"$IMGUARD_PID"/task | wc -l)"
+  [ "$(proc_field "$IMGUARD_PID" NoNewPrivs)" = 1 ] || fail "NoNewPrivs is not set"
+  expect pass http
+  expect blocked bittorrent
+  # Reload (reads the file again, re-installs the ruleset as a child with ambient caps).
+  sed -i 's/categories: {p2p: drop}/categories: {p2p: allow}/' "$LAB_TMP/c.yaml"
+  if timeout 30 "$IMGUARD" reload --control "$LAB_TMP/x.sock"; then pass "reload"; else fail "reload failed"; fi
+  expect pass bittorrent
+  # A flushed table comes back (nft run by the unprivileged daemon).
+  ip netns exec "$LAB_R" nft delete table inet imguard 2>/dev/null ||
+    ip netns exec "$LAB_R" iptables -t mangle -F IMGUARD-QUEUE
+  if lab_wait_for 10 grep -q "re-installed" "$LOG"; then pass "re-installed"; else fail "not re-installed"; fi
+  expect pass http
+  stop
+  grep -q "rules removed" "$LOG" || fail "no 'rules removed' after the stop"
+  if ip netns exec "$LAB_R" nft list ruleset | grep -qi imguard ||
+    ip netns exec "$LAB_R" iptables-save | grep -qi imguard; then
+    fail "rules left after the stop"
+  fi
+  echo "$STATS"
+  [ "$(stat_of reloads)" -ge 1 ] || fail "reload not counted: $STATS"
+  [ "$(stat_of rules_reinstalled)" -ge 1 ] || fail "re-install not counted: $STATS"
+}
+
+# A user that does not exist: a clear error before anything is installed.
+case_drop_user_unknown() {
+  config "$LAB_TMP/c.yaml" true
+  local rc=0
+  ip netns exec "$LAB_R" "$IMGUARD" run --config "$LAB_TMP/c.yaml" --control "$LAB_TMP/x.sock" \
+    --user imguard-no-such-user 2>"$LAB_TMP/err" || rc=$?
+  cat "$LAB_TMP/err"
+  [ "$rc" -eq 1 ] || fail "exit status $rc, expected 1"
+  grep -q "no such user" "$LAB_TMP/err" || fail "no clear error"
+  if ip netns exec "$LAB_R" nft list ruleset | grep -qi imguard; then fail "rules installed"; fi
+  LOG="$LAB_TMP/err"
 }
 
 if ! declare -F "case_${CASE//-/_}" >/dev/null; then
