@@ -200,8 +200,8 @@ struct Options {
   size_t rss_flows = 1'000'000;
   bool plain = false;
   Analyzer::Config config;
-  double min_ratio = 0;             // 0: report only
-  size_t max_bytes_per_flow = 0;    // 0: report only
+  double min_ratio = 0;           // 0: report only
+  size_t max_bytes_per_flow = 0;  // 0: report only
 };
 
 bool parse_options(int argc, char** argv, Options& o) {
@@ -224,8 +224,7 @@ bool parse_options(int argc, char** argv, Options& o) {
     };
     if (value("--capacity", o.config.flows.capacity) ||
         value("--reassembly-bytes", o.config.limits.reassembly_bytes) ||
-        value("--min-ratio", o.min_ratio) ||
-        value("--max-bytes-per-flow", o.max_bytes_per_flow)) {
+        value("--min-ratio", o.min_ratio) || value("--max-bytes-per-flow", o.max_bytes_per_flow)) {
       continue;
     }
     if (a == "plain") {
@@ -322,9 +321,8 @@ int main(int argc, char** argv) {
         "rss: %zu TLS-claim flows, table %zu (capacity %zu, evicted %lu): peak RSS %.1f MiB "
         "(+%.1f MiB), bound capacity x %zu B/flow + %zu MiB reassembly = %.1f MiB\n",
         rss_flows, a->flows().size(), defaults.flows.capacity,
-        static_cast<unsigned long>(a->flows().stats().evicted),
-        peak_mib(), peak_mib() - rss_before, Analyzer::bytes_per_flow(),
-        defaults.limits.reassembly_bytes >> 20, bound);
+        static_cast<unsigned long>(a->flows().stats().evicted), peak_mib(), peak_mib() - rss_before,
+        Analyzer::bytes_per_flow(), defaults.limits.reassembly_bytes >> 20, bound);
     const double growth = (peak_mib() - rss_before) * 1024 * 1024;
     std::printf("measured: %.0f B per tracked flow beyond reassembly (vs bytes_per_flow %zu)\n",
                 (growth - static_cast<double>(lim.stats().reassembly_peak_bytes)) /

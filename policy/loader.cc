@@ -42,7 +42,7 @@ constexpr uint64_t kMinFlowCapacity = 1024;                   // flows per worke
 constexpr uint64_t kMaxFlowCapacity = 16u << 20;              // flows per worker
 constexpr uint64_t kMaxReassemblyBytes = uint64_t{16} << 30;  // bytes per worker
 constexpr uint64_t kMaxQuicDerivationsPerSec = 1'000'000;     // per worker
-constexpr uint64_t kMaxIdleSeconds = 86'400;                   // seconds
+constexpr uint64_t kMaxIdleSeconds = 86'400;                  // seconds
 
 struct Pos {
   int line = 0;  // 1-based
