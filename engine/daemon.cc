@@ -109,6 +109,9 @@ std::string DaemonStats::line() const {
   kv("enobufs", enobufs);
   kv("kernel_user_dropped", kernel_user_dropped);
   kv("kernel_queue_dropped", kernel_queue_dropped);
+  kv("conntrack_insert_failed", conntrack_insert_failed);
+  kv("conntrack_drop", conntrack_drop);
+  kv("conntrack_early_drop", conntrack_early_drop);
   kv("send_errors", send_errors);
   kv("kernel_errors", kernel_errors);
   kv("rules_reinstalled", rules_reinstalled);
@@ -873,6 +876,30 @@ struct Daemon::Control {
           drops - last_drops);
       last_drops = drops;
       next_drop_log = now + std::chrono::minutes(1);
+    }
+    conntrack_full(now);
+  }
+
+  /// The conntrack table filling up is the kernel's business (it evicts or drops), but
+  /// the admin must learn about it: counted, and logged at most once a minute.
+  uint64_t last_ct_losses = 0;
+  std::chrono::steady_clock::time_point next_ct_log{};
+  void conntrack_full(std::chrono::steady_clock::time_point now) {
+    conntrack::KernelStats k;
+    if (!conntrack::read_kernel_stats(k)) {
+      return;
+    }
+    stats().conntrack_insert_failed = k.insert_failed;
+    stats().conntrack_drop = k.drop;
+    stats().conntrack_early_drop = k.early_drop;
+    const uint64_t losses = k.insert_failed + k.drop + k.early_drop;
+    if (losses > last_ct_losses && now >= next_ct_log) {
+      log_warning(
+          "conntrack table full: {} connection(s) evicted, refused or dropped since the last "
+          "report ({} tracked); raise net.netfilter.nf_conntrack_max",
+          losses - last_ct_losses, static_cast<unsigned long long>(k.entries));
+      last_ct_losses = losses;
+      next_ct_log = now + std::chrono::minutes(1);
     }
   }
 

@@ -68,6 +68,10 @@ struct DaemonStats {
   uint64_t enobufs = 0;               // ENOBUFS seen by receive
   uint64_t kernel_user_dropped = 0;   // the kernel could not deliver to our socket
   uint64_t kernel_queue_dropped = 0;  // queue full while fail-closed
+  // The kernel's conntrack table of the daemon's namespace (/proc/net/stat/nf_conntrack)
+  uint64_t conntrack_insert_failed = 0;  // new connections that could not be inserted
+  uint64_t conntrack_drop = 0;           // packets dropped: table full, nothing evictable
+  uint64_t conntrack_early_drop = 0;     // unreplied connections evicted: table full
   uint64_t send_errors = 0;
   uint64_t kernel_errors = 0;
   uint64_t rules_reinstalled = 0;
