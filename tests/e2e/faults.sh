@@ -394,6 +394,35 @@ case_conntrack_full() {
   [ -n "$STATS" ] || fail "no clean stop"
 }
 
+# The live daemon against many distinct flows: 200,000 UDP flows through a 65,536-flow
+# table. Peak RSS (VmHWM) grows by at most capacity x 4 KiB (the per-flow bound the
+# offline check robustness/flood uses) over the RSS after start-up.
+case_many_flows() {
+  local cap=65536 n=${MANY_FLOWS:-200000} per_flow=4096
+  start_server
+  MAXLEN=65536 config "$LAB_TMP/c.yaml" true \
+    "flows: {capacity: $cap, reassembly_bytes: 1048576}"
+  start "$LAB_TMP/c.yaml"
+  local base
+  base=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$IMGUARD_PID/status")
+  udp_many "$n"
+  sleep 3
+  local seen peak
+  seen=$(status_of packets)
+  peak=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$IMGUARD_PID/status")
+  local growth=$((peak - base)) bound=$((cap * per_flow / 1024))
+  echo "flows sent $n, packets decided by imguard $seen, capacity $cap"
+  echo "RSS after start ${base} kB, peak ${peak} kB: +${growth} kB;" \
+    "bound capacity x $per_flow B = ${bound} kB; $((growth * 1024 / cap)) B per table slot"
+  # Fail-open lets a part of the burst pass the queue; enough must reach the table to
+  # overflow it twice.
+  [ "${seen:-0}" -ge $((2 * cap)) ] || fail "only $seen of $n flows reached imguard"
+  [ "$growth" -le "$bound" ] || fail "peak RSS grew ${growth} kB > ${bound} kB"
+  expect pass http
+  stop
+  echo "$STATS"
+}
+
 if ! declare -F "case_${CASE//-/_}" >/dev/null; then
   echo "faults.sh: unknown case '$CASE'" >&2
   exit 2
