@@ -52,7 +52,7 @@ classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) n
 }
 
 Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
-                                      const PacketMeta& meta, const PolicyView& view) noexcept {
+                                      const PacketMeta& meta, const PolicyView& view) {
   ++stats_.packets;
   view_ = view;
   stats_.bytes += l3.size();

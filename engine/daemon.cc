@@ -26,6 +26,7 @@
 #include "engine/json.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
+#include "engine/packet_guard.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
 #include "engine/systemd.h"
@@ -205,12 +206,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   std::atomic<int64_t> busy_since_ns{0};
 
   Worker(PolicyStore& s, const policy::Config& c, LogDecisions l)
-      : store(s),
-        log(l),
-        mode(c.mode),
-        mask(c.mark_mask),
-        error_verdict(c.anomaly_accept.value_or(c.fail_open) ? nfq::Verdict::accept()
-                                                             : nfq::Verdict::drop()) {}
+      : store(s), log(l), mode(c.mode), mask(c.mark_mask), error_verdict(error_verdict_of(c)) {}
 
   static void bump(Counter& c) noexcept { ++c; }
 
@@ -218,12 +214,14 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   nfq::Verdict on_packet(const nfq::Packet& pkt) noexcept override {
     busy_since_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                         std::memory_order_relaxed);
-    const nfq::Verdict v = decide_packet(pkt);
+    const nfq::Verdict v =
+        settle_guarded([&] { return decide_packet(pkt); }, error_verdict, counters.packet_errors);
     busy_since_ns.store(0, std::memory_order_relaxed);
     return v;
   }
 
-  nfq::Verdict decide_packet(const nfq::Packet& pkt) noexcept {
+  // May throw (std::bad_alloc, ...): on_packet settles the packet then.
+  nfq::Verdict decide_packet(const nfq::Packet& pkt) {
     if (const uint64_t g = store.generation(); g != generation) {
       config = store.current();
       generation = g;

@@ -42,6 +42,7 @@ struct QueuedHistogram {
   X(redecided)       /* in-flight decisions taken again under a newer policy */           \
   X(decided_at_end)  /* flows that ended before a decision; decided then */               \
   X(engine_errors)   /* packets that were not a trackable IP flow */                      \
+  X(packet_errors)   /* packets whose handling failed (e.g. out of memory): on_anomaly */ \
   X(records_dropped) /* label records lost because the control thread fell behind */      \
   X(ended_idle)      /* flows that left the table after their idle timeout */
 

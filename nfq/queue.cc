@@ -39,6 +39,17 @@ std::string errno_text(int err) {
   return std::string(std::strerror(err));
 }
 
+/// `out = make()`; when building the message runs out of memory, a fixed text short enough
+/// for the string's inline buffer (no allocation). For the error paths of noexcept code.
+template <typename Make>
+void set_error_text(std::string& out, Make&& make) noexcept {
+  try {
+    out = make();
+  } catch (...) {
+    out = "out of memory";
+  }
+}
+
 // Monotonic: flow idle expiry runs on these times, and a wall clock stepped back an hour
 // (NTP, an admin) must not stall it. Wall-clock times for logs and events come from the
 // control thread.
@@ -305,7 +316,10 @@ int Queue::receive_batch(PacketHandler& handler, Wait wait) noexcept {
       if (errno == ENOBUFS) {
         continue;
       }
-      error_ = "queue " + std::to_string(options_.queue_num) + ": receive: " + errno_text(errno);
+      const int err = errno;
+      set_error_text(error_, [&] {
+        return "queue " + std::to_string(options_.queue_num) + ": receive: " + errno_text(err);
+      });
       flush_verdicts();
       return -1;
     }
@@ -332,7 +346,8 @@ bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
       if (errno == EINTR) {
         continue;
       }
-      error_ = "poll: " + errno_text(errno);
+      const int err = errno;
+      set_error_text(error_, [&] { return "poll: " + errno_text(err); });
       return false;
     }
     if ((p[1].revents & POLLIN) != 0) {
