@@ -88,6 +88,13 @@ struct Sink final : FlowSink {
   void on_flow_end(const FlowRecord& r) override { records.push_back(r); }
 };
 
+std::unique_ptr<Analyzer> make_analyzer(Sink& sink) {
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);  // allocations succeed here
+  return an;
+}
+
 const t::Endpoints kBt{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
 const t::Endpoints kTls{.src = "10.9.0.1", .dst = "10.9.0.3", .sport = 41001, .dport = 443};
 const t::Endpoints kUdp{.src = "10.9.0.1", .dst = "10.9.0.4", .sport = 41002, .dport = 5000};
@@ -117,9 +124,7 @@ std::vector<std::vector<uint8_t>> sequence() {
 TEST_CASE("packets of established flows are classified without a throwing allocation",
           "[analyzer][alloc]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  const auto an = make_analyzer(sink);
   const auto packets = sequence();
   for (size_t i = 0; i < 3; ++i) {
     an->on_packet(packets[i], Timestamp{static_cast<int64_t>(i + 1)});  // the flows exist
@@ -143,9 +148,7 @@ TEST_CASE("packets of established flows are classified without a throwing alloca
 TEST_CASE("with every allocation failing the analyzer settles each packet and goes on",
           "[analyzer][alloc]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  const auto an = make_analyzer(sink);
   const auto packets = sequence();
   std::vector<Analyzer::Outcome> outs;
   outs.reserve(2 * packets.size());
@@ -176,9 +179,7 @@ TEST_CASE("allocation failing at any point of a packet sequence: no crash, flows
   const auto packets = sequence();
   for (long n = 0; n <= 12; ++n) {
     Sink sink;
-    std::string error;
-    auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-    REQUIRE(an);
+    const auto an = make_analyzer(sink);
     sink.records.reserve(16);
     size_t with_flow = 0;
     {
@@ -200,9 +201,7 @@ TEST_CASE("allocation failing at any point of a packet sequence: no crash, flows
 TEST_CASE("the per-packet boundary settles a packet whose handling throws, and counts it",
           "[analyzer][alloc]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  const auto an = make_analyzer(sink);
   imguard::policy::Config drop_site;
   drop_site.fail_open = false;
   imguard::policy::Config open_site;
