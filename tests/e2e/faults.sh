@@ -11,25 +11,13 @@
 # every imguard uses its own control socket in the lab's temporary directory.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-IMGUARD=$(realpath "$1")
-CASE=$2
 # shellcheck source=tests/e2e/lab.sh
 . "$HERE/lab.sh"
-lab_require_root "e2e/$CASE"
-
-TRAFFIC="$HERE/traffic.py"
-PORT=$((20000 + RANDOM % 20000))
-FAILS=0
+lab_case_args "$@"
 IMGUARD_PID=""
 LOG=""
 PREFIX=()  # command put before imguard (e.g. faketime's environment)
 EXTRA=()   # more arguments of `imguard run`
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
 
 # config FILE FAIL_OPEN [extra engine lines...]
 config() {
@@ -423,15 +411,4 @@ case_many_flows() {
   echo "$STATS"
 }
 
-if ! declare -F "case_${CASE//-/_}" >/dev/null; then
-  echo "faults.sh: unknown case '$CASE'" >&2
-  exit 2
-fi
-lab_up
-"case_${CASE//-/_}"
-if [ "$FAILS" -ne 0 ]; then
-  echo "--- imguard log" >&2
-  cat "$LOG" >&2 || true
-  exit 1
-fi
-echo "e2e/$CASE: passed"
+lab_main imguard.log
