@@ -31,14 +31,8 @@ EOF
 start_imguard() {
   # Its own control socket: the default (/run/imguard/imguard.sock) is shared by every
   # namespace and every parallel run.
-  lab_bg "${2:-$LAB_R}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/imguard.sock" \
-    --log-decisions 2>>"$LAB_TMP/imguard.log"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
-    cat "$LAB_TMP/imguard.log" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "${2:-$LAB_R}" "$LAB_TMP/imguard.log" 10 \
+    "$IMGUARD" run --config "$1" --control "$LAB_TMP/imguard.sock" --log-decisions
 }
 
 stop_imguard() {

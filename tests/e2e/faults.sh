@@ -36,14 +36,8 @@ config() {
 
 start() {
   LOG="$LAB_TMP/imguard.log"
-  lab_bg "$LAB_R" "${PREFIX[@]}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" \
-    "${EXTRA[@]}" 2>>"$LOG"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 15 grep -q "worker(s) running" "$LOG"; then
-    cat "$LOG" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "$LAB_R" "$LOG" 15 \
+    "${PREFIX[@]}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" "${EXTRA[@]}"
 }
 
 stop() {

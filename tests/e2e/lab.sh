@@ -106,6 +106,22 @@ lab_bg() {
   LAB_LAST_PID=$!
 }
 
+# lab_start_imguard NS LOG WAIT_S CMD... : runs CMD (an `imguard run ...`) in NS like lab_bg,
+# its stderr appended to LOG, and waits up to WAIT_S s for its workers. IMGUARD_PID is its
+# PID; when it does not start, prints LOG and exits 1.
+# shellcheck disable=SC2034  # IMGUARD_PID: read by the case scripts
+lab_start_imguard() {
+  local ns=$1 log=$2 wait=$3
+  shift 3
+  lab_bg "$ns" "$@" 2>>"$log"
+  IMGUARD_PID=$LAB_LAST_PID
+  if ! lab_wait_for "$wait" grep -q "worker(s) running" "$log"; then
+    cat "$log" >&2
+    echo "FAIL: imguard did not start" >&2
+    exit 1
+  fi
+}
+
 # lab_stop PID : SIGTERM and wait (bounded) for one process started by lab_bg.
 lab_stop() {
   kill -TERM "$1" 2>/dev/null || true

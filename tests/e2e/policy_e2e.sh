@@ -41,14 +41,8 @@ EOF
 start_imguard() {
   STARTS=$((STARTS + 1))
   IMGUARD_LOG="$LAB_TMP/imguard-$STARTS.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions \
-    2>>"$IMGUARD_LOG"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 10 grep -q "worker(s) running" "$IMGUARD_LOG"; then
-    cat "$IMGUARD_LOG" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "$LAB_R" "$IMGUARD_LOG" 10 \
+    "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions
 }
 
 stop_imguard() {
