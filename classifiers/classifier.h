@@ -126,6 +126,10 @@ struct FlowContext {
 /// One protocol recogniser. Implementations are stateless apart from their FlowSlot and
 /// whatever per-worker state they own; one instance lives in each worker's chain, so no
 /// method needs to be thread-safe. Nothing here may throw: packets are untrusted input.
+/// The per-packet methods must not allocate with a throwing allocator either (no growing
+/// std containers, no std::string): per-flow buffers come from `new (std::nothrow)` or
+/// malloc, and their failure is a NotMine or a settle-with-what-it-has, never an exception
+/// (tests/unit/engine/alloc_failure_test.cc runs the chain with every operator new failing).
 class Classifier {
  public:
   virtual ~Classifier() = default;
