@@ -94,6 +94,23 @@ for i in range(count):
 EOF
 }
 
+# dht_pings COUNT : a DHT ping to the server's port from each of COUNT source ports (a new
+# connection each); the server answers every one it receives, so the answers fill the
+# reply-direction queue as the pings fill the original-direction one.
+dht_pings() {
+  ip netns exec "$LAB_C" "$PY" - "$LAB_SERVER" "$PORT" "$1" "$HERE" <<'EOF'
+import socket, sys
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
+from traffic import krpc_ping
+socks = []
+for i in range(count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(krpc_ping(b"%04x" % i), (host, port))
+    socks.append(s)
+EOF
+}
+
 # cpu_ticks PID : user + system clock ticks the process (all its threads) has used
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -123,7 +140,10 @@ overflow_case() {
     kill -STOP "$IMGUARD_PID"
     udp_flows 400 $((1024 + episode * 1000))  # 400 new flows against 16 queue slots
     if [ "$open" = true ]; then
-      # Everything beyond the 16 slots is accepted by the kernel itself.
+      # Each direction has its own 16 slots (replies go to the reply-direction queue):
+      # answered pings fill that one too. Everything beyond the slots of its direction
+      # is accepted by the kernel itself.
+      dht_pings 400
       expect pass http 1
       expect pass bittorrent 1
     else
