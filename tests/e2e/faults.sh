@@ -309,6 +309,18 @@ case_drop_user() {
   [ "$(proc_field "$IMGUARD_PID" NoNewPrivs)" = 1 ] || fail "NoNewPrivs is not set"
   expect pass http
   expect blocked bittorrent
+  # Connection ends still arrive (the conntrack event socket was opened before the drop):
+  # an undecided UDP flow that conntrack forgets is decided at its end.
+  local ended
+  ended=$(status_of decided_at_end)
+  udp_flows 1 40000
+  status_ge packets 1 || fail "the UDP datagram did not reach imguard"
+  ip netns exec "$LAB_R" conntrack -D -p udp --dport 40000 >/dev/null 2>&1 || true
+  if status_ge decided_at_end $((${ended:-0} + 1)); then
+    pass "a conntrack end reaches the unprivileged daemon (decided_at_end ${ended:-0} -> $(status_of decided_at_end))"
+  else
+    fail "no decision at the conntrack end after the drop (decided_at_end stays ${ended:-0})"
+  fi
   # Reload (reads the file again, re-installs the ruleset as a child with ambient caps).
   sed -i 's/categories: {p2p: drop}/categories: {p2p: allow}/' "$LAB_TMP/c.yaml"
   if timeout 30 "$IMGUARD" reload --control "$LAB_TMP/x.sock"; then pass "reload"; else fail "reload failed"; fi
