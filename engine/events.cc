@@ -29,24 +29,6 @@ using classifiers::app_name;
 using classifiers::category_name;
 using classifiers::evidence_name;
 
-/// RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000123Z".
-std::string rfc3339(Timestamp ts) {
-  const int64_t us = ts.count();
-  int64_t secs = us / 1'000'000;
-  int64_t frac = us % 1'000'000;
-  if (frac < 0) {  // before 1970: floor, so the fraction stays positive
-    frac += 1'000'000;
-    --secs;
-  }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(frac));
-  return buf;
-}
-
 std::string_view proto_name(packet::L4 l4) noexcept {
   return l4 == packet::L4::kTcp ? "TCP" : "UDP";
 }
@@ -70,6 +52,23 @@ void put16(uint8_t* p, uint16_t v) noexcept {
 }
 
 }  // namespace
+
+std::string rfc3339(Timestamp ts) {
+  const int64_t us = ts.count();
+  int64_t secs = us / 1'000'000;
+  int64_t frac = us % 1'000'000;
+  if (frac < 0) {  // before 1970: floor, so the fraction stays positive
+    frac += 1'000'000;
+    --secs;
+  }
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(frac));
+  return buf;
+}
 
 std::string_view event_type_name(EventType type) noexcept {
   return type == EventType::kDecision ? "imguard_decision" : "imguard_flow_end";

@@ -25,6 +25,9 @@ enum class EventType : uint8_t {
 };
 std::string_view event_type_name(EventType type) noexcept;
 
+/// RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000123Z".
+std::string rfc3339(Timestamp ts);
+
 /// journald MESSAGE_ID of each event type (fixed forever; `journalctl MESSAGE_ID=...`
 /// finds them):
 ///   imguard_decision  d8c1ed211f4c4ad9be23cfab835f0dc4

@@ -38,13 +38,15 @@ Decision make(const Policy& p, uint16_t index, const FlowFacts& f) noexcept {
   if (r.spec.action == Action::kThrottle) {
     d.rate_bytes_per_sec = r.spec.rate_bytes_per_sec;
   }
-  if (d.enforced == Action::kThrottle) {
+  // A quota rule's connections carry its bucket whatever the action: the kernel finds
+  // the quota pool by it (its mark is then no longer the bare allow value).
+  if (d.enforced == Action::kThrottle || (r.quota && p.enforce && !r.spec.monitor)) {
     uint16_t bucket = r.bucket;
-    if (r.spec.scope == ThrottleScope::kPerUser && !r.user_buckets.empty()) {
+    if (!r.user_buckets.empty()) {
       const size_t slot = f.user == kNoUser ? p.users.size() : f.user;
       bucket = slot < r.user_buckets.size() ? r.user_buckets[slot] : kNoBucket;
     }
-    // The loader numbers a bucket for every user a throttle rule can match.
+    // The loader numbers a bucket for every user a throttle or quota rule can match.
     assert(bucket != kNoBucket);
     d.bucket = bucket == kNoBucket ? 0 : bucket;
   }

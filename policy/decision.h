@@ -39,7 +39,7 @@ struct Decision {
   uint16_t rule = 0;
   /// The user it was decided for (FlowFacts::user).
   uint16_t user = kNoUser;
-  /// The mark bucket when `enforced` is kThrottle, else 0.
+  /// The mark bucket when `enforced` is kThrottle or the rule has an enforced quota, else 0.
   uint16_t bucket = 0;
 
   bool monitored() const noexcept { return action != enforced; }
