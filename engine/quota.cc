@@ -368,12 +368,14 @@ void Quotas::tick(firewall::Firewall& fw, sys_seconds now,
       continue;
     }
     const uint64_t limit = spec(i).bytes;
+    // Both notices when one reading passed both thresholds: each was crossed.
+    if (fresh && p.announced < 80 && p.used * 5 >= limit * 4) {
+      p.announced = 80;
+      announce(i, "crossed_80", emit);
+    }
     if (fresh && p.announced < 100 && p.used >= limit) {
       p.announced = 100;
       announce(i, "crossed_100", emit);
-    } else if (fresh && p.announced < 80 && p.used * 5 >= limit * 4) {
-      p.announced = 80;
-      announce(i, "crossed_80", emit);
     }
   }
   std::vector<uint64_t> used;

@@ -13,10 +13,11 @@
                                          for data; FILE gets one line per round:
                                          "round I sent T ok|miss [reply T2]" (T: epoch s),
                                          and "recv T BYTES" for every chunk received
-  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B]
+  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B] [--log FILE]
                                          HTTP GET /bulk (the server streams a body), read
                                          for S seconds; prints received bytes and the rate
-                                         over [A, B] seconds after the request
+                                         over [A, B] seconds after the request; FILE gets
+                                         "T BYTES" (epoch s, bytes so far) every 50 ms
 
 `--bind ADDR` picks the client's source address (one of the client namespace's).
 
@@ -197,7 +198,7 @@ def hold(kind, host, port, rounds, interval, log, bind):
     return 4 if closed else 0
 
 
-def download(host, port, seconds, bind, steady):
+def download(host, port, seconds, bind, steady, log=None):
     try:
         sock = connect(host, port, 3.0, bind)
     except OSError as e:
@@ -209,8 +210,14 @@ def download(host, port, seconds, bind, steady):
                  b"Accept: */*\r\n\r\n")
     total = 0
     at_a = at_b = None  # bytes received by start + steady[0], start + steady[1]
+    timeline = open(log, "w", buffering=1) if log else None
+    next_mark = 0.0
     while True:
         now = time.time() - start
+        if timeline and now >= next_mark:
+            # "<unix time> <bytes received so far>", every 50 ms
+            print(f"{time.time():.3f} {total}", file=timeline)
+            next_mark = now + 0.05
         if at_a is None and now >= steady[0]:
             at_a = total
         if at_b is None and now >= steady[1]:
@@ -227,6 +234,9 @@ def download(host, port, seconds, bind, steady):
             break
         total += len(data)
     sock.close()
+    if timeline:
+        print(f"{time.time():.3f} {total}", file=timeline)
+        timeline.close()
     if at_a is None or at_b is None:
         print(f"download {host}:{port} ended early: bytes={total}")
         return 3
@@ -261,10 +271,10 @@ def main(argv):
                     o.get("interval", 0.1), o.get("log"), o.get("bind"))
     if len(argv) >= 4 and argv[1] == "download":
         o = options(argv[4:], {"--seconds": ("seconds", float, 1), "--bind": ("bind", str, 1),
-                               "--steady": ("steady", float, 2)})
+                               "--steady": ("steady", float, 2), "--log": ("log", str, 1)})
         seconds = o.get("seconds", 10.0)
         return download(argv[2], int(argv[3]), seconds, o.get("bind"),
-                        o.get("steady", [min(2.0, seconds / 2), seconds]))
+                        o.get("steady", [min(2.0, seconds / 2), seconds]), o.get("log"))
 
     if len(argv) >= 3 and argv[1] == "serve":
         serve(int(argv[2]))
