@@ -582,7 +582,8 @@ struct Daemon::Control {
     const auto cfg = daemon.store_.current();
     try {
       if (event_log) {
-        event_log->write(flow_event(type, f, *cfg, daemon.store_.generation()));
+        const std::vector<uint64_t> used = quotas.used();
+        event_log->write(flow_event(type, f, *cfg, daemon.store_.generation(), &used));
       }
       if (cfg->events_journal) {
         journal_event(type, f, *cfg, daemon.store_.generation());

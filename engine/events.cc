@@ -139,7 +139,7 @@ std::string community_id(const packet::Address& saddr, uint16_t sport, const pac
 }
 
 std::string flow_event(EventType type, const EventFlow& f, const policy::Config& c,
-                       uint64_t generation) {
+                       uint64_t generation, const std::vector<uint64_t>* quota_used) {
   Json j;
   j["timestamp"] = rfc3339(f.ts);
   j["flow_id"] = f.flow_id;
@@ -156,6 +156,11 @@ std::string flow_event(EventType type, const EventFlow& f, const policy::Config&
   if (decided(f)) {
     j["user"] = policy_user_name(c, f.decision.decision.user);
     add_rule_and_action(j, c, f.decision);
+    const uint16_t pool = policy::quota_pool(c.policy, f.decision.decision);
+    if (quota_used != nullptr && pool < quota_used->size() && j.contains("quota")) {
+      j["quota"]["used_bytes"] = (*quota_used)[pool];
+      j["quota"]["exhausted"] = (*quota_used)[pool] >= j["quota"]["limit_bytes"].get<uint64_t>();
+    }
   }
   j["classifier"] = f.classifier;
   j["evidence"] = evidence_name(f.result.evidence);

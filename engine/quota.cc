@@ -448,6 +448,14 @@ void Quotas::save_logged(sys_seconds now) {
   dirty_ = false;
 }
 
+std::vector<uint64_t> Quotas::used() const {
+  std::vector<uint64_t> out;
+  for (const Pool& p : pools_) {
+    out.push_back(p.used);
+  }
+  return out;
+}
+
 std::vector<QuotaView> Quotas::views() const {
   std::vector<QuotaView> out;
   for (size_t i = 0; i < pools_.size(); ++i) {

@@ -79,6 +79,8 @@ class Quotas {
                     std::chrono::sys_seconds now, const Emit& emit);
 
   std::vector<QuotaView> views() const;
+  /// The counts by pool index of the config bound last (Policy::quota_pools).
+  std::vector<uint64_t> used() const;
   /// Text lines for `status` / `top` ("" without quotas), and a JSON array.
   std::string text() const;
   std::string json() const;  // compact JSON array text

@@ -114,6 +114,14 @@ Decision decide(const Policy& p, const FlowFacts& f) noexcept {
   return make(p, index < p.rules.size() ? index : p.table.default_rule, f);
 }
 
+uint16_t quota_pool(const Policy& p, const Decision& d) noexcept {
+  if (d.rule >= p.rules.size() || !p.rules[d.rule].quota || d.bucket >= p.buckets.size() ||
+      p.buckets[d.bucket].rule != d.rule) {
+    return kNoPool;
+  }
+  return p.buckets[d.bucket].pool;
+}
+
 Decision decide(const Config& config, classifiers::AppId app, uint8_t features) noexcept {
   FlowFacts f;
   f.app = app;

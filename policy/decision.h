@@ -54,6 +54,10 @@ bool rule_matches(const Rule& rule, const FlowFacts& facts) noexcept;
 /// allocation: hot-path safe. Thread-safe for concurrent readers of the same Policy.
 Decision decide(const Policy& policy, const FlowFacts& facts) noexcept;
 
+/// The quota pool (index into Policy::quota_pools) that counts a connection decided `d`,
+/// kNoPool when its rule has no (enforced) quota.
+uint16_t quota_pool(const Policy& policy, const Decision& d) noexcept;
+
 /// Legacy entry point kept for callers that only know the app and features (no user, no
 /// schedule): same as decide() with everything else empty.
 Decision decide(const Config& config, classifiers::AppId app, uint8_t features) noexcept;

@@ -13,9 +13,11 @@
 #include <string>
 
 #include "config_util.h"
+#include "engine/events.h"
 #include "engine/metrics.h"
 #include "engine/quota.h"
 #include "firewall/firewall.h"
+#include "policy/decision.h"
 
 using namespace imguard;
 using namespace imguard::engine;
@@ -322,4 +324,32 @@ TEST_CASE("quotas: a failed kernel read keeps the last counts", "[engine][quota]
   }
   CHECK(seen);
   CHECK(nlohmann::json::parse(q.json()).size() == 2);
+}
+
+TEST_CASE("quotas: flow events name the pool and carry its count", "[engine][quota]") {
+  Rig rig;
+  policy::FlowFacts facts;
+  facts.app = classifiers::AppId::kHttp;
+  facts.user = 1;  // bob
+  EventFlow f;
+  f.src = packet::Address::parse("10.0.0.3");
+  f.dst = packet::Address::parse("192.0.2.1");
+  f.sport = 40000;
+  f.dport = 80;
+  f.result.app = classifiers::AppId::kHttp;
+  f.decision.when = CachedDecision::When::kFinal;
+  f.decision.decision = policy::decide(rig.config->policy, facts);
+  std::vector<uint64_t> used(rig.config->policy.quota_pools.size(), 0);
+  used[rig.pool("p2p/bob")] = 5'000'000;
+  const auto j = nlohmann::json::parse(flow_event(EventType::kDecision, f, *rig.config, 1, &used));
+  REQUIRE(j.contains("quota"));
+  CHECK(j["quota"]["pool"] == "p2p/bob");
+  CHECK(j["quota"]["limit_bytes"] == 5'000'000);
+  CHECK(j["quota"]["per"] == "day");
+  CHECK(j["quota"]["then"] == "throttle 125000B/s");
+  CHECK(j["quota"]["used_bytes"] == 5'000'000);
+  CHECK(j["quota"]["exhausted"] == true);
+  // Without counts (classify), the static part only.
+  const auto k = nlohmann::json::parse(flow_event(EventType::kDecision, f, *rig.config, 1));
+  CHECK_FALSE(k["quota"].contains("used_bytes"));
 }
