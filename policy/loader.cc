@@ -21,6 +21,7 @@
 #include <variant>
 
 #include "policy/marks.h"
+#include "policy/units.h"
 #include "policy/validate.h"
 
 namespace imguard::policy {
@@ -220,30 +221,11 @@ constexpr const char* kActionExpected =
 
 /// "256kbit/s", "2Mbit/s", "64kB/s", "1000B/s" → bytes per second. Decimal prefixes.
 std::optional<uint64_t> parse_rate(std::string_view s) {
-  uint64_t n = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || ptr == s.data()) {
-    return std::nullopt;
-  }
-  const std::string_view unit = s.substr(static_cast<size_t>(ptr - s.data()));
-  struct Unit {
-    std::string_view name;
-    uint64_t mult;
-    uint64_t div;
-  };
-  static constexpr Unit kUnits[] = {
+  static constexpr UnitScale kUnits[] = {
       {"B/s", 1, 1},   {"kB/s", 1000, 1},   {"MB/s", 1'000'000, 1},   {"GB/s", 1'000'000'000, 1},
       {"bit/s", 1, 8}, {"kbit/s", 1000, 8}, {"Mbit/s", 1'000'000, 8}, {"Gbit/s", 1'000'000'000, 8},
   };
-  for (const Unit& u : kUnits) {
-    if (u.name == unit) {
-      if (n > std::numeric_limits<uint64_t>::max() / u.mult) {
-        return std::nullopt;
-      }
-      return n * u.mult / u.div;
-    }
-  }
-  return std::nullopt;
+  return parse_scaled(s, kUnits);
 }
 
 std::string all_app_names() {

@@ -4,9 +4,10 @@
 // a month is a calendar month, never 30 x 86400 s).
 #include "policy/quota.h"
 
+#include "policy/units.h"
+
 #include <array>
 #include <charconv>
-#include <limits>
 
 namespace imguard::policy {
 
@@ -145,17 +146,7 @@ QuotaWindow quota_window(const QuotaSpec& s, sys_seconds t) {
 }
 
 std::optional<uint64_t> parse_quota_bytes(std::string_view s) {
-  uint64_t n = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || ptr == s.data()) {
-    return std::nullopt;
-  }
-  const std::string_view unit = s.substr(static_cast<size_t>(ptr - s.data()));
-  struct Unit {
-    std::string_view name;
-    uint64_t mult;
-  };
-  static constexpr Unit kUnits[] = {
+  static constexpr UnitScale kUnits[] = {
       {"B", 1},
       {"kB", 1000},
       {"MB", 1'000'000},
@@ -166,15 +157,7 @@ std::optional<uint64_t> parse_quota_bytes(std::string_view s) {
       {"GiB", uint64_t{1} << 30},
       {"TiB", uint64_t{1} << 40},
   };
-  for (const Unit& u : kUnits) {
-    if (u.name == unit) {
-      if (n > std::numeric_limits<uint64_t>::max() / u.mult) {
-        return std::nullopt;
-      }
-      return n * u.mult;
-    }
-  }
-  return std::nullopt;
+  return parse_scaled(s, kUnits);
 }
 
 std::optional<std::string> parse_quota_reset(std::string_view text, QuotaSpec& spec) {
