@@ -76,6 +76,16 @@ struct Firewall::Impl {
   std::unique_ptr<Runner> runner;
   std::vector<Part> parts;
   std::vector<uint64_t> quota_used;
+  /// quota_used changed since `parts` were rendered (the counts change every second; the
+  /// script is rendered again only when it is needed).
+  bool stale = false;
+
+  void refresh() {
+    if (stale) {
+      parts = render_parts(config, plan, quota_used);
+      stale = false;
+    }
+  }
 
   Runner::Output run(const std::vector<std::string>& argv, const std::string& input) const {
     return runner->run(argv, input);
@@ -242,6 +252,8 @@ Plan Firewall::plan() const noexcept {
 }
 
 std::string Firewall::render() const {
+  const std::vector<Part> parts =
+      impl_->stale ? render_parts(impl_->config, impl_->plan, impl_->quota_used) : impl_->parts;
   std::string out;
   out += "# imguard ruleset: plan " + std::string(plan_name(impl_->plan)) + ", mode " +
          std::string(policy::hook_mode_name(impl_->config.mode)) + ", mark window " +
@@ -251,7 +263,7 @@ std::string Firewall::render() const {
            return std::string(buf);
          }() +
          "\n";
-  for (const Part& p : impl_->parts) {
+  for (const Part& p : parts) {
     std::string cmd = p.tool == Tool::kNft ? "nft -f -" : restore_cmd(p.tool) + " --noflush";
     out +=
         "\n# ---- " + std::string(tool_name(p.tool)) + " (`" + cmd + "`): " + p.purpose + " ----\n";
@@ -266,6 +278,7 @@ std::string Firewall::render() const {
 }
 
 std::variant<std::monostate, Error> Firewall::install() {
+  impl_->refresh();
   // Queueing parts go last: enforcement must be in place before connections are marked.
   for (const Part& p : impl_->parts) {
     if (p.tool == Tool::kNft) {
@@ -319,11 +332,10 @@ bool Firewall::installed() const {
 }
 
 void Firewall::set_quota_used(std::vector<uint64_t> used) {
-  if (used == impl_->quota_used) {
-    return;
+  if (used != impl_->quota_used) {
+    impl_->quota_used = std::move(used);
+    impl_->stale = true;
   }
-  impl_->quota_used = std::move(used);
-  impl_->parts = render_parts(impl_->config, impl_->plan, impl_->quota_used);
 }
 
 std::variant<std::vector<uint64_t>, Error> Firewall::read_quotas() const {
@@ -370,7 +382,7 @@ std::variant<std::monostate, Error> Firewall::reset_quota(size_t pool) {
   }
   if (pool < impl_->quota_used.size()) {
     impl_->quota_used[pool] = 0;
-    impl_->parts = render_parts(impl_->config, impl_->plan, impl_->quota_used);
+    impl_->stale = true;
   }
   return Ok{};
 }

@@ -855,6 +855,13 @@ case_quota_throttle() {
   fi
   ip netns exec "$LAB_R" nft list quotas table inet imguard | grep -q "used $c1 bytes" ||
     fail "the kernel quota objects carry no restored count"
+  timeout 30 "$IMGUARD" reload --control "$(sock)" >/dev/null || fail "reload refused"
+  sleep 1.5
+  if [ "$(quota_used carol)" = "$c2" ] && [ "$(quota_used alice)" = "$u2" ]; then
+    pass "a reload of the same policy keeps the counts"
+  else
+    fail "after a reload: carol $(quota_used carol) (was $c2), alice $(quota_used alice) (was $u2)"
+  fi
   local c="$LAB_TMP/again.tl" treset before after
   download_bg "$LAB_CLIENT" 10 "$c"
   sleep 4
