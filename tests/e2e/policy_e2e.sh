@@ -824,6 +824,11 @@ case_quota_throttle() {
   local u1 u2 c1 c2
   c1=$(quota_used carol)
   u1=$(quota_used alice)
+  local acct
+  acct=$({ timeout 10 "$IMGUARD" top --by user --json --control "$(sock)" || true; } |
+    sed -n 's/.*"user":"carol".*"bytes":\([0-9]*\).*/\1/p' | head -1)
+  echo "MEASURE quota: carol's pool ${c1:-?} bytes vs ${acct:-?} bytes conntrack accounted for" \
+    "her connection (the difference: the packets before the decision)"
   # The kernel lists a used-up quota object's count as its limit.
   echo "MEASURE quota: kernel count for alice ${u1:-?} bytes; the switch came when the client" \
     "had received $kb payload bytes: $(fcalc "$kb / 5000000") of the 5 MB counted (IP lengths," \
@@ -853,8 +858,10 @@ case_quota_throttle() {
   else
     fail "count ${u1:-none} before the restart, ${u2:-none} after"
   fi
-  ip netns exec "$LAB_R" nft list quotas table inet imguard | grep -q "used $c1 bytes" ||
-    fail "the kernel quota objects carry no restored count"
+  local objects
+  objects=$(ip netns exec "$LAB_R" nft list quotas table inet imguard)
+  grep -q "used $c1 bytes" <<<"$objects" ||
+    fail "the kernel quota objects carry no restored count for carol ($c1): $objects"
   timeout 30 "$IMGUARD" reload --control "$(sock)" >/dev/null || fail "reload refused"
   sleep 1.5
   if [ "$(quota_used carol)" = "$c2" ] && [ "$(quota_used alice)" = "$u2" ]; then
