@@ -941,6 +941,11 @@ struct Daemon::Control {
                     " changed; it takes effect only at a restart (expected: the running "
                     "value, or restart imguard)\n");
     }
+    if (fw->plan() == firewall::Plan::kIptables && !next->policy.quota_pools.empty()) {
+      return refuse(daemon.options_.config_path +
+                    ": rules with a quota need nftables, and this daemon enforces with iptables "
+                    "(expected: no quota, or a restart on a host where nftables is usable)\n");
+    }
     auto fresh = firewall::Firewall::create_for_plan(*next, fw->plan(), firewall::system_runner());
     Quotas next_quotas = quotas.rebound(next, *fw, *fresh, sys_now(), quota_events());
     if (auto r = fresh->install(); std::holds_alternative<firewall::Error>(r)) {

@@ -903,7 +903,7 @@ class ConfigBuilder {
   void rule(const YAML::Node& node, Pos at, const std::string& path) {
     Rule r;
     r.origin = origin(at);
-    Pos quota_at = at;
+    std::optional<Pos> quota_at;  // where `quota:` is, even when its value was refused
     bool have_action = false;
     bool have_name = false;
     const auto entries = v_.entries(node, at, path,
@@ -1019,8 +1019,8 @@ class ConfigBuilder {
     if (!have_action) {
       v_.error(at, label + ".action", "missing", kActionExpected);
     }
-    if (r.quota && have_action) {
-      quota_fits(r, quota_at, label + ".quota");
+    if (quota_at && have_action) {
+      quota_fits(r, *quota_at, label + ".quota");
     }
     if (r.when != kNoSchedule && r.when == r.not_when) {
       v_.error(at, label, "when and not_when name the same schedule; the rule can never match");
@@ -1194,8 +1194,8 @@ class ConfigBuilder {
     } else if (r.spec.monitor) {
       fail("a monitor rule is not enforced, so its quota could not be",
            "a quota on an enforced rule (drop `monitor`)");
-    } else if (r.quota->scope == QuotaScope::kPerUser && r.spec.action == Action::kThrottle &&
-               r.spec.scope == ThrottleScope::kShared) {
+    } else if (r.quota && r.quota->scope == QuotaScope::kPerUser &&
+               r.spec.action == Action::kThrottle && r.spec.scope == ThrottleScope::kShared) {
       fail(
           "a per-user quota splits the rule's mark bucket by user, which a shared throttle "
           "bucket cannot be",
