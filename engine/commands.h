@@ -38,6 +38,7 @@ struct RunOptions {
   bool log_decisions = false;
   std::string control_path;  // "" = no control socket
   std::string state_dir;     // "" = engine.state_dir of the config
+  std::string user;          // "" = keep the user it was started as
 };
 /// `imguard run --config FILE`: the live engine; returns when SIGINT/SIGTERM arrive.
 int cmd_run(const RunOptions& options);

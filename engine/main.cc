@@ -62,6 +62,9 @@ int run(int argc, char** argv) {
   r->add_option("--state-dir", run_opts.state_dir,
                 "where quota counters are kept across restarts (default: engine.state_dir, "
                 "/var/lib/imguard)");
+  r->add_option("--user", run_opts.user,
+                "once started (rules in, sockets bound), become this user keeping only "
+                "CAP_NET_ADMIN (needs root; default: stay as started)");
   r->callback([&] {
     if (no_control) {
       run_opts.control_path.clear();

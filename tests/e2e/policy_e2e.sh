@@ -10,29 +10,15 @@
 # Every imguard started here uses its own control socket in the lab's temporary directory.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-IMGUARD=$(realpath "$1")
-CASE=$2
 # shellcheck source=tests/e2e/lab.sh
 . "$HERE/lab.sh"
-lab_require_root "e2e/$CASE"
-
-TRAFFIC="$HERE/traffic.py"
-PORT=$((20000 + RANDOM % 20000))  # any port: classification must not depend on it
-FAILS=0
+lab_case_args "$@"
 IMGUARD_PID=""
 IMGUARD_LOG=""
 STARTS=0
 
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
-now() { date +%s.%N; }
-# fcalc EXPR : floating-point arithmetic (awk), e.g. fcalc "$a - $b"
-fcalc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
-# fcmp EXPR : exit 0 when the awk condition holds
-fcmp() { awk "BEGIN { exit !($1) }"; }
+# shellcheck source=tests/e2e/check.sh
+. "$HERE/check.sh"
 
 sock() { echo "$LAB_TMP/imguard.sock"; }
 
@@ -52,14 +38,8 @@ EOF
 start_imguard() {
   STARTS=$((STARTS + 1))
   IMGUARD_LOG="$LAB_TMP/imguard-$STARTS.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions \
-    2>>"$IMGUARD_LOG"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 10 grep -q "worker(s) running" "$IMGUARD_LOG"; then
-    cat "$IMGUARD_LOG" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "$LAB_R" "$IMGUARD_LOG" 10 \
+    "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions
 }
 
 stop_imguard() {
@@ -722,19 +702,20 @@ case_restart_recheck() {
 
 # ---- quotas ------------------------------------------------------------------------
 
-# tl_at LOG T : bytes received by time T (the last sample at or before it) of a download
-# timeline ("T BYTES" lines, traffic.py download --log)
-# (T is evaluated by awk first, so "$t0 + 1.5" works)
-tl_at() { awk -v t="$(fcalc "$2")" 'BEGIN { t += 0 } $1 <= t { b = $2 } END { print b + 0 }' "$1"; }
-# tl_knee LOG : "T BYTES" of the first sample after which one second adds less than
-# 400 kB (3.2 Mbit/s): where full speed ended
-tl_knee() {
-  awk '{ t[NR] = $1; b[NR] = $2 }
-       END { for (i = 1; i <= NR; i++) { j = i; while (j <= NR && t[j] < t[i] + 1.0) j++
-             if (j <= NR && b[j] - b[i] < 400000) { print t[i], b[i]; exit } } }' "$1"
+# Download logs (traffic.py download --log): one "recv T BYTES" line per chunk received.
+# tl_at LOG T : bytes received by time T (T is evaluated first, so "$t0 + 1.5" works)
+tl_at() {
+  awk -v t="$(fcalc "$2")" 'BEGIN { t += 0 } $1 == "recv" && $2 <= t { b += $3 } END { print b + 0 }' "$1"
 }
-tl_first() { awk 'NR == 1 { print $1 }' "$1"; }
-tl_last() { awk 'END { print $1 }' "$1"; }
+# tl_knee LOG : "T BYTES" (time, bytes so far) of the first chunk after which one second
+# adds less than 400 kB (3.2 Mbit/s): where full speed ended
+tl_knee() {
+  awk '$1 == "recv" { n++; t[n] = $2; total += $3; b[n] = total }
+       END { for (i = 1; i <= n; i++) { j = i; while (j <= n && t[j] < t[i] + 1.0) j++
+             if (j <= n && b[j] - b[i] < 400000) { print t[i], b[i]; exit } } }' "$1"
+}
+tl_first() { awk '$1 == "recv" { print $2; exit }' "$1"; }
+tl_last() { awk '$1 == "recv" { t = $2 } END { print t }' "$1"; }
 # quota_used USER : the kernel count of USER's pool of rule bulk, from `imguard status`
 quota_used() {
   status_of_text | sed -n "s/^quota rule=bulk user=$1 used=\([0-9]*\) .*/\1/p" | head -1
@@ -832,7 +813,7 @@ case_quota_throttle() {
   # The kernel lists a used-up quota object's count as its limit.
   echo "MEASURE quota: kernel count for alice ${u1:-?} bytes; the switch came when the client" \
     "had received $kb payload bytes: $(fcalc "$kb / 5000000") of the 5 MB counted (IP lengths," \
-    "both directions), i.e. within one sample (50 ms) and the throttle's 31 kB burst"
+    "both directions: the count includes IP headers and the ACKs)"
   grep -q '"event":"crossed_80","rule":"bulk","user":"alice"' "$LAB_TMP/events.json" ||
     fail "no 80 % event for alice"
   if grep -q '"event":"crossed_100","rule":"bulk","user":"alice"' "$LAB_TMP/events.json"; then
@@ -897,17 +878,4 @@ case_quota_throttle() {
   stop_imguard
 }
 
-if ! declare -F "case_${CASE//-/_}" >/dev/null; then
-  echo "policy_e2e.sh: unknown case '$CASE'" >&2
-  exit 2
-fi
-lab_up
-"case_${CASE//-/_}"
-if [ "$FAILS" -ne 0 ]; then
-  for f in "$LAB_TMP"/imguard-*.log; do
-    echo "--- $f" >&2
-    cat "$f" >&2 || true
-  done
-  exit 1
-fi
-echo "e2e/$CASE: passed"
+lab_main 'imguard-*.log'
