@@ -508,13 +508,13 @@ Result QuicSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
     }
     return NeedMore{};
   }
-  std::optional<AppId> app;
+  std::optional<Signatures::HostMatch> app;
   if (parsed == HelloParse::kOk) {
     app = im_app_for_hello(hello, *sigs_);
   }
   drop_flow(s);
   if (app) {
-    return Match{.app = *app, .evidence = Evidence::kDpi, .features = kFeatureNone};
+    return Match{.app = app->app, .evidence = Evidence::kDpi, .features = app->features};
   }
   return NotMine{};
 }

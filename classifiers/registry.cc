@@ -27,9 +27,10 @@
 namespace imguard::classifiers {
 namespace {
 
-std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
+// `sigs` is shared read-only by the IM classifiers and the nDPI adapter.
+std::vector<std::unique_ptr<Classifier>> custom_classifiers(
+    const std::shared_ptr<const Signatures>& sigs) {
   std::vector<std::unique_ptr<Classifier>> list;
-  const auto sigs = Signatures::builtin();  // shared read-only by the IM classifiers
   list.push_back(std::make_unique<ImAddress>(sigs));
   list.push_back(std::make_unique<TlsSni>(sigs));
   list.push_back(std::make_unique<QuicSni>(sigs));
@@ -58,8 +59,9 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers() {
 }  // namespace
 
 std::unique_ptr<Chain> make_chain(Budget budget, std::string& error) {
-  auto list = custom_classifiers();
-  auto ndpi = make_ndpi_classifier(error);
+  const auto sigs = Signatures::builtin();
+  auto list = custom_classifiers(sigs);
+  auto ndpi = make_ndpi_classifier(sigs, error);
   if (!ndpi) {
     return nullptr;
   }
@@ -69,7 +71,7 @@ std::unique_ptr<Chain> make_chain(Budget budget, std::string& error) {
 
 std::vector<std::string> registered_classifier_names() {
   std::vector<std::string> names;
-  for (const auto& c : custom_classifiers()) {
+  for (const auto& c : custom_classifiers(Signatures::builtin())) {
     names.emplace_back(c->name());
   }
   names.emplace_back("ndpi");

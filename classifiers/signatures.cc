@@ -3,6 +3,8 @@
 // start-up only; lookups run on the packet path and never allocate.
 #include "classifiers/signatures.h"
 
+#include "classifiers/classifier.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -91,19 +93,30 @@ std::optional<Signatures> Signatures::parse(std::string_view text, std::string_v
     if (f.empty()) {
       continue;
     }
-    if (f.size() != 3) {
-      return fail("expected 3 fields '<kind> <value> <app>', got " + std::to_string(f.size()));
+    const bool host_kind = f[0] == "sni" || f[0] == "sni-suffix";
+    if (f.size() != 3 && !(host_kind && f.size() == 4)) {
+      return fail(
+          "expected '<kind> <value> <app>' (sni and sni-suffix: optionally "
+          "'file_transfer' after the app), got " +
+          std::to_string(f.size()) + " fields");
     }
     const auto app = app_from_name(f[2]);
     if (!app || *app == AppId::kUnknown) {
       return fail("unknown app '" + std::string(f[2]) + "' (names are listed in apps.cc)");
     }
     const std::string value = lowered(f[1]);
-    if (f[0] == "sni" || f[0] == "sni-suffix") {
+    if (host_kind) {
       if (!valid_host(value)) {
         return fail("bad host name '" + std::string(f[1]) + "'");
       }
-      (f[0] == "sni" ? sigs.sni_exact_ : sigs.sni_suffix_)[value] = *app;
+      HostMatch entry{.app = *app, .features = 0};
+      if (f.size() == 4) {
+        if (f[3] != "file_transfer") {
+          return fail("unknown host feature '" + std::string(f[3]) + "' (expected: file_transfer)");
+        }
+        entry.features = kFeatureFileTransfer;
+      }
+      (f[0] == "sni" ? sigs.sni_exact_ : sigs.sni_suffix_)[value] = entry;
     } else if (f[0] == "alpn") {
       if (value.size() > 255) {
         return fail("ALPN protocol id longer than 255 bytes");
@@ -162,6 +175,13 @@ void Signatures::merge(const Signatures& other) {
 }
 
 std::optional<AppId> Signatures::app_for_sni(std::string_view host) const noexcept {
+  if (auto m = match_sni(host)) {
+    return m->app;
+  }
+  return std::nullopt;
+}
+
+std::optional<Signatures::HostMatch> Signatures::match_sni(std::string_view host) const noexcept {
   if (host.empty() || host.size() > kMaxName) {
     return std::nullopt;
   }
@@ -188,6 +208,46 @@ std::optional<AppId> Signatures::app_for_sni(std::string_view host) const noexce
     rest.remove_prefix(dot + 1);
   }
   return std::nullopt;
+}
+
+bool Signatures::embeds_name_of(std::string_view host, AppId app) const noexcept {
+  if (host.empty() || host.size() > kMaxName) {
+    return false;
+  }
+  std::array<char, kMaxName> buf{};
+  for (size_t i = 0; i < host.size(); ++i) {
+    buf[i] = lower(host[i]);
+  }
+  const std::string_view name(buf.data(), host.size());
+  const auto embedded = [&](std::string_view domain) {
+    for (size_t at = name.find(domain); at != std::string_view::npos;
+         at = name.find(domain, at + 1)) {
+      const size_t end = at + domain.size();
+      if ((at == 0 || name[at - 1] == '.') && end < name.size() && name[end] == '.') {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const HostMap* map : {&sni_exact_, &sni_suffix_}) {
+    for (const auto& [domain, entry] : *map) {
+      if (entry.app == app && embedded(domain)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool Signatures::has_file_hosts(AppId app) const noexcept {
+  for (const HostMap* map : {&sni_exact_, &sni_suffix_}) {
+    for (const auto& [domain, entry] : *map) {
+      if (entry.app == app && (entry.features & kFeatureFileTransfer) != 0) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 std::optional<AppId> Signatures::app_for_alpn(std::string_view alpn) const noexcept {

@@ -104,14 +104,14 @@ Hello* start_hello(FlowLimits* limits, size_t total, std::span<const uint8_t> p,
 
 }  // namespace
 
-std::optional<AppId> im_app_for_hello(const ClientHelloInfo& hello,
-                                      const Signatures& sigs) noexcept {
-  if (auto app = sigs.app_for_sni(hello.sni)) {
-    return app;
+std::optional<Signatures::HostMatch> im_app_for_hello(const ClientHelloInfo& hello,
+                                                      const Signatures& sigs) noexcept {
+  if (auto host = sigs.match_sni(hello.sni)) {
+    return host;
   }
   for (size_t i = 0; i < hello.alpn_count; ++i) {
     if (auto app = sigs.app_for_alpn(hello.alpn[i])) {
-      return app;
+      return Signatures::HostMatch{.app = *app, .features = kFeatureNone};
     }
   }
   return std::nullopt;
@@ -175,13 +175,13 @@ Result TlsSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   }
   ClientHelloInfo hello;
   const HelloParse parsed = parse_client_hello(record, hello);
-  std::optional<AppId> app;
+  std::optional<Signatures::HostMatch> app;
   if (parsed == HelloParse::kOk) {
     app = im_app_for_hello(hello, *sigs_);
   }
   drop_buffer(s);
   if (app) {
-    return Match{.app = *app, .evidence = Evidence::kDpi, .features = kFeatureNone};
+    return Match{.app = app->app, .evidence = Evidence::kDpi, .features = app->features};
   }
   return NotMine{};
 }

@@ -25,8 +25,9 @@ class TlsSni final : public Classifier {
   std::shared_ptr<const Signatures> sigs_;
 };
 
-/// The IM app a parsed ClientHello names: its SNI first, then each offered ALPN id.
-std::optional<AppId> im_app_for_hello(const ClientHelloInfo& hello,
-                                      const Signatures& sigs) noexcept;
+/// The IM app a parsed ClientHello names: its SNI first, then each offered ALPN id; with
+/// the feature bits of a host that carries the app's attachments (`file_transfer` hosts).
+std::optional<Signatures::HostMatch> im_app_for_hello(const ClientHelloInfo& hello,
+                                                      const Signatures& sigs) noexcept;
 
 }  // namespace imguard::classifiers

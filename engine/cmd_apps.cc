@@ -6,6 +6,7 @@
 #include <string>
 
 #include "classifiers/apps.h"
+#include "classifiers/signatures.h"
 #include "engine/commands.h"
 #include "engine/json.h"
 #include "policy/config.h"
@@ -21,32 +22,35 @@ using classifiers::Category;
 /// kFeatureFileTransfer): bittorrent.cc and bittorrent_udp.cc, edonkey.cc, gnutella.cc,
 /// directconnect.cc, soulseek.cc (peer transfers), irc.cc (DCC SEND, cross-flow),
 /// oscar.cc (OFT), xmpp.cc (SOCKS5 bytestreams); peer_cache.cc marks cross-flow peer
-/// connections of apps the others taught it (BitTorrent only today). nDPI sets no
-/// features. Update this list when a classifier starts or stops setting the bit.
+/// connections of apps the others taught it (BitTorrent only today); the nDPI adapter
+/// marks nDPI's WhatsAppFiles. Update this list when a classifier starts or stops setting
+/// the bit. Apps with `file_transfer` hosts in the signature data (tls_sni, quic_sni) are
+/// added from that data.
 constexpr std::array kFileTransferApps = {
-    AppId::kBittorrent, AppId::kEdonkey, AppId::kGnutella, AppId::kDirectConnect,
-    AppId::kSoulseek,   AppId::kIrc,     AppId::kOscar,    AppId::kXmpp,
+    AppId::kBittorrent, AppId::kEdonkey, AppId::kGnutella, AppId::kDirectConnect, AppId::kSoulseek,
+    AppId::kIrc,        AppId::kOscar,   AppId::kXmpp,     AppId::kWhatsapp,
 };
 
-bool can_transfer_files(AppId id) {
+bool can_transfer_files(AppId id, const classifiers::Signatures& sigs) {
   for (AppId a : kFileTransferApps) {
     if (a == id) {
       return true;
     }
   }
-  return false;
+  return sigs.has_file_hosts(id);
 }
 
 constexpr std::array kCategories = {Category::kIm,     Category::kP2p,   Category::kVoip,
                                     Category::kTunnel, Category::kOther, Category::kUnknown};
 
 int print_json() {
+  const auto sigs = classifiers::Signatures::builtin();
   Json apps = Json::array();
   for (const classifiers::AppInfo& info : classifiers::all_apps()) {
     Json a;
     a["app"] = info.name;
     a["category"] = classifiers::category_name(info.category);
-    a["file_transfer"] = can_transfer_files(info.id);
+    a["file_transfer"] = can_transfer_files(info.id, *sigs);
     apps.push_back(std::move(a));
   }
   json_write_line(stdout, apps);
@@ -73,6 +77,7 @@ int print_text() {
   // Three columns of 32-character cells, 2 spaces apart: 98 columns at most.
   constexpr size_t kColumns = 3;
   const auto apps = classifiers::all_apps();
+  const auto sigs = classifiers::Signatures::builtin();
   const size_t rows = (apps.size() + kColumns - 1) / kColumns;
   std::printf("%zu apps; FILES * = a classifier can set the file_transfer feature\n", apps.size());
   std::string header;
@@ -85,7 +90,7 @@ int print_text() {
     // Down the columns, so the AppId order (grouped by category) reads like a list.
     for (size_t i = r; i < apps.size(); i += rows) {
       line += cell(apps[i].name, classifiers::category_name(apps[i].category),
-                   can_transfer_files(apps[i].id) ? "*" : "");
+                   can_transfer_files(apps[i].id, *sigs) ? "*" : "");
     }
     put_line(std::move(line));
   }

@@ -54,10 +54,13 @@ int cmd_check_config(const std::string& file) {
   }
   std::printf(
       "%s: ok (%zu users, %zu groups, %zu schedules, %u rules, %zu table entries, %zu "
-      "throttle buckets%s)\n",
+      "throttle buckets%s%s)\n",
       file.c_str(), config->policy.users.size(), config->policy.groups.size(),
       config->policy.schedules.size(), config->policy.ordered_rules,
       config->policy.rules.size() - config->policy.ordered_rules, buckets,
+      config->policy.quota_pools.empty()
+          ? ""
+          : (", " + std::to_string(config->policy.quota_pools.size()) + " quota pools").c_str(),
       config->warnings.empty()
           ? ""
           : (", " + std::to_string(config->warnings.size()) + " warnings").c_str());

@@ -58,6 +58,7 @@ int cmd_run(const RunOptions& run) {
   const std::string& path = run.config;
   DaemonOptions options;
   options.control_path = run.control_path;
+  options.state_dir = run.state_dir;
   options.log_decisions = run.log_decisions ? LogDecisions::kYes : LogDecisions::kNo;
   auto loaded = policy::load_config_file(path);
   if (const auto* e = std::get_if<policy::LoadError>(&loaded)) {
@@ -149,6 +150,17 @@ int cmd_top(const ControlOptions& o) {
   }
   request += o.json ? " --json" : "";
   return control_command("top", request, o, 10'000);
+}
+
+int cmd_quota_reset(const ControlOptions& o, const std::string& rule) {
+  // Names from the config never contain spaces (policy/README.md), so words suffice.
+  if (rule.empty() || rule.find(' ') != std::string::npos ||
+      o.user.find(' ') != std::string::npos) {
+    std::fprintf(stderr, "imguard quota-reset: --rule NAME [--user NAME] (names without spaces)\n");
+    return 2;
+  }
+  return control_command("quota-reset",
+                         "quota-reset " + rule + (o.user.empty() ? "" : " " + o.user), o, 10'000);
 }
 
 }  // namespace imguard::engine

@@ -37,6 +37,7 @@ struct RunOptions {
   std::string config;
   bool log_decisions = false;
   std::string control_path;  // "" = no control socket
+  std::string state_dir;     // "" = engine.state_dir of the config
   std::string user;          // "" = keep the user it was started as
 };
 /// `imguard run --config FILE`: the live engine; returns when SIGINT/SIGTERM arrive.
@@ -63,6 +64,9 @@ int cmd_status(const ControlOptions& options);
 int cmd_flows(const ControlOptions& options);
 /// `imguard top`: bytes and connections by user, app or category.
 int cmd_top(const ControlOptions& options);
+/// `imguard quota-reset --rule R [--user U]`: sets the rule's quota pool(s) (or one user's)
+/// back to 0 now; 0 done, 1 refused (no such pool).
+int cmd_quota_reset(const ControlOptions& options, const std::string& rule);
 
 /// `imguard apps`: every app and category name a policy may use.
 int cmd_apps(bool json);

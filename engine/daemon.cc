@@ -27,6 +27,7 @@
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/packet_guard.h"
+#include "engine/quota.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
 #include "engine/systemd.h"
@@ -577,6 +578,9 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
   if (a.metrics_listen != b.metrics_listen || a.metrics_textfile != b.metrics_textfile) {
     return "engine.metrics";
   }
+  if (a.state_dir != b.state_dir) {
+    return "engine.state_dir";
+  }
   return "";
 }
 
@@ -614,6 +618,7 @@ struct Daemon::Control {
   uint64_t ended_decided = 0;  // decided connections that ended (destroy events)
   uint64_t ends_dropped = 0;   // ends a full worker ring could not take
   std::unique_ptr<EventLog> event_log;
+  Quotas quotas{daemon.options_.state_dir.empty() ? config().state_dir : daemon.options_.state_dir};
   int metrics_fd = -1;
   std::chrono::steady_clock::time_point next_textfile = started;
 
@@ -625,11 +630,24 @@ struct Daemon::Control {
 
   bool events_on() const { return event_log || config().events_journal; }
 
+  /// Quota notices go to the event file beside the flow events (journald gets the log line).
+  Quotas::Emit quota_events() {
+    return [this](const std::string& line) {
+      if (event_log) {
+        event_log->write(line);
+      }
+    };
+  }
+  static std::chrono::sys_seconds sys_now() {
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  }
+
   void emit(EventType type, const EventFlow& f) {
     const auto cfg = daemon.store_.current();
     try {
       if (event_log) {
-        event_log->write(flow_event(type, f, *cfg, daemon.store_.generation()));
+        const std::vector<uint64_t> used = quotas.used();
+        event_log->write(flow_event(type, f, *cfg, daemon.store_.generation(), &used));
       }
       if (cfg->events_journal) {
         journal_event(type, f, *cfg, daemon.store_.generation());
@@ -729,6 +747,8 @@ struct Daemon::Control {
     in.flows_active = decided > ended_decided ? decided - ended_decided : 0;
     in.policy_generation = daemon.store_.generation();
     in.bytes = make_user_bytes(*cfg);
+    in.quotas = quotas.views();
+    in.quota_snapshot_problems = quotas.snapshot_problems();
     auto slot_of = [&](const std::string& user) {
       for (size_t i = 0; i + 1 < in.bytes.size(); ++i) {
         if (in.bytes[i].user == user) {
@@ -1015,12 +1035,19 @@ struct Daemon::Control {
                     " changed; it takes effect only at a restart (expected: the running "
                     "value, or restart imguard)\n");
     }
+    if (fw->plan() == firewall::Plan::kIptables && !next->policy.quota_pools.empty()) {
+      return refuse(daemon.options_.config_path +
+                    ": rules with a quota need nftables, and this daemon enforces with iptables "
+                    "(expected: no quota, or a restart on a host where nftables is usable)\n");
+    }
     auto fresh = firewall::Firewall::create_for_plan(*next, fw->plan(), firewall::system_runner());
+    Quotas next_quotas = quotas.rebound(next, *fw, *fresh, sys_now(), quota_events());
     if (auto r = fresh->install(); std::holds_alternative<firewall::Error>(r)) {
       return refuse("installing the new ruleset failed: " + std::get<firewall::Error>(r).message +
                     "\n");
     }
     fw = std::move(fresh);
+    quotas = std::move(next_quotas);
     const uint64_t sched = schedules_at(next->policy, wall_now());
     std::string warnings;
     for (const std::string& w : next->warnings) {
@@ -1063,7 +1090,8 @@ struct Daemon::Control {
            " plan=" + std::string(firewall::plan_name(fw->plan())) +
            " workers=" + std::to_string(daemon.workers_.size()) +
            " enforce=" + (cfg->policy.enforce ? "true" : "false") +
-           " schedules_active=" + (active.empty() ? "-" : active) + " " + live().line() + "\n";
+           " schedules_active=" + (active.empty() ? "-" : active) + " " + live().line() + "\n" +
+           quotas.text();
   }
 
   /// Ended connections' totals for `top`, and the end of their flows in the workers
@@ -1165,6 +1193,7 @@ struct Daemon::Control {
       at = sp == std::string::npos ? line.size() : sp + 1;
     }
     j["counters"] = counters;
+    j["quotas"] = Json::parse(quotas.json());
     return "ok\n" + json_dump(j) + "\n";
   }
 
@@ -1190,6 +1219,9 @@ struct Daemon::Control {
     }
     if (cmd == "reload") {
       return reload("control socket");
+    }
+    if (cmd == "quota-reset" && (w.size() == 2 || w.size() == 3)) {
+      return quotas.reset(w[1], w.size() == 3 ? w[2] : "", *fw, sys_now(), quota_events());
     }
     if (cmd == "status") {
       return flag("--json") ? status_json() : status();
@@ -1224,16 +1256,19 @@ struct Daemon::Control {
         }
         since = *parsed;
       }
-      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"), since);
+      std::string quota_rows = flag("--json") ? "" : quotas.text();
+      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"), since) +
+             (quota_rows.empty() ? "" : "\n" + quota_rows);
     }
     return "error\nunknown request \"" + request +
-           "\" (expected: reload, status, flows, top, ping)\n";
+           "\" (expected: reload, status, flows, top, quota-reset RULE [USER], ping)\n";
   }
 
   void tick() {
     watchdog();
     write_records();
     read_events();
+    quotas.tick(*fw, sys_now(), std::chrono::steady_clock::now(), quota_events());
     const policy::Config& c = config();
     const uint64_t now_mask = schedules_at(c.policy, wall_now());
     if (now_mask != daemon.store_.schedules()) {
@@ -1299,6 +1334,8 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
       return 1;
     }
   }
+  // Quota counts of the last run go into the ruleset's quota objects.
+  ctl.quotas.start(store_.current(), *ctl.fw, Control::sys_now(), ctl.quota_events());
   // Queues are bound before the rules go in, so fail-closed sites never see a gap.
   if (auto r = ctl.fw->install(); std::holds_alternative<firewall::Error>(r)) {
     log_error("installing rules failed: {}", std::get<firewall::Error>(r).message.c_str());
@@ -1421,6 +1458,8 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   // Records queued in the last tick: written now, so a restart can re-decide them.
   ctl.write_records();
+  // The last quota counts, read before the rules (and the kernel's counters) go.
+  ctl.quotas.stop(*ctl.fw, Control::sys_now(), ctl.quota_events());
   // Rules out first: nothing new is queued, then each worker answers what it holds.
   if (auto r = ctl.fw->remove(); std::holds_alternative<firewall::Error>(r)) {
     log_error("removing rules failed: {}", std::get<firewall::Error>(r).message.c_str());

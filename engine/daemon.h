@@ -109,6 +109,8 @@ struct DaemonOptions {
   std::string config_path;
   /// The control socket; "" for none.
   std::string control_path;
+  /// Where quota counters are kept (`--state-dir`); "" = engine.state_dir of the config.
+  std::string state_dir;
 };
 
 /// The live engine: one worker thread per queue (queue_first .. queue_first+queue_count-1),

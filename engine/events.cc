@@ -29,24 +29,6 @@ using classifiers::app_name;
 using classifiers::category_name;
 using classifiers::evidence_name;
 
-/// RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000123Z".
-std::string rfc3339(Timestamp ts) {
-  const int64_t us = ts.count();
-  int64_t secs = us / 1'000'000;
-  int64_t frac = us % 1'000'000;
-  if (frac < 0) {  // before 1970: floor, so the fraction stays positive
-    frac += 1'000'000;
-    --secs;
-  }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(frac));
-  return buf;
-}
-
 std::string_view proto_name(packet::L4 l4) noexcept {
   return l4 == packet::L4::kTcp ? "TCP" : "UDP";
 }
@@ -70,6 +52,23 @@ void put16(uint8_t* p, uint16_t v) noexcept {
 }
 
 }  // namespace
+
+std::string rfc3339(Timestamp ts) {
+  const int64_t us = ts.count();
+  int64_t secs = us / 1'000'000;
+  int64_t frac = us % 1'000'000;
+  if (frac < 0) {  // before 1970: floor, so the fraction stays positive
+    frac += 1'000'000;
+    --secs;
+  }
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(frac));
+  return buf;
+}
 
 std::string_view event_type_name(EventType type) noexcept {
   return type == EventType::kDecision ? "imguard_decision" : "imguard_flow_end";
@@ -140,7 +139,7 @@ std::string community_id(const packet::Address& saddr, uint16_t sport, const pac
 }
 
 std::string flow_event(EventType type, const EventFlow& f, const policy::Config& c,
-                       uint64_t generation) {
+                       uint64_t generation, const std::vector<uint64_t>* quota_used) {
   Json j;
   j["timestamp"] = rfc3339(f.ts);
   j["flow_id"] = f.flow_id;
@@ -157,6 +156,11 @@ std::string flow_event(EventType type, const EventFlow& f, const policy::Config&
   if (decided(f)) {
     j["user"] = policy_user_name(c, f.decision.decision.user);
     add_rule_and_action(j, c, f.decision);
+    const uint16_t pool = policy::quota_pool(c.policy, f.decision.decision);
+    if (quota_used != nullptr && pool < quota_used->size() && j.contains("quota")) {
+      j["quota"]["used_bytes"] = (*quota_used)[pool];
+      j["quota"]["exhausted"] = (*quota_used)[pool] >= j["quota"]["limit_bytes"].get<uint64_t>();
+    }
   }
   j["classifier"] = f.classifier;
   j["evidence"] = evidence_name(f.result.evidence);

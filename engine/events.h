@@ -25,6 +25,9 @@ enum class EventType : uint8_t {
 };
 std::string_view event_type_name(EventType type) noexcept;
 
+/// RFC 3339, UTC, microseconds: "2024-05-01T12:00:00.000123Z".
+std::string rfc3339(Timestamp ts);
+
 /// journald MESSAGE_ID of each event type (fixed forever; `journalctl MESSAGE_ID=...`
 /// finds them):
 ///   imguard_decision  d8c1ed211f4c4ad9be23cfab835f0dc4
@@ -70,8 +73,11 @@ std::string community_id(const packet::Address& saddr, uint16_t sport, const pac
 /// policy_generation (`generation`, the policy the event was written under).
 /// Always valid JSON (ill-formed UTF-8 in names becomes U+FFFD). Pure: thread-safe for
 /// concurrent callers with a shared `config`. Allocates; throws only std::bad_alloc.
+/// With a quota rule, `quota` {pool, limit_bytes, per, then} follows `rate_bytes_per_sec`,
+/// plus used_bytes and exhausted when `quota_used` (counts by pool index, Quotas::used())
+/// is given.
 std::string flow_event(EventType type, const EventFlow& flow, const policy::Config& config,
-                       uint64_t generation);
+                       uint64_t generation, const std::vector<uint64_t>* quota_used = nullptr);
 
 /// An append-only event file (e.g. /var/log/imguard/events.json), one line per event.
 /// Each write() is one whole line in one write(2) on an O_APPEND descriptor, so lines from

@@ -59,6 +59,9 @@ int run(int argc, char** argv) {
                 "control socket for reload, status, flows and top")
       ->capture_default_str();
   r->add_flag("--no-control", no_control, "no control socket");
+  r->add_option("--state-dir", run_opts.state_dir,
+                "where quota counters are kept across restarts (default: engine.state_dir, "
+                "/var/lib/imguard)");
   r->add_option("--user", run_opts.user,
                 "once started (rules in, sockets bound), become this user keeping only "
                 "CAP_NET_ADMIN (needs root; default: stay as started)");
@@ -118,6 +121,17 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   top->callback([&] { rc = cmd_top(control); });
+
+  std::string quota_rule;
+  auto* qr = app.add_subcommand(
+      "quota-reset",
+      "set a rule's quota back to 0 now (every pool of the rule, or one user's); the "
+      "connections it held back return to the rule's own action on their next packet");
+  add_control_option(qr, control);
+  qr->add_option("--rule", quota_rule, "the rule whose quota to reset")->required();
+  qr->add_option("--user", control.user,
+                 "only this user's pool (\"(unknown)\" for flows of no user)");
+  qr->callback([&] { rc = cmd_quota_reset(control, quota_rule); });
 
   bool apps_json = false;
   auto* apps = app.add_subcommand("apps", "every app and category name a policy may use");

@@ -160,6 +160,30 @@ std::string render_metrics(const MetricsInput& in) {
            s.rules_reinstalled);
   w.scalar("imguard_policy_generation", "gauge", "Generation of the policy in force.",
            in.policy_generation);
+  if (!in.quotas.empty()) {
+    struct QuotaGauge {
+      const char* name;
+      const char* help;
+      uint64_t (*value)(const QuotaView&);
+    };
+    static constexpr QuotaGauge kGauges[] = {
+        {"imguard_quota_used_bytes", "Bytes counted against a quota pool this period.",
+         [](const QuotaView& v) { return v.used; }},
+        {"imguard_quota_limit_bytes", "A quota pool's limit per period.",
+         [](const QuotaView& v) { return v.limit; }},
+        {"imguard_quota_remaining_bytes", "Bytes left in a quota pool this period.",
+         [](const QuotaView& v) { return v.remaining(); }},
+    };
+    for (const QuotaGauge& g : kGauges) {
+      w.family(g.name, "gauge", g.help);
+      for (const QuotaView& v : in.quotas) {
+        w.sample(g.name, labels({{"rule", v.rule}, {"user", v.user}}), g.value(v));
+      }
+    }
+  }
+  w.scalar("imguard_quota_snapshot_problems_total", "counter",
+           "Quota snapshots found missing, unreadable or corrupt at start, or not written.",
+           in.quota_snapshot_problems);
 
   // The worker counters come from the one list in engine/daemon.h, so a new counter shows
   // up here without another edit.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/daemon.h"
+#include "engine/quota.h"
 #include "policy/config.h"
 
 namespace imguard::engine {
@@ -40,6 +41,9 @@ struct MetricsInput {
   uint64_t policy_generation = 0;  // the published policy's generation
   /// imguard_bytes_total, one entry per label value; make_user_bytes() builds the table.
   std::vector<UserBytes> bytes;
+  /// imguard_quota_{used,limit,remaining}_bytes{rule,user}: one entry per quota pool.
+  std::vector<QuotaView> quotas;
+  uint64_t quota_snapshot_problems = 0;  // imguard_quota_snapshot_problems_total
 };
 
 /// One UserBytes per configured user (in config order), then "other". Allocates.
@@ -60,6 +64,10 @@ size_t user_bytes_slot(const policy::Config& config, uint16_t user) noexcept;
 ///   imguard_conntrack_drops_total{reason="insert_failed"|"drop"|"early_drop"}  counter
 ///   imguard_policy_generation                           gauge
 ///   imguard_<counter>_total for each IMGUARD_WORKER_COUNTERS entry (engine/daemon.h)
+///   imguard_quota_used_bytes{rule,user}, imguard_quota_limit_bytes{rule,user},
+///   imguard_quota_remaining_bytes{rule,user}            gauges, one series per pool (user
+///                                                       "" for a shared pool)
+///   imguard_quota_snapshot_problems_total               counter
 /// Pure and thread-safe; allocates; throws only std::bad_alloc.
 std::string render_metrics(const MetricsInput& input);
 

@@ -106,6 +106,15 @@ void add_rule_and_action(Json& j, const policy::Config& c, const CachedDecision&
   if (d.action == policy::Action::kThrottle) {
     j["rate_bytes_per_sec"] = d.rate_bytes_per_sec;
   }
+  if (const uint16_t pool = policy::quota_pool(c.policy, d); pool != policy::kNoPool) {
+    const policy::QuotaSpec& q = *c.policy.rules[d.rule].quota;
+    Json o = Json::object();
+    o["pool"] = c.policy.quota_pools[pool].key;
+    o["limit_bytes"] = q.bytes;
+    o["per"] = policy::quota_period_name(q.per);
+    o["then"] = policy::quota_then_text(q);
+    j["quota"] = std::move(o);
+  }
   j["decided"] = decided_name(cached.when);
 }
 

@@ -75,6 +75,17 @@ struct Firewall::Impl {
   Plan plan = Plan::kNftables;
   std::unique_ptr<Runner> runner;
   std::vector<Part> parts;
+  std::vector<uint64_t> quota_used;
+  /// quota_used changed since `parts` were rendered (the counts change every second; the
+  /// script is rendered again only when it is needed).
+  bool stale = false;
+
+  void refresh() {
+    if (stale) {
+      parts = render_parts(config, plan, quota_used);
+      stale = false;
+    }
+  }
 
   Runner::Output run(const std::vector<std::string>& argv, const std::string& input) const {
     return runner->run(argv, input);
@@ -186,12 +197,25 @@ std::unique_ptr<Firewall> Firewall::create_for_plan(const policy::Config& config
   impl->config = config;
   impl->plan = plan;
   impl->runner = std::move(runner);
-  impl->parts = render_parts(config, plan);
+  impl->parts = render_parts(config, plan, impl->quota_used);
   return std::unique_ptr<Firewall>(new Firewall(std::move(impl)));
 }
 
 std::variant<std::unique_ptr<Firewall>, Error> Firewall::create(const policy::Config& config,
                                                                 std::unique_ptr<Runner> runner) {
+  auto created = create_probed(config, std::move(runner));
+  if (const auto* fw = std::get_if<std::unique_ptr<Firewall>>(&created);
+      fw != nullptr && (*fw)->plan() == Plan::kIptables && !config.policy.quota_pools.empty()) {
+    return Error{
+        "the configuration has quotas, which need nftables (quota objects), but only the "
+        "iptables backend is usable here: iptables' quota match can be neither read back nor "
+        "preset, so counts could not survive a reload or restart"};
+  }
+  return created;
+}
+
+std::variant<std::unique_ptr<Firewall>, Error> Firewall::create_probed(
+    const policy::Config& config, std::unique_ptr<Runner> runner) {
   if (!runner) {
     runner = system_runner();
   }
@@ -235,6 +259,8 @@ Plan Firewall::plan() const noexcept {
 }
 
 std::string Firewall::render() const {
+  const std::vector<Part> parts =
+      impl_->stale ? render_parts(impl_->config, impl_->plan, impl_->quota_used) : impl_->parts;
   std::string out;
   out += "# imguard ruleset: plan " + std::string(plan_name(impl_->plan)) + ", mode " +
          std::string(policy::hook_mode_name(impl_->config.mode)) + ", mark window " +
@@ -244,7 +270,7 @@ std::string Firewall::render() const {
            return std::string(buf);
          }() +
          "\n";
-  for (const Part& p : impl_->parts) {
+  for (const Part& p : parts) {
     std::string cmd = p.tool == Tool::kNft ? "nft -f -" : restore_cmd(p.tool) + " --noflush";
     out +=
         "\n# ---- " + std::string(tool_name(p.tool)) + " (`" + cmd + "`): " + p.purpose + " ----\n";
@@ -259,6 +285,7 @@ std::string Firewall::render() const {
 }
 
 std::variant<std::monostate, Error> Firewall::install() {
+  impl_->refresh();
   // Queueing parts go last: enforcement must be in place before connections are marked.
   for (const Part& p : impl_->parts) {
     if (p.tool == Tool::kNft) {
@@ -309,6 +336,62 @@ bool Firewall::installed() const {
     }
   }
   return true;
+}
+
+void Firewall::set_quota_used(std::vector<uint64_t> used) {
+  if (used != impl_->quota_used) {
+    impl_->quota_used = std::move(used);
+    impl_->stale = true;
+  }
+}
+
+std::variant<std::vector<uint64_t>, Error> Firewall::read_quotas() const {
+  const auto& pools = impl_->config.policy.quota_pools;
+  std::vector<uint64_t> used(pools.size(), 0);
+  if (pools.empty() || impl_->plan == Plan::kIptables) {
+    return used;
+  }
+  const std::vector<std::string> argv = {"nft",   "list", "quotas",
+                                         "table", "inet", std::string(kNftTable)};
+  auto out = impl_->run(argv, "");
+  if (out.exit_code != 0) {
+    return tool_error("reading the quota counters", argv, out);
+  }
+  auto parsed = parse_nft_quotas(out.text);
+  if (!parsed) {
+    return Error{"reading the quota counters: cannot parse `nft list quotas` output"};
+  }
+  size_t found = 0;
+  for (const auto& [name, bytes] : *parsed) {
+    for (size_t i = 0; i < pools.size(); ++i) {
+      if (name == quota_object_name(i)) {
+        used[i] = bytes;
+        ++found;
+      }
+    }
+  }
+  if (found != pools.size()) {
+    return Error{"reading the quota counters: " + std::to_string(pools.size() - found) +
+                 " quota object(s) missing from table inet " + std::string(kNftTable)};
+  }
+  return used;
+}
+
+std::variant<std::monostate, Error> Firewall::reset_quota(size_t pool) {
+  if (pool >= impl_->config.policy.quota_pools.size() || impl_->plan == Plan::kIptables) {
+    return Error{"no quota pool " + std::to_string(pool)};
+  }
+  const std::vector<std::string> argv = {
+      "nft", "reset", "quota", "inet", std::string(kNftTable), quota_object_name(pool)};
+  auto out = impl_->run(argv, "");
+  if (out.exit_code != 0) {
+    return tool_error("resetting a quota", argv, out);
+  }
+  if (pool < impl_->quota_used.size()) {
+    impl_->quota_used[pool] = 0;
+    impl_->stale = true;
+  }
+  return Ok{};
 }
 
 std::variant<bool, Error> Firewall::reinstall_if_missing() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <variant>
@@ -93,9 +94,21 @@ class Firewall {
   /// true when it reinstalled.
   std::variant<bool, Error> reinstall_if_missing();
 
+  /// Quotas (nftables only; one `quota` object per Policy::quota_pools entry, named by
+  /// quota_object_name). set_quota_used() sets the counts the next install() (also a
+  /// reinstall) starts each object from, indexed like quota_pools; read_quotas() returns
+  /// the kernel's counts the same way (`nft list quotas table inet imguard`), and
+  /// reset_quota() sets one back to 0 (`nft reset quota`), which lets its connections
+  /// return to the rule's own action on their next packet.
+  void set_quota_used(std::vector<uint64_t> used);
+  std::variant<std::vector<uint64_t>, Error> read_quotas() const;
+  std::variant<std::monostate, Error> reset_quota(size_t pool);
+
  private:
   struct Impl;
   explicit Firewall(std::unique_ptr<Impl> impl);
+  static std::variant<std::unique_ptr<Firewall>, Error> create_probed(
+      const policy::Config& config, std::unique_ptr<Runner> runner);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <set>
 #include <tuple>
@@ -94,8 +95,11 @@ struct ThrottleClass {
 struct EnforcedBucket {
   uint16_t bucket = 0;
   uint32_t mark = 0;
-  ThrottleClass cls;
+  Action action = Action::kThrottle;  // kThrottle, or kAllow for an allowing quota rule
+  ThrottleClass cls;                  // when action is kThrottle
   ThrottleScope scope = ThrottleScope::kShared;
+  uint16_t pool = policy::kNoPool;  // the quota pool, when the rule has a quota
+  std::string quota_chain() const { return "quota_b" + std::to_string(bucket); }
 };
 
 /// Everything the kernel must enforce for a config: only what Decision::enforced can
@@ -104,7 +108,7 @@ struct Enforcement {
   bool drop = false;
   bool reject = false;
   std::vector<EnforcedBucket> buckets;  // ascending bucket number
-  std::set<ThrottleClass> classes;
+  std::set<ThrottleClass> classes;      // including the throttles after quotas
 };
 
 bool enforcing(const policy::Policy& p, const policy::Rule& r) {
@@ -126,13 +130,24 @@ Enforcement enforcement(const Config& c) {
       continue;
     }
     const policy::Rule& r = p.rules[bk.rule];
-    if (!enforcing(p, r) || r.spec.action != Action::kThrottle) {
+    const bool throttles = r.spec.action == Action::kThrottle;
+    if (!enforcing(p, r) || (!throttles && bk.pool == policy::kNoPool)) {
       continue;
     }
     const auto n = static_cast<uint16_t>(b);
-    const ThrottleClass cls{throttle_key(r.spec.scope), r.spec.rate_bytes_per_sec};
-    e.buckets.push_back({n, mark_of(Action::kThrottle, n, c.mark_mask), cls, r.spec.scope});
-    e.classes.insert(cls);
+    EnforcedBucket eb{
+        n, mark_of(r.spec.action, n, c.mark_mask), r.spec.action, {}, r.spec.scope, bk.pool};
+    if (throttles) {
+      eb.cls = ThrottleClass{throttle_key(r.spec.scope), r.spec.rate_bytes_per_sec};
+      e.classes.insert(eb.cls);
+    }
+    if (bk.pool != policy::kNoPool && r.quota->then == policy::QuotaThen::kThrottle) {
+      // Keyed on the mark: the bucket after the quota is the quota's pool's own.
+      e.classes.insert(ThrottleClass{ThrottleKey::kMark, r.quota->then_rate_bytes_per_sec});
+    }
+    e.reject =
+        e.reject || (bk.pool != policy::kNoPool && r.quota->then == policy::QuotaThen::kReject);
+    e.buckets.push_back(std::move(eb));
   }
   return e;
 }
@@ -333,7 +348,8 @@ void nft_decision_map(const Enforcement& e, const Config& c, std::string& s) {
     elements.push_back(hex(mark_of(Action::kReject, 0, c.mark_mask)) + " : jump answer_reject");
   }
   for (const EnforcedBucket& b : e.buckets) {
-    elements.push_back(hex(b.mark) + " : jump " + b.cls.chain());
+    elements.push_back(hex(b.mark) + " : jump " +
+                       (b.pool != policy::kNoPool ? b.quota_chain() : b.cls.chain()));
   }
   nft_elements(s, elements);
   s += "\t}\n";
@@ -378,7 +394,41 @@ void nft_throttle_chain(const ThrottleClass& cls, const std::string& w, NftChain
   }
 }
 
-Part nft_part(const Config& c, NftQueue queueing) {
+/// One named quota object per pool: `over` the limit the rule matches (and the `then`
+/// verdict applies); `used` restores the count the daemon kept (a restart, a reload).
+void nft_quotas(const Config& c, const std::vector<uint64_t>& used, std::string& s) {
+  const policy::Policy& p = c.policy;
+  for (size_t i = 0; i < p.quota_pools.size(); ++i) {
+    const policy::Rule& r = p.rules[p.quota_pools[i].rule];
+    s += "\tquota " + quota_object_name(i) + " {\n\t\tover " + std::to_string(r.quota->bytes) +
+         " bytes used " + std::to_string(i < used.size() ? used[i] : 0) + " bytes\n\t}\n";
+  }
+}
+
+/// A quota bucket's chain: past the quota the `then` action, else the rule's own (allow:
+/// nothing more; throttle: its throttle chain). `goto`, so a packet the `then` throttle
+/// lets pass does not meet the rule's own throttle too.
+void nft_quota_chain(const Config& c, const EnforcedBucket& b, NftChain& ch) {
+  const policy::Rule& r = c.policy.rules[c.policy.quota_pools[b.pool].rule];
+  const std::string q = "quota name \"" + quota_object_name(b.pool) + "\" ";
+  switch (r.quota->then) {
+    case policy::QuotaThen::kDrop:
+      ch.rule(q + "drop");
+      break;
+    case policy::QuotaThen::kReject:
+      ch.rule(q + "goto answer_reject");
+      break;
+    case policy::QuotaThen::kThrottle:
+      ch.rule(q + "goto " +
+              ThrottleClass{ThrottleKey::kMark, r.quota->then_rate_bytes_per_sec}.chain());
+      break;
+  }
+  if (b.action == Action::kThrottle) {
+    ch.rule("goto " + b.cls.chain());
+  }
+}
+
+Part nft_part(const Config& c, NftQueue queueing, const std::vector<uint64_t>& quota_used) {
   const bool with_queue = queueing == NftQueue::kIncluded;
   Part p;
   p.tool = Tool::kNft;
@@ -393,6 +443,7 @@ Part nft_part(const Config& c, NftQueue queueing) {
   s += "table inet imguard {\n";
   s += "\tcomment \"owned by imguard: installed at start, removed at stop\"\n";
   nft_throttle_sets(e, c, s);
+  nft_quotas(c, quota_used, s);
   nft_decision_map(e, c, s);
   auto chain = [&](const std::string& name, auto&& body) {
     s += "\tchain " + name + " {\n";
@@ -422,6 +473,11 @@ Part nft_part(const Config& c, NftQueue queueing) {
   });
   for (const ThrottleClass& cls : e.classes) {
     chain(cls.chain(), [&](NftChain& ch) { nft_throttle_chain(cls, w, ch); });
+  }
+  for (const EnforcedBucket& b : e.buckets) {
+    if (b.pool != policy::kNoPool) {
+      chain(b.quota_chain(), [&](NftChain& ch) { nft_quota_chain(c, b, ch); });
+    }
   }
   chain("enforce", [&](NftChain& ch) {
     // Fast path: most decided traffic is allowed, so it leaves after one comparison
@@ -627,6 +683,9 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   // hashlimit's own byte-mode burst: an explicit --hashlimit-burst in bytes is rescaled by
   // iptables 1.8.9 (125000 reads back as "244kb"), so it is left at the default.
   for (const EnforcedBucket& b : e.buckets) {
+    if (b.action != Action::kThrottle) {
+      continue;  // quota buckets: the loader and Firewall::create keep quotas off iptables
+    }
     const std::string rate = std::to_string(b.cls.rate_bytes_per_sec);
     for (const HashlimitDir& d : hashlimit_dirs(b.scope)) {
       std::string r = mark_is(b.mark) + " -m conntrack --ctdir " + std::string(d.ctdir) +
@@ -689,15 +748,20 @@ std::string_view tool_name(Tool t) noexcept {
   return "?";
 }
 
-std::vector<Part> render_parts(const Config& config, Plan plan) {
+std::string quota_object_name(size_t pool) {
+  return "q" + std::to_string(pool);
+}
+
+std::vector<Part> render_parts(const Config& config, Plan plan,
+                               const std::vector<uint64_t>& quota_used) {
   std::vector<Part> parts;
   switch (plan) {
     case Plan::kNftables:
-      parts.push_back(nft_part(config, NftQueue::kIncluded));
+      parts.push_back(nft_part(config, NftQueue::kIncluded, quota_used));
       break;
     case Plan::kNftablesIptablesQueue: {
       const Steer steer = steers_by_label(config, plan) ? Steer::kLabel : Steer::kAddressHash;
-      parts.push_back(nft_part(config, NftQueue::kElsewhere));
+      parts.push_back(nft_part(config, NftQueue::kElsewhere, quota_used));
       parts.push_back(ipt_part(config, Tool::kIptables, IptEnforce::kElsewhere, steer));
       parts.push_back(ipt_part(config, Tool::kIp6tables, IptEnforce::kElsewhere, steer));
       break;
@@ -740,6 +804,54 @@ size_t count_nft_owned(std::string_view listing) {
     }
   });
   return n;
+}
+
+std::optional<std::vector<std::pair<std::string, uint64_t>>> parse_nft_quotas(
+    std::string_view listing) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::string name;
+  bool ok = true;
+  for_each_line(listing, [&](std::string_view line) {
+    const size_t b = line.find_first_not_of(" \t");
+    line = b == std::string_view::npos ? std::string_view{} : line.substr(b);
+    if (line.starts_with("quota ") && line.ends_with(" {")) {
+      name = std::string(line.substr(6, line.size() - 8));
+      return;
+    }
+    const size_t at = line.find("used ");
+    if (name.empty() || !line.starts_with("over ")) {
+      return;
+    }
+    if (at == std::string_view::npos) {  // nft omits `used 0 bytes`
+      out.emplace_back(name, 0);
+      name.clear();
+      return;
+    }
+    // "used 1234 bytes"; nft prints whole multiples of 1024 as kbytes, mbytes, gbytes.
+    std::string_view rest = line.substr(at + 5);
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+    const std::string_view unit = rest.substr(static_cast<size_t>(ptr - rest.data()));
+    uint64_t mult = 0;
+    for (const auto& [u, m] : {std::pair<std::string_view, uint64_t>{" bytes", 1},
+                               {" kbytes", uint64_t{1} << 10},
+                               {" mbytes", uint64_t{1} << 20},
+                               {" gbytes", uint64_t{1} << 30}}) {
+      if (unit == u) {
+        mult = m;
+      }
+    }
+    if (ec != std::errc() || mult == 0) {
+      ok = false;
+      return;
+    }
+    out.emplace_back(name, n * mult);
+    name.clear();
+  });
+  if (!ok) {
+    return std::nullopt;
+  }
+  return out;
 }
 
 size_t count_ipt_owned(std::string_view save) {

@@ -2,6 +2,8 @@
 // Internal to the firewall library (and its tests): the ruleset as text, per tool.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +44,18 @@ struct Part {
 std::string_view tcp_payload_bpf(Tool tool) noexcept;
 
 /// Renders the ruleset for `plan`. Pure: no kernel access. Deterministic for a Config.
-std::vector<Part> render_parts(const policy::Config& config, Plan plan);
+/// `quota_used`: the count each quota pool (Policy::quota_pools) starts from; missing
+/// entries start at 0.
+std::vector<Part> render_parts(const policy::Config& config, Plan plan,
+                               const std::vector<uint64_t>& quota_used = {});
+
+/// The nft object counting quota pool `pool`: "q<pool>".
+std::string quota_object_name(size_t pool);
+
+/// (name, used bytes) of every quota object in `nft list quotas table inet imguard` output;
+/// nullopt when a count cannot be read.
+std::optional<std::vector<std::pair<std::string, uint64_t>>> parse_nft_quotas(
+    std::string_view listing);
 
 /// Counts imguard-owned rules in `nft list table inet imguard` output.
 size_t count_nft_owned(std::string_view listing);

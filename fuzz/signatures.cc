@@ -28,6 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t end = std::min(text.find_first_of(" \t\n\r/", at), text.size());
     const std::string_view word = text.substr(at, end - at);
     (void)merged.app_for_sni(word);
+    (void)merged.match_sni(word);
+    (void)merged.embeds_name_of(word, AppId::kWhatsapp);
     (void)merged.app_for_alpn(word);
     (void)merged.app_for_stun_software(word);
     at = end + 1;

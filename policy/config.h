@@ -15,6 +15,7 @@
 #include "classifiers/apps.h"
 #include "classifiers/classifier.h"
 #include "packet/address.h"
+#include "policy/quota.h"
 #include "policy/schedule.h"
 
 namespace imguard::policy {
@@ -133,6 +134,9 @@ struct Rule {
   /// For kThrottle kPerUser: the bucket per user index, the last entry for flows whose
   /// user is unknown; kNoBucket for users the rule can never match.
   std::vector<uint16_t> user_buckets;
+  /// `quota:` (rules: only; never on drop, reject or monitor rules). A quota rule takes
+  /// mark buckets like a throttle rule: per user when its pool or its throttle is.
+  std::optional<QuotaSpec> quota;
   /// Where it came from ("file:line:col"), or "" for the built-in default.
   std::string origin;
   /// True for entries translated from the legacy `actions:` table.
@@ -162,6 +166,22 @@ struct ActionTable {
 struct Bucket {
   uint16_t rule = 0;
   uint16_t user = kNoUser;
+  /// Index into Policy::quota_pools when the rule has a quota, else kNoPool.
+  uint16_t pool = 0xffff;
+};
+
+inline constexpr uint16_t kNoPool = 0xffff;
+
+/// One quota pool: the bytes of one (rule, user) — `user` kNoUser for a shared pool or
+/// for the flows of no known user of a per-user quota (`unknown` is true then) — counted
+/// by one kernel quota object.
+struct QuotaPool {
+  uint16_t rule = 0;
+  uint16_t user = kNoUser;
+  bool unknown = false;
+  /// "rule/user", "rule/(unknown)" or "rule" (shared): the key that survives reloads and
+  /// restarts (the snapshot stores it).
+  std::string key;
 };
 
 struct AddressHash {
@@ -199,6 +219,8 @@ struct Policy {
   /// Mark buckets in use, indexed by bucket number (sparse: numbering is stable by rule
   /// and user *name*, so unused numbers are {kNoRule, kNoUser}).
   std::vector<Bucket> buckets;
+  /// Quota pools in use, numbered in bucket order (the kernel objects are q0, q1, ...).
+  std::vector<QuotaPool> quota_pools;
   /// `engine.enforce: false`: every decision is logged and reported, none is enforced.
   bool enforce = true;
   IdentityIndex index;
@@ -261,6 +283,9 @@ struct Config {
   /// node_exporter textfile written every few seconds ("" = none).
   std::string metrics_listen;
   std::string metrics_textfile;
+  /// `engine.state_dir`: where quota counters are kept across restarts (systemd's
+  /// StateDirectory=imguard gives /var/lib/imguard).
+  std::string state_dir = "/var/lib/imguard";
 
   Policy policy;
   /// Non-fatal findings of the loader (e.g. a rule shadowed by an earlier one), each

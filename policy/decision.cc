@@ -38,13 +38,15 @@ Decision make(const Policy& p, uint16_t index, const FlowFacts& f) noexcept {
   if (r.spec.action == Action::kThrottle) {
     d.rate_bytes_per_sec = r.spec.rate_bytes_per_sec;
   }
-  if (d.enforced == Action::kThrottle) {
+  // A quota rule's connections carry its bucket whatever the action: the kernel finds
+  // the quota pool by it (its mark is then no longer the bare allow value).
+  if (d.enforced == Action::kThrottle || (r.quota && p.enforce && !r.spec.monitor)) {
     uint16_t bucket = r.bucket;
-    if (r.spec.scope == ThrottleScope::kPerUser && !r.user_buckets.empty()) {
+    if (!r.user_buckets.empty()) {
       const size_t slot = f.user == kNoUser ? p.users.size() : f.user;
       bucket = slot < r.user_buckets.size() ? r.user_buckets[slot] : kNoBucket;
     }
-    // The loader numbers a bucket for every user a throttle rule can match.
+    // The loader numbers a bucket for every user a throttle or quota rule can match.
     assert(bucket != kNoBucket);
     d.bucket = bucket == kNoBucket ? 0 : bucket;
   }
@@ -110,6 +112,14 @@ Decision decide(const Policy& p, const FlowFacts& f) noexcept {
   }
   const uint16_t index = table_rule(p, f);
   return make(p, index < p.rules.size() ? index : p.table.default_rule, f);
+}
+
+uint16_t quota_pool(const Policy& p, const Decision& d) noexcept {
+  if (d.rule >= p.rules.size() || !p.rules[d.rule].quota || d.bucket >= p.buckets.size() ||
+      p.buckets[d.bucket].rule != d.rule) {
+    return kNoPool;
+  }
+  return p.buckets[d.bucket].pool;
 }
 
 Decision decide(const Config& config, classifiers::AppId app, uint8_t features) noexcept {

@@ -39,7 +39,7 @@ struct Decision {
   uint16_t rule = 0;
   /// The user it was decided for (FlowFacts::user).
   uint16_t user = kNoUser;
-  /// The mark bucket when `enforced` is kThrottle, else 0.
+  /// The mark bucket when `enforced` is kThrottle or the rule has an enforced quota, else 0.
   uint16_t bucket = 0;
 
   bool monitored() const noexcept { return action != enforced; }
@@ -53,6 +53,10 @@ bool rule_matches(const Rule& rule, const FlowFacts& facts) noexcept;
 /// table (app > feature > category), else the default. O(rules), noexcept, no
 /// allocation: hot-path safe. Thread-safe for concurrent readers of the same Policy.
 Decision decide(const Policy& policy, const FlowFacts& facts) noexcept;
+
+/// The quota pool (index into Policy::quota_pools) that counts a connection decided `d`,
+/// kNoPool when its rule has no (enforced) quota.
+uint16_t quota_pool(const Policy& policy, const Decision& d) noexcept;
 
 /// Legacy entry point kept for callers that only know the app and features (no user, no
 /// schedule): same as decide() with everything else empty.

@@ -21,6 +21,7 @@
 #include <variant>
 
 #include "policy/marks.h"
+#include "policy/units.h"
 #include "policy/validate.h"
 
 namespace imguard::policy {
@@ -221,30 +222,11 @@ constexpr const char* kActionExpected =
 
 /// "256kbit/s", "2Mbit/s", "64kB/s", "1000B/s" → bytes per second. Decimal prefixes.
 std::optional<uint64_t> parse_rate(std::string_view s) {
-  uint64_t n = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || ptr == s.data()) {
-    return std::nullopt;
-  }
-  const std::string_view unit = s.substr(static_cast<size_t>(ptr - s.data()));
-  struct Unit {
-    std::string_view name;
-    uint64_t mult;
-    uint64_t div;
-  };
-  static constexpr Unit kUnits[] = {
+  static constexpr UnitScale kUnits[] = {
       {"B/s", 1, 1},   {"kB/s", 1000, 1},   {"MB/s", 1'000'000, 1},   {"GB/s", 1'000'000'000, 1},
       {"bit/s", 1, 8}, {"kbit/s", 1000, 8}, {"Mbit/s", 1'000'000, 8}, {"Gbit/s", 1'000'000'000, 8},
   };
-  for (const Unit& u : kUnits) {
-    if (u.name == unit) {
-      if (n > std::numeric_limits<uint64_t>::max() / u.mult) {
-        return std::nullopt;
-      }
-      return n * u.mult / u.div;
-    }
-  }
-  return std::nullopt;
+  return parse_scaled(s, kUnits);
 }
 
 std::string all_app_names() {
@@ -462,8 +444,17 @@ class ConfigBuilder {
     for (const auto& e :
          v_.entries(parent.value, parent.value_pos, "engine",
                     {"backend", "mode", "queue", "mark_mask", "budget", "reject_with", "enforce",
-                     "events", "metrics", "on_anomaly", "flows"})) {
+                     "events", "metrics", "on_anomaly", "flows", "state_dir"})) {
       const std::string path = "engine." + e.key;
+      if (e.key == "state_dir") {
+        auto d = path_value(e, path);
+        if (d && d->empty()) {
+          v_.error(e.value_pos, path, "empty", "an absolute directory path, e.g. /var/lib/imguard");
+        } else if (d) {
+          cfg_.state_dir = *d;
+        }
+        continue;
+      }
       if (e.key == "backend") {
         if (auto i = v_.choice(e, path, {"auto", "nftables", "iptables"})) {
           cfg_.backend = static_cast<Backend>(*i);
@@ -919,11 +910,12 @@ class ConfigBuilder {
   void rule(const YAML::Node& node, Pos at, const std::string& path) {
     Rule r;
     r.origin = origin(at);
+    std::optional<Pos> quota_at;  // where `quota:` is, even when its value was refused
     bool have_action = false;
     bool have_name = false;
     const auto entries = v_.entries(node, at, path,
                                     {"name", "who", "app", "category", "feature", "direction",
-                                     "evidence", "when", "not_when", "action"});
+                                     "evidence", "when", "not_when", "action", "quota"});
     if (!node.IsMap()) {
       return;  // reported by entries()
     }
@@ -1026,10 +1018,16 @@ class ConfigBuilder {
         if (auto spec = action(e, p, ThrottleScope::kPerUser, AllowScope::kYes)) {
           r.spec = *spec;
         }
+      } else if (e.key == "quota") {
+        r.quota = quota(e, p);
+        quota_at = e.key_pos;
       }
     }
     if (!have_action) {
       v_.error(at, label + ".action", "missing", kActionExpected);
+    }
+    if (quota_at && have_action) {
+      quota_fits(r, *quota_at, label + ".quota");
     }
     if (r.when != kNoSchedule && r.when == r.not_when) {
       v_.error(at, label, "when and not_when name the same schedule; the rule can never match");
@@ -1058,6 +1056,158 @@ class ConfigBuilder {
     }
     std::sort(r.who_users.begin(), r.who_users.end());
     r.who_users.erase(std::unique(r.who_users.begin(), r.who_users.end()), r.who_users.end());
+  }
+
+  // ---- quotas -----------------------------------------------------------------------
+
+  static constexpr const char* kQuotaBytes = "a size like 500MB, 2GB, 5MiB (1kB to 1PiB)";
+
+  /// `quota: { bytes, per, reset, timezone, then, pool }` of one rule.
+  std::optional<QuotaSpec> quota(const Validator::Entry& parent, const std::string& path) {
+    QuotaSpec q;
+    q.origin = origin(parent.value_pos);
+    bool ok = parent.value.IsMap();
+    bool have_bytes = false;
+    bool have_per = false;
+    bool have_then = false;
+    bool have_zone = false;
+    std::optional<Validator::Entry> reset;
+    const auto entries = v_.entries(parent.value, parent.value_pos, path,
+                                    {"bytes", "per", "reset", "timezone", "then", "pool"});
+    if (!ok) {
+      if (!parent.value.IsDefined() || parent.value.IsNull()) {
+        v_.error(parent.value_pos, path, "empty", "bytes, per and then");
+      }
+      return std::nullopt;
+    }
+    for (const auto& e : entries) {
+      const std::string p = path + "." + e.key;
+      if (e.key == "bytes") {
+        have_bytes = true;
+        auto s = v_.scalar(e, p, kQuotaBytes);
+        auto n = s ? parse_quota_bytes(*s) : std::nullopt;
+        if (s && !n) {
+          v_.error(e.value_pos, p, "bad size \"" + *s + "\"", kQuotaBytes);
+        } else if (n && (*n < kMinQuotaBytes || *n > kMaxQuotaBytes)) {
+          v_.error(e.value_pos, p, "size " + *s + " is out of range", "1kB to 1PiB");
+          n.reset();
+        }
+        ok = ok && n.has_value();
+        q.bytes = n.value_or(0);
+      } else if (e.key == "per") {
+        have_per = true;
+        auto i = v_.choice(e, p, {"day", "week", "month"});
+        ok = ok && i.has_value();
+        q.per = static_cast<QuotaPeriod>(i.value_or(0));
+      } else if (e.key == "reset") {
+        reset = e;
+      } else if (e.key == "timezone") {
+        have_zone = true;
+        auto name = v_.scalar(e, p, "an IANA zone name like Europe/Berlin or UTC");
+        if (!name) {
+          ok = false;
+          continue;
+        }
+        auto tz = TimeZone::load(*name, options_.zoneinfo_dir);
+        if (const auto* err = std::get_if<std::string>(&tz)) {
+          v_.error(e.value_pos, p, *err, "an IANA zone name like Europe/Berlin or UTC");
+          ok = false;
+        } else {
+          q.zone = std::get<std::shared_ptr<const TimeZone>>(tz);
+        }
+      } else if (e.key == "then") {
+        have_then = true;
+        ok = quota_then(e, p, q) && ok;
+      } else if (e.key == "pool") {
+        auto i = v_.choice(e, p, {"per user", "shared"});
+        ok = ok && i.has_value();
+        q.scope = i.value_or(0) == 0 ? QuotaScope::kPerUser : QuotaScope::kShared;
+      }
+    }
+    const std::pair<bool, const char*> required[] = {
+        {have_bytes, "bytes"}, {have_per, "per"}, {have_then, "then"}};
+    for (const auto& [have, key] : required) {
+      if (!have) {
+        v_.error(parent.value_pos, path + "." + key, "missing",
+                 std::string(key) == "bytes" ? kQuotaBytes
+                 : std::string(key) == "per" ? "day, week or month"
+                                             : "drop, reject or throttle <rate>");
+        ok = false;
+      }
+    }
+    if (reset && have_per) {
+      auto s = v_.scalar(*reset, path + ".reset", "\"00:00\", \"mon 00:00\" or \"1 00:00\"");
+      if (!s) {
+        ok = false;
+      } else if (auto err = parse_quota_reset(*s, q)) {
+        v_.error(reset->value_pos, path + ".reset",
+                 "bad reset \"" + *s + "\" for per: " + std::string(quota_period_name(q.per)) +
+                     ": " + *err);
+        ok = false;
+      }
+    } else if (have_per) {
+      // Defaults: midnight, Monday midnight, the 1st at midnight.
+      q.reset_day = q.per == QuotaPeriod::kMonth ? 1 : 0;
+    }
+    if (!have_zone) {
+      q.zone = TimeZone::utc();
+      v_.warning(parent.value_pos, path, "no timezone given; the quota resets in UTC");
+    }
+    return ok ? std::optional<QuotaSpec>(std::move(q)) : std::nullopt;
+  }
+
+  /// `then: drop | reject | throttle <rate>`: the action once the pool is used up.
+  bool quota_then(const Validator::Entry& e, const std::string& path, QuotaSpec& q) {
+    constexpr const char* kThen = "drop, reject or throttle <rate> (e.g. throttle 256kbit/s)";
+    auto text = v_.scalar(e, path, kThen);
+    if (!text) {
+      return false;
+    }
+    auto spec = action(e, path, ThrottleScope::kPerUser, AllowScope::kYes);
+    if (!spec) {
+      return false;
+    }
+    size_t words = 0;
+    for (size_t i = 0; i < text->size(); ++i) {
+      if ((*text)[i] != ' ' && (i == 0 || (*text)[i - 1] == ' ')) {
+        ++words;
+      }
+    }
+    const bool extra_words = spec->action == Action::kThrottle && words > 2;
+    if (spec->monitor || spec->action == Action::kAllow || extra_words) {
+      v_.error(e.value_pos, path,
+               spec->monitor ? "monitor has no meaning after a quota"
+               : extra_words ? "a quota's throttle takes no bucket: it is the quota's pool"
+                             : "allow after a quota is no limit",
+               kThen);
+      return false;
+    }
+    q.then = spec->action == Action::kDrop     ? QuotaThen::kDrop
+             : spec->action == Action::kReject ? QuotaThen::kReject
+                                               : QuotaThen::kThrottle;
+    q.then_rate_bytes_per_sec = spec->rate_bytes_per_sec;
+    return true;
+  }
+
+  /// A quota counts bytes the rule lets through, in the kernel, per mark bucket.
+  void quota_fits(Rule& r, Pos at, const std::string& path) {
+    auto fail = [&](const std::string& why, const std::string& expected) {
+      v_.error(at, path, why, expected);
+      r.quota.reset();
+    };
+    if (r.spec.action == Action::kDrop || r.spec.action == Action::kReject) {
+      fail("a " + std::string(action_name(r.spec.action)) + " rule moves no bytes to count",
+           "a quota on an allow or throttle rule");
+    } else if (r.spec.monitor) {
+      fail("a monitor rule is not enforced, so its quota could not be",
+           "a quota on an enforced rule (drop `monitor`)");
+    } else if (r.quota && r.quota->scope == QuotaScope::kPerUser &&
+               r.spec.action == Action::kThrottle && r.spec.scope == ThrottleScope::kShared) {
+      fail(
+          "a per-user quota splits the rule's mark bucket by user, which a shared throttle "
+          "bucket cannot be",
+          "pool: shared, or throttle ... per user");
+    }
   }
 
   // ---- the legacy action table -------------------------------------------------------

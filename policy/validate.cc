@@ -125,6 +125,8 @@ std::vector<bool> reachable_users(const Policy& p, const Rule& r) {
 /// rules) and placed at hash(key) mod capacity with linear probing, keys taken in hash
 /// order: adding or moving a rule leaves the other rules' buckets where they were unless
 /// two keys collide, so open throttled connections keep their rate across a reload.
+void quota_pools(Config& c);
+
 void buckets(Config& c, Diagnostics& diag) {
   Policy& p = c.policy;
   struct Key {
@@ -140,12 +142,16 @@ void buckets(Config& c, Diagnostics& diag) {
     r.bucket = kNoBucket;
     r.user_buckets.clear();
     // Monitored throttles (and everything under enforce: false) are enforced as allow:
-    // they never reach the kernel, so they take no mark space.
-    if (r.spec.action != Action::kThrottle || r.spec.monitor || !p.enforce) {
+    // they never reach the kernel, so they take no mark space. A quota rule needs its
+    // own bucket(s) even when it allows: the kernel picks the pool by the mark.
+    const bool throttles = r.spec.action == Action::kThrottle;
+    if ((!throttles && !r.quota) || r.spec.monitor || !p.enforce) {
       continue;
     }
     const auto ri = static_cast<uint16_t>(i);
-    if (r.spec.scope != ThrottleScope::kPerUser) {
+    const bool per_user = (throttles && r.spec.scope == ThrottleScope::kPerUser) ||
+                          (r.quota && r.quota->scope == QuotaScope::kPerUser);
+    if (!per_user) {
       keys.push_back({fnv1a(r.name), r.name, ri, kNoUser, false});
       continue;
     }
@@ -171,13 +177,17 @@ void buckets(Config& c, Diagnostics& diag) {
     const auto worst =
         static_cast<size_t>(std::max_element(need.begin(), need.end()) - need.begin());
     const Rule& w = p.rules[worst];
+    const bool quotas = std::any_of(p.rules.begin(), p.rules.end(),
+                                    [](const Rule& r) { return r.quota.has_value(); });
     char mask[16];
     std::snprintf(mask, sizeof mask, "0x%08x", c.mark_mask);
     diag.error((w.origin.empty() ? c.source : w.origin) + ": " +
                (w.from_action_table ? w.name : "rules." + w.name) +
-               ".action: throttle rules need " + std::to_string(keys.size()) +
-               " kernel buckets (one per rule; a `per user` rule one per "
-               "user it can meet, and one more if it can meet hosts of no user; this rule needs " +
+               ".action: " + (quotas ? "throttle and quota rules" : "throttle rules") + " need " +
+               std::to_string(keys.size()) + " kernel buckets (one per rule; a `per user` " +
+               (quotas ? "throttle or quota" : "rule") +
+               " one per user it can meet, and one more if it can meet hosts of no user; this rule "
+               "needs " +
                std::to_string(need[worst]) + "), but engine.mark_mask " + mask + " has room for " +
                std::to_string(capacity) +
                " (expected: a wider window such as 0xffff0000 for 8192, or `per host`/`shared` "
@@ -204,6 +214,51 @@ void buckets(Config& c, Diagnostics& diag) {
   // Trailing unused numbers are not needed by anybody.
   while (!p.buckets.empty() && p.buckets.back().rule == kNoRule) {
     p.buckets.pop_back();
+  }
+  quota_pools(c);
+}
+
+/// One pool per (rule, user) bucket of a per-user quota, one per rule for a shared one,
+/// numbered in bucket order.
+void quota_pools(Config& c) {
+  Policy& p = c.policy;
+  p.quota_pools.clear();
+  std::map<uint16_t, uint16_t> shared;  // rule → its pool
+  for (Bucket& b : p.buckets) {
+    if (b.rule == kNoRule || !p.rules[b.rule].quota) {
+      continue;
+    }
+    const Rule& r = p.rules[b.rule];
+    if (r.quota->scope == QuotaScope::kShared) {
+      auto [it, fresh] = shared.emplace(b.rule, static_cast<uint16_t>(p.quota_pools.size()));
+      if (fresh) {
+        p.quota_pools.push_back({b.rule, kNoUser, false, r.name});
+      }
+      b.pool = it->second;
+      continue;
+    }
+    const bool unknown = b.user == kNoUser;
+    b.pool = static_cast<uint16_t>(p.quota_pools.size());
+    p.quota_pools.push_back(
+        {b.rule, b.user, unknown, r.name + "/" + (unknown ? "(unknown)" : p.users[b.user].name)});
+  }
+}
+
+/// Quotas are counted by nft quota objects; say so when they cannot be.
+void quota_backend(const Config& c, Diagnostics& diag) {
+  for (const Rule& r : c.policy.rules) {
+    if (!r.quota) {
+      continue;
+    }
+    if (c.backend == Backend::kIptables) {
+      diag.error(r.quota->origin + ": rules." + r.name +
+                 ".quota: quotas need the nftables backend: iptables' quota match can be "
+                 "neither read back nor preset per pool, so counts could not survive a reload "
+                 "or restart (expected: engine.backend: auto or nftables)");
+    } else if (!c.policy.enforce) {
+      diag.warning(r.quota->origin + ": warning: rules." + r.name +
+                   ".quota: engine.enforce is false, so nothing is counted or limited");
+    }
   }
 }
 
@@ -368,6 +423,7 @@ void finish_policy(Config& c, Diagnostics& diag) {
   stable_ids(c.policy, diag);
   identities(c.policy, diag);
   buckets(c, diag);
+  quota_backend(c, diag);
   shadows(c, diag);
 }
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "classifiers/signatures.h"
+
 extern "C" {
 #include <ndpi/ndpi_api.h>
 }
@@ -52,6 +54,12 @@ bool microsoft_address(const ndpi_flow_struct* flow) noexcept {
   }
 }
 
+/// Feature bits an nDPI answer implies: its sub-protocols that name an app's file
+/// connections (nDPI 4.2: WhatsAppFiles, the media hosts of WhatsApp) carry files.
+uint8_t features_of(uint16_t app_protocol) noexcept {
+  return app_protocol == NDPI_PROTOCOL_WHATSAPP_FILES ? kFeatureFileTransfer : kFeatureNone;
+}
+
 std::string lower(const char* s) {
   std::string out = s != nullptr ? s : "";
   for (auto& ch : out) {
@@ -62,7 +70,10 @@ std::string lower(const char* s) {
 
 class NdpiClassifier final : public Classifier {
  public:
-  explicit NdpiClassifier(ndpi_detection_module_struct* mod) : mod_(mod) { build_app_map(); }
+  NdpiClassifier(ndpi_detection_module_struct* mod, std::shared_ptr<const Signatures> sigs)
+      : mod_(mod), sigs_(std::move(sigs)) {
+    build_app_map();
+  }
   ~NdpiClassifier() override { ndpi_exit_detection_module(mod_); }
   NdpiClassifier(const NdpiClassifier&) = delete;
   NdpiClassifier& operator=(const NdpiClassifier&) = delete;
@@ -86,10 +97,11 @@ class NdpiClassifier final : public Classifier {
     }
     const auto len = static_cast<unsigned short>(std::min<size_t>(pkt.l3.size(), 0xffff));
     const auto ms = static_cast<u_int64_t>(pkt.ts.count() / 1000);
-    const ndpi_protocol p = ndpi_detection_process_packet(mod_, s.flow, pkt.l3.data(), len, ms);
+    ndpi_protocol p = ndpi_detection_process_packet(mod_, s.flow, pkt.l3.data(), len, ms);
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
       return NeedMore{};
     }
+    drop_foreign_name(p, s.flow);
     const AppId app = map(p);
     Evidence ev = evidence(s.flow);
     if (weak_skype_guess(pkt, p)) {
@@ -113,7 +125,7 @@ class NdpiClassifier final : public Classifier {
       s.holding = 1;
       return NeedMore{};
     }
-    return Match{.app = app, .evidence = ev, .features = kFeatureNone};
+    return Match{.app = app, .evidence = ev, .features = features_of(p.app_protocol)};
   }
 
   std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept override {
@@ -125,20 +137,22 @@ class NdpiClassifier final : public Classifier {
       ndpi_protocol held{};
       held.master_protocol = s.held_master;
       held.app_protocol = s.held_app;
-      return Match{.app = map(held), .evidence = s.held_evidence, .features = kFeatureNone};
+      return Match{
+          .app = map(held), .evidence = s.held_evidence, .features = features_of(s.held_app)};
     }
     u_int8_t guessed = 0;
-    const ndpi_protocol p = ndpi_detection_giveup(mod_, s.flow, 1, &guessed);
+    ndpi_protocol p = ndpi_detection_giveup(mod_, s.flow, 1, &guessed);
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
       return std::nullopt;
     }
+    drop_foreign_name(p, s.flow);
     // nDPI's give-up guesses by server address (its IP lists) or by port; its confidence
     // field says which. Anything else it reports here is still only a guess.
     Evidence ev = evidence(s.flow);
     if (guessed != 0 && ev != Evidence::kAddressList) {
       ev = Evidence::kPortGuess;
     }
-    return Match{.app = map(p), .evidence = ev, .features = kFeatureNone};
+    return Match{.app = map(p), .evidence = ev, .features = features_of(p.app_protocol)};
   }
 
   void release(FlowSlot slot) noexcept override {
@@ -150,6 +164,23 @@ class NdpiClassifier final : public Classifier {
   }
 
  private:
+  /// nDPI 4.2 matches server names (TLS SNI, QUIC, HTTP Host) by substring, so
+  /// `mmg.whatsapp.net.example.org` comes out as WhatsApp. When the name only contains one
+  /// of the app's names (signatures.conf) and does not end in it, the app part of the
+  /// answer is dropped and the master protocol (TLS, QUIC, HTTP) stands.
+  void drop_foreign_name(ndpi_protocol& p, const ndpi_flow_struct* flow) const noexcept {
+    const AppId app = lookup(p.app_protocol);
+    if (app_category(app) != Category::kIm) {
+      return;
+    }
+    const std::string_view host(flow->host_server_name,
+                                strnlen(flow->host_server_name, sizeof(flow->host_server_name)));
+    const auto own = sigs_->match_sni(host);
+    if (!(own && own->app == app) && sigs_->embeds_name_of(host, app)) {
+      p.app_protocol = NDPI_PROTOCOL_UNKNOWN;
+    }
+  }
+
   static Evidence evidence(const ndpi_flow_struct* flow) noexcept {
     switch (flow->confidence) {
       case NDPI_CONFIDENCE_MATCH_BY_PORT:
@@ -223,12 +254,14 @@ class NdpiClassifier final : public Classifier {
   }
 
   ndpi_detection_module_struct* mod_;
+  std::shared_ptr<const Signatures> sigs_;
   std::vector<AppId> by_id_;
 };
 
 }  // namespace
 
-std::unique_ptr<Classifier> make_ndpi_classifier(std::string& error) {
+std::unique_ptr<Classifier> make_ndpi_classifier(std::shared_ptr<const Signatures> sigs,
+                                                 std::string& error) {
   ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
   if (mod == nullptr) {
     error = "nDPI: ndpi_init_detection_module failed (out of memory?)";
@@ -238,7 +271,7 @@ std::unique_ptr<Classifier> make_ndpi_classifier(std::string& error) {
   NDPI_BITMASK_SET_ALL(all);
   ndpi_set_protocol_detection_bitmask2(mod, &all);
   ndpi_finalize_initialization(mod);
-  return std::make_unique<NdpiClassifier>(mod);
+  return std::make_unique<NdpiClassifier>(mod, std::move(sigs));
 }
 
 size_t ndpi_flow_bytes() noexcept {

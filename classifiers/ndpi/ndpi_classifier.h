@@ -5,6 +5,7 @@
 #include <string>
 
 #include "classifiers/classifier.h"
+#include "classifiers/signatures.h"
 
 namespace imguard::classifiers {
 
@@ -20,8 +21,13 @@ namespace imguard::classifiers {
 ///   third payload byte of an early datagram, reported as DPI): never reported on its own,
 ///   because EtherNet/IP I/O and SNMPv3 pass it (pcaps/negative/cip-io.pcap,
 ///   snmp-v2c-v3.pcap); it stands, as address_list, only when nDPI's address list puts the
-///   server in Microsoft's networks.
-std::unique_ptr<Classifier> make_ndpi_classifier(std::string& error);
+///   server in Microsoft's networks;
+/// - its server-name match is a substring match: an IM answer for a name that only
+///   contains one of the app's names in `sigs` (`mmg.whatsapp.net.example.org`) keeps only
+///   the master protocol (pcaps/tls_sni/openssl-files-lookalike.pcap).
+/// nDPI's file sub-protocols (WhatsAppFiles) set kFeatureFileTransfer.
+std::unique_ptr<Classifier> make_ndpi_classifier(std::shared_ptr<const Signatures> sigs,
+                                                 std::string& error);
 
 /// Bytes nDPI allocates per flow (for the per-flow memory report).
 size_t ndpi_flow_bytes() noexcept;

@@ -6,6 +6,10 @@
 #   ngtcp2-im-sni.pcap    SNI web.whatsapp.com :443, edge-chat.messenger.com :443,
 #                         chat.google.com :8443
 #   ngtcp2-web-sni.pcap   look-alikes: SNI www.example.org :443, notwhatsapp.net :8443
+#   ngtcp2-im-files.pcap  chat (gateway.discord.gg) and attachment hosts of WhatsApp and
+#                         Discord :443
+#   ngtcp2-files-lookalike.pcap  names containing those hosts, another Meta edge host
+# (`files` as the argument writes only the last two.)
 # Needs root; every process runs under timeout and the namespaces are deleted on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +40,9 @@ ip netns exec $S ip link set quicsni1 up
 # own hosts file (ip netns exec bind-mounts /etc/netns/<ns>/hosts).
 mkdir -p "/etc/netns/$C"
 printf '10.8.0.20 %s\n' web.whatsapp.com edge-chat.messenger.com chat.google.com \
-  www.example.org notwhatsapp.net >"/etc/netns/$C/hosts"
+  www.example.org notwhatsapp.net gateway.discord.gg media-fra3-1.cdn.whatsapp.net \
+  cdn.discordapp.com media.discordapp.net media-fra3-1.cdn.whatsapp.net.example.org \
+  cdn.discordapp.com.example.net scontent-fra3-1.xx.fbcdn.net >"/etc/netns/$C/hosts"
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=lab -days 1 \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 mkdir -p "$tmp/htdocs"
@@ -61,6 +67,15 @@ capture() {  # capture FILE, then run one client per "port sni" argument
   sleep 1
   kill $tpid; wait $tpid 2>/dev/null || true
 }
-capture "$here/ngtcp2-im-sni.pcap" \
-  "443 web.whatsapp.com" "443 edge-chat.messenger.com" "8443 chat.google.com"
-capture "$here/ngtcp2-web-sni.pcap" "443 www.example.org" "8443 notwhatsapp.net"
+case ${1:-all} in all | files) ;; *) echo "usage: $0 [all|files]" >&2; exit 2 ;; esac
+if [ "${1:-all}" = all ]; then
+  capture "$here/ngtcp2-im-sni.pcap" \
+    "443 web.whatsapp.com" "443 edge-chat.messenger.com" "8443 chat.google.com"
+  capture "$here/ngtcp2-web-sni.pcap" "443 www.example.org" "8443 notwhatsapp.net"
+fi
+# Chat and attachment connections over QUIC (classifiers/README.md, "File transfer"), and
+# look-alikes: names that merely contain an attachment host, another host of Meta's edge.
+capture "$here/ngtcp2-im-files.pcap" "443 gateway.discord.gg" \
+  "443 media-fra3-1.cdn.whatsapp.net" "443 cdn.discordapp.com" "443 media.discordapp.net"
+capture "$here/ngtcp2-files-lookalike.pcap" "443 media-fra3-1.cdn.whatsapp.net.example.org" \
+  "443 cdn.discordapp.com.example.net" "443 scontent-fra3-1.xx.fbcdn.net"

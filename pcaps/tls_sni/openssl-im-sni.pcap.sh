@@ -5,8 +5,11 @@
 #   openssl-im-sni.pcap   SNI web.whatsapp.com :443, SNI chat.signal.org :8443,
 #                         ALPN xmpp-client (XEP-0368 direct TLS) :5223, SNI irc.libera.chat :6697
 #   openssl-web-sni.pcap  look-alikes: SNI www.example.org :443, notwhatsapp.net :8443
+#   openssl-im-files.pcap chat and attachment hosts of WhatsApp, Signal, Slack, Discord :443
+#   openssl-files-lookalike.pcap  names containing those hosts, other hosts of their CDNs
 # and ../im_address/telegram-cidr.pcap (TLS to 149.154.167.50, inside Telegram's published
-# range, and to 149.154.159.1 just outside it). Needs root; everything runs under timeout and
+# range, and to 149.154.159.1 just outside it). `files` as the argument writes only the two
+# files captures. Needs root; everything runs under timeout and
 # the namespaces are deleted on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,15 +59,42 @@ capture() {  # capture FILE, then run the client commands given as further argum
   sleep 1
   kill $tpid; wait $tpid 2>/dev/null || true
 }
-capture "$here/openssl-im-sni.pcap" \
+case ${1:-all} in all | files) ;; *) echo "usage: $0 [all|files]" >&2; exit 2 ;; esac
+if [ "${1:-all}" = all ]; then
+  capture "$here/openssl-im-sni.pcap" \
+    "-connect 10.7.0.20:443 -servername web.whatsapp.com" \
+    "-connect 10.7.0.20:8443 -servername chat.signal.org" \
+    "-connect 10.7.0.20:5223 -servername jabber.example -alpn xmpp-client" \
+    "-connect 10.7.0.20:6697 -servername irc.libera.chat"
+  capture "$here/openssl-web-sni.pcap" \
+    "-connect 10.7.0.20:443 -servername www.example.org -alpn h2" \
+    "-connect 10.7.0.20:8443 -servername notwhatsapp.net"
+  mkdir -p "$here/../im_address"
+  capture "$here/../im_address/telegram-cidr.pcap" \
+    "-connect 149.154.167.50:443 -servername example.org" \
+    "-connect 149.154.159.1:443 -servername example.org"
+fi
+# Chat and attachment connections of the apps offices use (classifiers/README.md, "File
+# transfer"): chat hosts first, then the media/attachment hosts, all on :443.
+capture "$here/openssl-im-files.pcap" \
   "-connect 10.7.0.20:443 -servername web.whatsapp.com" \
-  "-connect 10.7.0.20:8443 -servername chat.signal.org" \
-  "-connect 10.7.0.20:5223 -servername jabber.example -alpn xmpp-client" \
-  "-connect 10.7.0.20:6697 -servername irc.libera.chat"
-capture "$here/openssl-web-sni.pcap" \
-  "-connect 10.7.0.20:443 -servername www.example.org -alpn h2" \
-  "-connect 10.7.0.20:8443 -servername notwhatsapp.net"
-mkdir -p "$here/../im_address"
-capture "$here/../im_address/telegram-cidr.pcap" \
-  "-connect 149.154.167.50:443 -servername example.org" \
-  "-connect 149.154.159.1:443 -servername example.org"
+  "-connect 10.7.0.20:443 -servername chat.signal.org" \
+  "-connect 10.7.0.20:443 -servername wss-primary.slack.com" \
+  "-connect 10.7.0.20:443 -servername gateway.discord.gg" \
+  "-connect 10.7.0.20:443 -servername mmg.whatsapp.net" \
+  "-connect 10.7.0.20:443 -servername media-fra3-1.cdn.whatsapp.net" \
+  "-connect 10.7.0.20:443 -servername cdn.signal.org" \
+  "-connect 10.7.0.20:443 -servername cdn2.signal.org" \
+  "-connect 10.7.0.20:443 -servername files.slack.com" \
+  "-connect 10.7.0.20:443 -servername cdn.discordapp.com" \
+  "-connect 10.7.0.20:443 -servername media.discordapp.net"
+# Look-alikes: names that merely contain an attachment host, and other hosts of the CDN
+# providers these apps use (Meta's edge, CloudFront, Cloudflare).
+capture "$here/openssl-files-lookalike.pcap" \
+  "-connect 10.7.0.20:443 -servername mmg.whatsapp.net.example.org" \
+  "-connect 10.7.0.20:443 -servername cdn.discordapp.com.example.net" \
+  "-connect 10.7.0.20:443 -servername files.slack.com.example.net" \
+  "-connect 10.7.0.20:443 -servername cdn.signal.org.example.com" \
+  "-connect 10.7.0.20:443 -servername scontent-fra3-1.xx.fbcdn.net" \
+  "-connect 10.7.0.20:443 -servername d1x9z7ab3cdef.cloudfront.net" \
+  "-connect 10.7.0.20:443 -servername cdnjs.cloudflare.com"

@@ -700,4 +700,182 @@ case_restart_recheck() {
   stop_imguard
 }
 
+# ---- quotas ------------------------------------------------------------------------
+
+# Download logs (traffic.py download --log): one "recv T BYTES" line per chunk received.
+# tl_at LOG T : bytes received by time T (T is evaluated first, so "$t0 + 1.5" works)
+tl_at() {
+  awk -v t="$(fcalc "$2")" 'BEGIN { t += 0 } $1 == "recv" && $2 <= t { b += $3 } END { print b + 0 }' "$1"
+}
+# tl_knee LOG : "T BYTES" (time, bytes so far) of the first chunk after which one second
+# adds less than 400 kB (3.2 Mbit/s): where full speed ended
+tl_knee() {
+  awk '$1 == "recv" { n++; t[n] = $2; total += $3; b[n] = total }
+       END { for (i = 1; i <= n; i++) { j = i; while (j <= n && t[j] < t[i] + 1.0) j++
+             if (j <= n && b[j] - b[i] < 400000) { print t[i], b[i]; exit } } }' "$1"
+}
+tl_first() { awk '$1 == "recv" { print $2; exit }' "$1"; }
+tl_last() { awk '$1 == "recv" { t = $2 } END { print t }' "$1"; }
+# quota_used USER : the kernel count of USER's pool of rule bulk, from `imguard status`
+quota_used() {
+  status_of_text | sed -n "s/^quota rule=bulk user=$1 used=\([0-9]*\) .*/\1/p" | head -1
+}
+# download_bg BIND SECONDS LOG : one download from BIND in the background (DL_PID)
+download_bg() {
+  ip netns exec "$LAB_C" timeout $(($2 + 20)) "$PY" "$TRAFFIC" download "$LAB_SERVER" "$PORT" \
+    --seconds "$2" --bind "$1" --log "$3" >"$3.out" 2>&1 &
+  DL_PID=$!
+}
+
+quota_config() {
+  engine_yaml
+  cat <<EOF
+  state_dir: $LAB_TMP/state
+  events: {file: $LAB_TMP/events.json}
+users:
+  alice: {addresses: [$LAB_CLIENT/32]}
+  bob: {addresses: [$LAB_CLIENT_B/32]}
+  carol: {addresses: [$LAB_CLIENT_C/32]}
+rules:
+  - name: bulk
+    who: [alice, bob, carol]
+    app: http
+    action: allow
+    quota: {bytes: 5MB, per: day, timezone: UTC, then: throttle 1Mbit/s}
+actions:
+  default: allow
+EOF
+}
+
+# A per-user quota of 5 MB with `then: throttle 1Mbit/s`, counted by the kernel. alice
+# downloads over ONE connection: full speed until ~5 MB (+-10 %) have moved, then 1 Mbit/s
+# (+-15 %) on that same connection; bob, in the same rule with his own pool, still starts
+# at full speed meanwhile. A restart keeps alice's count (+-1 %) and her new connection
+# stays throttled; `imguard quota-reset` (the admin's early period reset) gives that open
+# connection full speed again.
+case_quota_throttle() {
+  start_servers
+  quota_config >"$LAB_TMP/c.yaml"
+  start_imguard "$LAB_TMP/c.yaml"
+  local a="$LAB_TMP/alice.tl" b="$LAB_TMP/bob.tl" a_pid
+  download_bg "$LAB_CLIENT" 14 "$a"
+  a_pid=$DL_PID
+  sleep 4
+  download_bg "$LAB_CLIENT_B" 3 "$b"
+  wait "$DL_PID" || fail "bob's download failed: $(cat "$b.out")"
+  wait "$a_pid" || fail "alice's download failed: $(cat "$a.out")"
+  local kt="" kb="" t0 end rate
+  read -r kt kb <<<"$(tl_knee "$a")" || true
+  t0=$(tl_first "$a")
+  end=$(tl_last "$a")
+  if [ -z "$kt" ]; then
+    fail "alice's download never slowed down: $(cat "$a.out")"
+    stop_imguard
+    return
+  fi
+  rate=$(fcalc "($(tl_at "$a" "$end - 0.5") - $(tl_at "$a" "$kt + 3")) * 8 / ($end - 0.5 - $kt - 3)")
+  echo "MEASURE quota: alice full speed for $(fcalc "$kt - $t0") s, $kb bytes received at the" \
+    "knee ($(fcalc "$kb / 1e6") MB of the 5 MB quota), then $(fcalc "$rate / 1e6") Mbit/s" \
+    "(knee+3 s .. end) on the same connection"
+  if fcmp "$kb >= 4500000 && $kb <= 5500000"; then
+    pass "alice moved $(fcalc "$kb / 1e6") MB at full speed (5 MB +-10 %)"
+  else
+    fail "alice moved $(fcalc "$kb / 1e6") MB before the switch, expected 5 MB +-10 %"
+  fi
+  fcmp "$kb * 8 / ($kt - $t0 + 0.05) > 20e6" ||
+    fail "alice's first phase was not full speed ($(fcalc "$kb * 8 / ($kt - $t0 + 0.05) / 1e6") Mbit/s)"
+  if fcmp "$rate >= 850000 && $rate <= 1150000"; then
+    pass "then 1 Mbit/s +-15 % on the same connection"
+  else
+    fail "after the quota $(fcalc "$rate / 1e6") Mbit/s, expected 1 +-15 %"
+  fi
+  local bk="" bkt="" bt0
+  read -r bkt bk <<<"$(tl_knee "$b")" || true
+  bt0=$(tl_first "$b")
+  echo "MEASURE quota: bob (own pool) started while alice was throttled: ${bk:-?} bytes at" \
+    "full speed in $(fcalc "${bkt:-0} - $bt0") s"
+  if [ -n "$bk" ] && fcmp "$bk >= 4500000 && $bk * 8 / ($bkt - $bt0 + 0.05) > 20e6"; then
+    pass "bob is unaffected by alice's quota"
+  else
+    fail "bob was held back: $(cat "$b.out")"
+  fi
+  # carol's pool stays far below its limit, so its count is not capped at the limit.
+  expect_pass http "$LAB_SERVER" 20 "$LAB_CLIENT_C"
+  sleep 1.5  # one kernel reading
+  local u1 u2 c1 c2
+  c1=$(quota_used carol)
+  u1=$(quota_used alice)
+  local acct
+  acct=$({ timeout 10 "$IMGUARD" top --by user --json --control "$(sock)" || true; } |
+    sed -n 's/.*"user":"carol".*"bytes":\([0-9]*\).*/\1/p' | head -1)
+  echo "MEASURE quota: carol's pool ${c1:-?} bytes vs ${acct:-?} bytes conntrack accounted for" \
+    "her connection (the difference: the packets before the decision)"
+  # The kernel lists a used-up quota object's count as its limit.
+  echo "MEASURE quota: kernel count for alice ${u1:-?} bytes; the switch came when the client" \
+    "had received $kb payload bytes: $(fcalc "$kb / 5000000") of the 5 MB counted (IP lengths," \
+    "both directions: the count includes IP headers and the ACKs)"
+  grep -q '"event":"crossed_80","rule":"bulk","user":"alice"' "$LAB_TMP/events.json" ||
+    fail "no 80 % event for alice"
+  if grep -q '"event":"crossed_100","rule":"bulk","user":"alice"' "$LAB_TMP/events.json"; then
+    pass "80 % and 100 % events for alice"
+  else
+    fail "no 100 % event for alice"
+  fi
+  stop_imguard
+  [ -s "$LAB_TMP/state/quota.json" ] || fail "no quota snapshot written at stop"
+  start_imguard "$LAB_TMP/c.yaml"
+  sleep 1.5  # the counts shown are read back from the kernel's quota objects
+  u2=$(quota_used alice)
+  c2=$(quota_used carol)
+  echo "MEASURE quota: carol's count ${c1:-?} before the restart, ${c2:-?} after"
+  if [ -n "$c1" ] && [ "$c1" -gt 0 ] && [ -n "$c2" ] && fcmp "$c2 >= $c1 * 0.99 && $c2 <= $c1 * 1.01"; then
+    pass "the restart kept a partly used count (+-1 %)"
+  else
+    fail "carol's count ${c1:-none} before the restart, ${c2:-none} after"
+  fi
+  echo "MEASURE quota: alice's count ${u1:-?} before the restart, ${u2:-?} after"
+  if [ -n "$u1" ] && [ -n "$u2" ] && fcmp "$u2 >= $u1 * 0.99 && $u2 <= $u1 * 1.01"; then
+    pass "the restart kept the count (+-1 %)"
+  else
+    fail "count ${u1:-none} before the restart, ${u2:-none} after"
+  fi
+  local objects
+  objects=$(ip netns exec "$LAB_R" nft list quotas table inet imguard)
+  grep -q "used $c1 bytes" <<<"$objects" ||
+    fail "the kernel quota objects carry no restored count for carol ($c1): $objects"
+  timeout 30 "$IMGUARD" reload --control "$(sock)" >/dev/null || fail "reload refused"
+  sleep 1.5
+  if [ "$(quota_used carol)" = "$c2" ] && [ "$(quota_used alice)" = "$u2" ]; then
+    pass "a reload of the same policy keeps the counts"
+  else
+    fail "after a reload: carol $(quota_used carol) (was $c2), alice $(quota_used alice) (was $u2)"
+  fi
+  local c="$LAB_TMP/again.tl" treset before after
+  download_bg "$LAB_CLIENT" 10 "$c"
+  sleep 4
+  treset=$(now)
+  timeout 10 "$IMGUARD" quota-reset --control "$(sock)" --rule bulk --user alice ||
+    fail "quota-reset refused"
+  wait "$DL_PID" || fail "alice's second download failed: $(cat "$c.out")"
+  t0=$(tl_first "$c")
+  before=$(fcalc "($(tl_at "$c" "$treset - 0.2") - $(tl_at "$c" "$t0 + 1.5")) * 8 / ($treset - 0.2 - $t0 - 1.5)")
+  # The sender may sit in a retransmission back-off from the throttle's drops: allow 3 s.
+  after=$(($(tl_at "$c" "$treset + 3") - $(tl_at "$c" "$treset")))
+  echo "MEASURE quota: after the restart $(fcalc "$before / 1e6") Mbit/s; after quota-reset" \
+    "$after bytes in 3 s on the same connection"
+  if fcmp "$before < 1500000"; then
+    pass "still throttled after the restart"
+  else
+    fail "after the restart $(fcalc "$before / 1e6") Mbit/s: the quota was handed out again"
+  fi
+  if [ "$after" -ge 4000000 ]; then
+    pass "the reset restored full speed on the open connection"
+  else
+    fail "only $after bytes in 3 s after the reset"
+  fi
+  grep -q '"event":"reset","rule":"bulk","user":"alice"' "$LAB_TMP/events.json" ||
+    fail "no reset event"
+  stop_imguard
+}
+
 lab_main 'imguard-*.log'

@@ -183,6 +183,11 @@ TEST_CASE("QUIC Initials naming IM services match, in v1, v2 and draft-29", "[qu
   auto e = probe();  // a non-IM name answers NotMine (nDPI keeps labelling it "quic")
   CHECK(std::holds_alternative<NotMine>(
       udp(c, e, seal_initial(kV1, kDcid, 0, hello("www.example.org")))));
+  auto f = probe();  // an attachment host: the app, with file_transfer
+  const Result media = udp(c, f, seal_initial(kV1, kDcid, 0, hello("mmg.whatsapp.net")));
+  REQUIRE(std::holds_alternative<Match>(media));
+  CHECK(std::get<Match>(media).app == AppId::kWhatsapp);
+  CHECK(std::get<Match>(media).features == kFeatureFileTransfer);
 }
 
 TEST_CASE("A ClientHello spanning two Initials is reassembled by offset", "[quic_sni]") {

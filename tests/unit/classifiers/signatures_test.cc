@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include "classifiers/classifier.h"
 #include "classifiers/signatures.h"
 
 using namespace imguard::classifiers;
@@ -59,4 +60,71 @@ TEST_CASE("User signatures extend and override the built-in set", "[signatures]"
   CHECK(merged.app_for_stun_software("examplecall 1.2") == AppId::kViber);
   CHECK_FALSE(merged.app_for_stun_software("Example"));
   CHECK(merged.app_for_sni("t.me") == AppId::kTelegram);
+}
+
+TEST_CASE("Attachment hosts carry file_transfer, chat hosts do not", "[signatures]") {
+  const auto sigs = Signatures::builtin();
+  const auto files = [&](std::string_view host) {
+    const auto m = sigs->match_sni(host);
+    return m && (m->features & kFeatureFileTransfer) != 0;
+  };
+  for (auto host :
+       {"mmg.whatsapp.net", "media-fra3-1.cdn.whatsapp.net", "cdn.signal.org", "CDN2.Signal.org.",
+        "files.slack.com", "cdn.discordapp.com", "media.discordapp.net"}) {
+    INFO(host);
+    CHECK(files(host));
+  }
+  CHECK(sigs->match_sni("media-fra3-1.cdn.whatsapp.net")->app == AppId::kWhatsapp);
+  CHECK(sigs->match_sni("cdn.discordapp.com")->app == AppId::kDiscord);
+  // Chat hosts of the same apps: the app, without the feature.
+  for (auto host : {"web.whatsapp.com", "g.whatsapp.net", "chat.signal.org", "cdn3x.signal.org",
+                    "wss-primary.slack.com", "gateway.discord.gg", "discord.com"}) {
+    INFO(host);
+    REQUIRE(sigs->match_sni(host));
+    CHECK_FALSE(files(host));
+  }
+  // Look-alikes: the string inside another name, a label that merely ends the same way.
+  for (auto host :
+       {"cdn.whatsapp.net.example.com", "notcdn.discordapp.com.evil", "mycdn.signal.org.example",
+        "xfiles.slack.com.example", "evilcdn.whatsapp.com"}) {
+    INFO(host);
+    CHECK_FALSE(files(host));
+  }
+  CHECK_FALSE(sigs->match_sni("files.slack.com.example.org"));
+}
+
+TEST_CASE("Host signatures take file_transfer and nothing else", "[signatures]") {
+  std::string error;
+  auto sigs = Signatures::parse(
+      "sni-suffix chat.example matrix\nsni media.chat.example matrix file_transfer\n", "s.conf",
+      error);
+  REQUIRE(sigs);
+  CHECK(sigs->match_sni("media.chat.example")->features == kFeatureFileTransfer);
+  CHECK(sigs->match_sni("a.chat.example")->features == kFeatureNone);
+  CHECK_FALSE(Signatures::parse("sni a.example matrix files\n", "s.conf", error));
+  CHECK(error == "s.conf:1: unknown host feature 'files' (expected: file_transfer)");
+  CHECK_FALSE(Signatures::parse("alpn x matrix file_transfer\n", "s.conf", error));
+  CHECK(error.rfind("s.conf:1: expected", 0) == 0);
+}
+
+TEST_CASE("Apps with attachment hosts are known to the signature data", "[signatures]") {
+  const auto sigs = Signatures::builtin();
+  for (AppId app : {AppId::kWhatsapp, AppId::kSignal, AppId::kSlack, AppId::kDiscord}) {
+    CHECK(sigs->has_file_hosts(app));
+  }
+  // Files over the chat connection, or on shared storage: not separable by name.
+  for (AppId app : {AppId::kTelegram, AppId::kSkypeTeams, AppId::kMatrix, AppId::kXmpp}) {
+    CHECK_FALSE(sigs->has_file_hosts(app));
+  }
+}
+
+TEST_CASE("A name that only contains an app's name is told apart", "[signatures]") {
+  const auto sigs = Signatures::builtin();
+  CHECK(sigs->embeds_name_of("mmg.whatsapp.net.example.org", AppId::kWhatsapp));
+  CHECK(sigs->embeds_name_of("MEDIA-fra3-1.cdn.WhatsApp.net.example.org", AppId::kWhatsapp));
+  CHECK(sigs->embeds_name_of("cdn.discordapp.com.example.net", AppId::kDiscord));
+  CHECK_FALSE(sigs->embeds_name_of("mmg.whatsapp.net", AppId::kWhatsapp));  // its own name
+  CHECK_FALSE(sigs->embeds_name_of("notwhatsapp.net.example.org", AppId::kWhatsapp));
+  CHECK_FALSE(sigs->embeds_name_of("mmg.whatsapp.net.example.org", AppId::kSignal));
+  CHECK_FALSE(sigs->embeds_name_of("", AppId::kWhatsapp));
 }

@@ -107,3 +107,20 @@ TEST_CASE("A claimed 16 KB record holds what arrived, not what it claims", "[tls
   c.release(FlowSlot(std::span<std::byte>(a.slot).first(c.interest().state_bytes)));
   CHECK(limits.reassembly_in_use() == 0);
 }
+
+TEST_CASE("Attachment hosts set file_transfer, chat hosts of the same app do not", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  const auto features = [&](const std::string& sni) -> int {
+    t::Probe p;
+    const Result r = t::probe_tcp(c, p, t::client_hello_record(sni, {"h2"}));
+    REQUIRE(std::holds_alternative<Match>(r));
+    return std::get<Match>(r).features;
+  };
+  CHECK(features("media-fra3-1.cdn.whatsapp.net") == kFeatureFileTransfer);
+  CHECK(features("cdn.discordapp.com") == kFeatureFileTransfer);
+  CHECK(features("web.whatsapp.com") == kFeatureNone);
+  CHECK(features("gateway.discord.gg") == kFeatureNone);
+  t::Probe lookalike;  // only contains the host: not Discord at all
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_tcp(c, lookalike, t::client_hello_record("cdn.discordapp.com.example.net", {}))));
+}

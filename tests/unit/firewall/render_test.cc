@@ -533,3 +533,112 @@ TEST_CASE("ownership parsing ignores foreign rules", "[firewall]") {
   CHECK(count_nft_owned("table inet imguard {\n\tcomment \"imguard\"\n\t\tdrop comment "
                         "\"imguard\"\n\t\tdrop comment \"other\"\n}\n") == 1);
 }
+
+namespace {
+
+const char* kQuotaPolicy = R"(version: 1
+users:
+  alice: { addresses: [10.0.0.2] }
+  bob: { addresses: [10.0.0.3] }
+rules:
+  - name: p2p
+    who: [alice, bob]
+    category: p2p
+    action: allow
+    quota: { bytes: 5MB, per: day, timezone: UTC, then: throttle 1Mbit/s }
+  - name: video
+    app: zoom
+    action: throttle 2Mbit/s per host
+    quota: { bytes: 1GB, per: month, timezone: UTC, then: reject, pool: shared }
+)";
+
+}  // namespace
+
+TEST_CASE("nftables quotas: one quota object per pool, restored counts, then-verdicts",
+          "[firewall][quota]") {
+  const auto c = load(kQuotaPolicy);
+  const auto& p = c->policy;
+  REQUIRE(p.quota_pools.size() == 3);
+  std::vector<uint64_t> used(p.quota_pools.size(), 0);
+  used[1] = 4'321'000;
+  const std::string s = render_parts(*c, Plan::kNftables, used).front().script;
+  CHECK(has(s, "\tquota q0 {\n\t\tover "));
+  CHECK(has(s, "\tquota q1 {\n\t\tover "));
+  CHECK(has(s, " bytes used 4321000 bytes\n"));
+  CHECK(has(s, "\tquota q2 {\n\t\tover "));
+  // The then-throttle is a mark-keyed class of its own; the rule's own per-host class too.
+  CHECK(has(s, "chain throttle_mark_125000 {"));
+  CHECK(has(s, "chain throttle_host_250000 {"));
+  for (size_t b = 0; b < p.buckets.size(); ++b) {
+    const auto& bk = p.buckets[b];
+    if (bk.rule == imguard::policy::kNoRule) {
+      continue;
+    }
+    const std::string chain = "chain quota_b" + std::to_string(b) + " {";
+    REQUIRE(has(s, chain));
+    const std::string body =
+        s.substr(s.find(chain), s.find("\t}\n", s.find(chain)) - s.find(chain));
+    const std::string q = "quota name \"q" + std::to_string(bk.pool) + "\" ";
+    if (p.rules[bk.rule].name == "p2p") {
+      CHECK(has(body, q + "goto throttle_mark_125000"));
+      CHECK(body.find("goto throttle_host") == std::string::npos);
+    } else {
+      CHECK(has(body, q + "goto answer_reject"));
+      CHECK(has(body, "goto throttle_host_250000"));
+    }
+    // The allow+quota mark is in the decision map (not the fast path).
+    imguard::policy::Decision d;
+    d.action = d.enforced = p.rules[bk.rule].spec.action;
+    d.bucket = static_cast<uint16_t>(b);
+    char mark[16];
+    std::snprintf(mark, sizeof mark, "0x%08x", imguard::policy::encode(d, c->mark_mask));
+    CHECK(has(s, std::string(mark) + " : jump quota_b" + std::to_string(b)));
+  }
+  // Without counts every object starts at 0.
+  CHECK(render_parts(*c, Plan::kNftables).front().script.find("used 4321000") == std::string::npos);
+}
+
+TEST_CASE("nft quota listings are parsed with nft's units", "[firewall][quota]") {
+  const auto q = parse_nft_quotas(
+      "table inet imguard {\n\tquota q0 {\n\t\tover 5000000 bytes used 1234 bytes\n\t}\n"
+      "\tquota q1 {\n\t\tover 5 mbytes used 3 kbytes\n\t}\n"
+      "\tquota q12 {\n\t\tover 2 gbytes\n\t}\n}\n");
+  REQUIRE(q.has_value());
+  REQUIRE(q->size() == 3);
+  CHECK((*q)[0] == std::pair<std::string, uint64_t>{"q0", 1234});
+  CHECK((*q)[1] == std::pair<std::string, uint64_t>{"q1", 3072});
+  CHECK((*q)[2] == std::pair<std::string, uint64_t>{"q12", 0});  // nft omits `used 0`
+  CHECK_FALSE(parse_nft_quotas("\tquota q0 {\n\t\tover 5 bytes used 12 tbytes\n").has_value());
+}
+
+TEST_CASE("quotas: read, reset and a preset count go through nft", "[firewall][quota]") {
+  const auto c = load(kQuotaPolicy);
+  auto runner = std::make_unique<FakeRunner>();
+  FakeRunner* raw = runner.get();
+  runner->answers["nft list quotas"] = Runner::Output{
+      0,
+      "table inet imguard {\n\tquota q0 {\n\t\tover 5000000 bytes used 77 bytes\n\t}\n"
+      "\tquota q1 {\n\t\tover 5000000 bytes used 5 kbytes\n\t}\n"
+      "\tquota q2 {\n\t\tover 1000000000 bytes\n\t}\n}\n"};
+  auto fw = Firewall::create_for_plan(*c, Plan::kNftables, std::move(runner));
+  auto r = fw->read_quotas();
+  REQUIRE(std::holds_alternative<std::vector<uint64_t>>(r));
+  CHECK(std::get<std::vector<uint64_t>>(r) == std::vector<uint64_t>{77, 5120, 0});
+  REQUIRE(std::holds_alternative<std::monostate>(fw->reset_quota(1)));
+  CHECK(raw->calls.back().first == "nft reset quota inet imguard q1");
+  CHECK(std::holds_alternative<Error>(fw->reset_quota(3)));
+  fw->set_quota_used({1, 2, 3});
+  REQUIRE(std::holds_alternative<std::monostate>(fw->install()));
+  CHECK(has(raw->calls.back().second, "used 3 bytes"));
+  raw->answers["nft list quotas"] = Runner::Output{1, "Error: No such file or directory"};
+  CHECK(std::holds_alternative<Error>(fw->read_quotas()));
+}
+
+TEST_CASE("quotas refuse an auto backend that can only use iptables", "[firewall][quota]") {
+  const auto c = load(kQuotaPolicy);
+  auto runner = std::make_unique<FakeRunner>();
+  runner->answers["nft"] = Runner::Output{-1, "nft: cannot run: No such file or directory"};
+  auto created = Firewall::create(*c, std::move(runner));
+  REQUIRE(std::holds_alternative<Error>(created));
+  CHECK(has(std::get<Error>(created).message, "quotas, which need nftables"));
+}

@@ -120,7 +120,7 @@ TEST_CASE("policy/loader: unknown keys are errors with file:line:col and the all
   REQUIRE(e.size() == 1);
   CHECK(e[0] ==
         "t.yaml:4:3: engine.queues: unknown key (expected: backend, mode, queue, mark_mask, "
-        "budget, reject_with, enforce, events, metrics, on_anomaly, flows)");
+        "budget, reject_with, enforce, events, metrics, on_anomaly, flows, state_dir)");
   const auto top = errors_of("version: 1\npolicy: {}\n");
   REQUIRE(top.size() == 1);
   CHECK(top[0] ==
