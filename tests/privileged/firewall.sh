@@ -113,12 +113,6 @@ lifecycle() {
     # No steering label without nftables: one balanced range per direction.
     contains "$save4" "-A IMGUARD-QSELECT -m conntrack --ctdir REPLY -j NFQUEUE --queue-balance 5:6 --queue-bypass" "v4 reply-direction queues"
     contains "$save6" "-A IMGUARD-QSELECT -j NFQUEUE --queue-balance 3:4 --queue-bypass" "v6 original-direction queues"
-  else
-    # Steered by the ct label nft's numgen set: each worker's queue pair by label.
-    contains "$save4" "-A IMGUARD-QSELECT -m connlabel ! --label \"93\" -m conntrack --ctdir REPLY -j NFQUEUE --queue-num 5 --queue-bypass" "v4 steered reply queue"
-    contains "$save6" "-A IMGUARD-QSELECT -j NFQUEUE --queue-num 4 --queue-bypass" "v6 steered original queue"
-  fi
-  if [ "$plan" = iptables ]; then
     contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000" "v4 save-mark"
     contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0xff0000 -j DROP" "v4 drop"
     contains "$save6" "--reject-with icmp6-port-unreachable" "v6 reject"
@@ -135,7 +129,10 @@ lifecycle() {
     contains "$nftl" "reject with tcp reset" "nft reject"
     contains "$nftl" "update @b_mark_64000 { ct direction . ct mark & 0x00ff0000 limit rate over 64000 bytes/second" "nft throttle class"
     contains "$nftl" "ct label set 127" "nft labels rule"
+    # Steered by the ct label nft's numgen sets: each worker's queue pair by label.
     contains "$nftl" "numgen inc mod 2" "nft steering of new connections"
+    contains "$save4" "-A IMGUARD-QSELECT -m connlabel ! --label \"93\" -m conntrack --ctdir REPLY -j NFQUEUE --queue-num 5 --queue-bypass" "v4 steered reply queue"
+    contains "$save6" "-A IMGUARD-QSELECT -j NFQUEUE --queue-num 4 --queue-bypass" "v6 steered original queue"
     absent "$nftl" "queue" "no nft queue statement in this plan"
     absent "$save4" "IMGUARD-ENFORCE" "no iptables enforcement in this plan"
   fi
