@@ -117,4 +117,7 @@ lab_wait_port() {
 }
 
 # one-line summary: packets and bytes
-lab_summary() { echo "$1: $(tshark -r "$1" 2>/dev/null | wc -l) packets, $(stat -c %s "$1") bytes"; }
+lab_summary() {
+  local reader=(tshark -r "$1"); command -v tshark >/dev/null || reader=(tcpdump -nr "$1")
+  echo "$1: $("${reader[@]}" 2>/dev/null | wc -l) packets, $(stat -c %s "$1") bytes"
+}
