@@ -1,18 +1,20 @@
 #!/usr/bin/python3
 """Minimal scripted IRC client (RFC 1459/2812) used to drive ngircd.
 
-usage: irc_client.py HOST PORT ROLE [--dcc FILE --dcc-ip IP --dcc-port N]
+usage: irc_client.py HOST PORT ROLE [--dcc FILE --dcc-ip IP --dcc-port N] [--tls SNI]
 ROLE alice: registers, joins #imguard, waits for bob, talks to the channel and to bob,
             optionally offers FILE over DCC SEND (listens on --dcc-port), then quits.
 ROLE bob:   registers, joins #imguard, answers alice, accepts a DCC SEND offer
             (connects to the offered ip/port, acknowledges every block), then quits.
-All waits are bounded.
+--tls SNI: the IRC connection is TLS from the first byte (server certificate not
+verified), with SNI as the server name.  All waits are bounded.
 """
 import argparse, ipaddress, os, socket, struct, sys, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("host"); ap.add_argument("port", type=int); ap.add_argument("role")
 ap.add_argument("--dcc"); ap.add_argument("--dcc-ip"); ap.add_argument("--dcc-port", type=int, default=0)
+ap.add_argument("--tls")
 a = ap.parse_args()
 DEADLINE = time.time() + 40
 nick = a.role
@@ -22,6 +24,12 @@ fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
 s.settimeout(5)
 s.connect((a.host, a.port))
+if a.tls:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = ctx.wrap_socket(s, server_hostname=a.tls)
 buf = b""
 
 def send(line):
