@@ -1,7 +1,7 @@
 #!/bin/bash
 # IRC captures with ngircd (InspIRCd for `inspircd`) and two scripted clients
 # (tools/irc_client.py).
-# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|all]
+# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|dccchat|all]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "$HERE/.." && pwd)/irc
@@ -80,7 +80,9 @@ session() { # $1 out $2 port $3 server-addr [dcc|tls] ; v6 if LAB_V6; IRCD=inspi
     lab_capture "$out" 60
   fi
   local extra_a=() extra_b=()
-  if [ -n "$dcc" ]; then
+  if [ "$dcc" = chat ]; then
+    extra_a=(--dcc-chat --dcc-ip 10.10.0.2 --dcc-port 40124); extra_b=(--dcc-chat)
+  elif [ -n "$dcc" ]; then
     head -c 20000 /usr/share/common-licenses/GPL-3 > "$TMP/notes.txt"
     extra_a=(--dcc "$TMP/notes.txt" --dcc-ip 10.10.0.2 --dcc-port 40123); extra_b=(--dcc x)
   fi
@@ -96,9 +98,10 @@ random() { lab_init; session "$OUT/ngircd-random-port.pcap" 16999 10.10.0.1; }
 ipv6()   { lab_init ipv6; session "$OUT/ngircd-ipv6.pcap" 6667 fd00:10:10::1; }
 dcc()    { lab_init; session "$OUT/dcc-send.pcap" 6667 10.10.0.1 dcc; }
 tls()    { lab_init; session "$OUT/ngircd-tls-6697.pcap" 6697 10.10.0.1 tls; }
+dccchat() { lab_init; IRCD=inspircd session "$OUT/inspircd-dcc-chat.pcap" 6667 10.10.0.1 chat; }
 inspircd() { lab_init; IRCD=inspircd session "$OUT/inspircd-random-port.pcap" 17000 10.10.0.1 dcc; }
 
 what=${1:-all}
-if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd; do ( $w ); done
+if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd dccchat; do ( $w ); done
 else ( $what ); fi
 rm -rf "$TMP"
