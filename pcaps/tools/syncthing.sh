@@ -47,19 +47,10 @@ session() { # $1 out $2 scheme(tcp|quic) $3 local discovery(0|1)
 }
 
 lookalike() {
-  local out="$OUT/tls-22000-lookalike.pcap" alpn
+  local out="$OUT/tls-22000-lookalike.pcap"
   lab_init; lab_host a 10.10.0.2; lab_host b 10.10.0.3
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=syncthing" \
-    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-  lab_run a 30 openssl s_server -accept 22000 -cert "$TMP/cert.pem" -key "$TMP/key.pem" \
-    -alpn h2,http/1.1 -quiet >/dev/null 2>&1
-  lab_wait_port a 22000
-  lab_capture "$out" 30
-  for alpn in h2 http/1.1; do
-    { printf 'GET / HTTP/1.1\r\nHost: syncthing\r\n\r\n'; sleep 1; } |
-      nsx b timeout 10 openssl s_client -connect 10.10.0.2:22000 -alpn "$alpn" -quiet >/dev/null 2>&1
-  done
-  lab_stop_capture; lab_cleanup; lab_summary "$out"
+  lab_tls_lookalike "$out" a 10.10.0.2 22000 syncthing b "" h2 http/1.1
+  lab_cleanup; lab_summary "$out"
 }
 
 tcp()  { session "$OUT/syncthing-tcp-local-discovery.pcap" tcp 1; }

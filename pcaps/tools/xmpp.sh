@@ -95,16 +95,8 @@ directtls_noalpn() { XMPP_EXTRA="$TLS_CFG" XMPP_ALPN= session "$OUT/prosody-dire
 tls5223_lookalike() {
   local out="$OUT/tls-5223-h2-lookalike.pcap"
   lab_init; lab_host srv 10.10.0.1; lab_host alice 10.10.0.2
-  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=example.test" \
-    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-  lab_run srv 30 openssl s_server -accept 5223 -cert "$TMP/cert.pem" -key "$TMP/key.pem" \
-    -alpn h2,http/1.1 -quiet >/dev/null 2>&1
-  lab_wait_port srv 5223
-  lab_capture "$out" 30
-  { printf 'GET / HTTP/1.1\r\nHost: example.test\r\n\r\n'; sleep 1; } |
-    nsx alice timeout 10 openssl s_client -connect 10.10.0.1:5223 -servername example.test \
-      -alpn h2 -quiet >/dev/null 2>&1
-  lab_stop_capture; lab_cleanup; lab_summary "$out"
+  lab_tls_lookalike "$out" srv 10.10.0.1 5223 example.test alice example.test h2
+  lab_cleanup; lab_summary "$out"
 }
 # Look-alike: XML over HTTP, Python's XML-RPC server and client, and an XHTML <body> POSTed.
 xmlrpc_lookalike() {

@@ -42,6 +42,13 @@ std::string offer(const char* ip_decimal, const char* port) {
          port + " 5000\x01\r\n";
 }
 
+/// Registers bob on `st` and has the server welcome him, with `peers` as the cache.
+void welcomed(Irc& c, t::Probe& st, PeerCache& peers) {
+  st.ctx.peers = &peers;
+  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
+  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+}
+
 /// The first payload of a DCC data connection, sent by the listener (the file sender).
 imguard::classifiers::Result first_data(IrcDcc& dcc, PeerCache& peers, const char* listener,
                                         uint16_t port, const char* receiver) {
@@ -57,9 +64,7 @@ TEST_CASE("DCC SEND offers name the data connection as the file transfer", "[irc
   PeerCache peers;
   Irc c;
   t::Probe st;
-  st.ctx.peers = &peers;
-  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
-  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+  welcomed(c, st, peers);
   // The client offers its own address (167772161 = 10.0.0.1).
   t::probe_tcp(c, st, offer("167772161", "20000"));
   const auto m = c.give_up(st.ctx, FlowSlot(std::span<std::byte>(st.slot).first(8)));
@@ -162,9 +167,7 @@ TEST_CASE("DCC CHAT offers name the chat connection, cleartext without file_tran
   PeerCache peers;
   Irc c;
   t::Probe st;
-  st.ctx.peers = &peers;
-  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
-  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+  welcomed(c, st, peers);
   t::probe_tcp(c, st,
                "PRIVMSG alice :\x01"
                "DCC CHAT chat 167772161 20002\x01\r\n");
