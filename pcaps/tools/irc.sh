@@ -1,7 +1,7 @@
 #!/bin/bash
 # IRC captures with ngircd (InspIRCd for `inspircd`) and two scripted clients
 # (tools/irc_client.py).
-# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|dccchat|all]
+# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|dccchat|bitlbee|all]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "$HERE/.." && pwd)/irc
@@ -99,9 +99,22 @@ ipv6()   { lab_init ipv6; session "$OUT/ngircd-ipv6.pcap" 6667 fd00:10:10::1; }
 dcc()    { lab_init; session "$OUT/dcc-send.pcap" 6667 10.10.0.1 dcc; }
 tls()    { lab_init; session "$OUT/ngircd-tls-6697.pcap" 6697 10.10.0.1 tls; }
 dccchat() { lab_init; IRCD=inspircd session "$OUT/inspircd-dcc-chat.pcap" 6667 10.10.0.1 chat; }
+# BitlBee, the IRC gateway to other IM networks: one client in its control channel.
+bitlbee() {
+  local out="$OUT/bitlbee-gateway.pcap"
+  lab_init; lab_host srv 10.10.0.1; lab_host alice 10.10.0.2
+  mkdir -p "$TMP/bitlbee"
+  printf '[settings]\nRunMode = ForkDaemon\nAuthMode = Open\nHostName = im.example.test\n' > "$TMP/bitlbee.conf"
+  lab_run srv 60 /usr/sbin/bitlbee -F -n -i 10.10.0.1 -p 16668 -c "$TMP/bitlbee.conf" \
+    -d "$TMP/bitlbee" >/dev/null 2>&1
+  lab_wait_port srv 16668
+  lab_capture "$out" 60
+  nsx alice timeout 45 $PY "$HERE/irc_client.py" 10.10.0.1 16668 solo
+  lab_stop_capture; lab_cleanup; lab_summary "$out"
+}
 inspircd() { lab_init; IRCD=inspircd session "$OUT/inspircd-random-port.pcap" 17000 10.10.0.1 dcc; }
 
 what=${1:-all}
-if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd dccchat; do ( $w ); done
+if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd dccchat bitlbee; do ( $w ); done
 else ( $what ); fi
 rm -rf "$TMP"

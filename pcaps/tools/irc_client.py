@@ -5,6 +5,8 @@ usage: irc_client.py HOST PORT ROLE [--dcc FILE --dcc-ip IP --dcc-port N] [--dcc
                      [--tls SNI]
 ROLE alice: registers, joins #imguard, waits for bob, talks to the channel and to bob,
             optionally offers FILE over DCC SEND (listens on --dcc-port), then quits.
+ROLE solo:  registers to a gateway (BitlBee), joins its control channel &bitlbee, asks its
+            root user for help and its account list, reads the answers, then quits.
 ROLE bob:   registers, joins #imguard, answers alice, accepts a DCC SEND offer
             (connects to the offered ip/port, acknowledges every block), then quits.
 --dcc-chat: instead of a file, alice offers a DCC CHAT (listening on --dcc-port), bob
@@ -21,7 +23,7 @@ ap.add_argument("--tls"); ap.add_argument("--dcc-chat", action="store_true")
 a = ap.parse_args()
 DEADLINE = time.time() + 40
 nick = a.role
-peer = "bob" if nick == "alice" else "alice"
+peer = {"alice": "bob", "bob": "alice"}.get(nick, "root")
 
 fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
@@ -65,6 +67,16 @@ def wait_for(pred):
 send(f"NICK {nick}")
 send(f"USER {nick} 0 * :{nick.capitalize()} Example")
 wait_for(lambda l: l.split()[1:2] == ["001"])
+if nick == "solo":
+    wait_for(lambda l: l.split()[1:2] == ["JOIN"] or " JOIN " in l)
+    for cmd in ("help", "account list", "set"):
+        send(f"PRIVMSG &bitlbee :{cmd}")
+        wait_for(lambda l: l.startswith(":root!") and " PRIVMSG " in l)
+        time.sleep(0.5)
+    send("QUIT :done")
+    for _ in lines():
+        pass
+    sys.exit(0)
 send("JOIN #imguard")
 names = []
 wait_for(lambda l: (l.split()[1:2] == ["353"] and names.extend(l.split(":")[2].split())) or l.split()[1:2] == ["366"])
