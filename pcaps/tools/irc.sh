@@ -1,7 +1,7 @@
 #!/bin/bash
 # IRC captures with ngircd (InspIRCd for `inspircd`) and two scripted clients
 # (tools/irc_client.py).
-# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|dccchat|bitlbee|all]
+# Usage: irc.sh [std|random|ipv6|dcc|tls|inspircd|dccchat|bitlbee|znc|all]
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "$HERE/.." && pwd)/irc
@@ -112,9 +112,50 @@ bitlbee() {
   nsx alice timeout 45 $PY "$HERE/irc_client.py" 10.10.0.1 16668 solo
   lab_stop_capture; lab_cleanup; lab_summary "$out"
 }
+# ZNC: alice reaches InspIRCd through the bouncer (10.10.0.4), bob directly.
+znc() {
+  local out="$OUT/znc-bouncer.pcap"
+  lab_init; lab_host srv 10.10.0.1; lab_host alice 10.10.0.2; lab_host bob 10.10.0.3
+  lab_host bnc 10.10.0.4
+  inspircd_conf 10.10.0.1 6667
+  lab_run srv 90 /usr/sbin/inspircd --runasroot --nofork --config="$TMP/inspircd.conf" >/dev/null 2>&1
+  lab_wait_port srv 6667
+  mkdir -p "$TMP/znc/configs"
+  cat > "$TMP/znc/configs/znc.conf" <<C
+Version = 1.8.2
+<Listener l>
+  Port = 16669
+  IPv4 = true
+  IPv6 = false
+  SSL = false
+</Listener>
+<User alice>
+  Nick = alice
+  AltNick = alice_
+  Ident = alice
+  RealName = Alice Example
+  <Pass password>
+    Method = plain
+    Hash = secret-alice
+  </Pass>
+  <Network lab>
+    Server = 10.10.0.1 6667
+  </Network>
+</User>
+C
+  lab_capture "$out" 90
+  # As root ZNC waits 30 s before it starts; then it connects upstream at once.
+  lab_run bnc 85 znc --foreground --allow-root --datadir "$TMP/znc" >/dev/null 2>&1
+  lab_wait_port bnc 16669 2>/dev/null || sleep 32; lab_wait_port bnc 16669; sleep 3
+  nsx bob timeout 45 $PY "$HERE/irc_client.py" 10.10.0.1 6667 bob &
+  local bp=$!; sleep 0.5
+  nsx alice timeout 45 $PY "$HERE/irc_client.py" 10.10.0.4 16669 alice --pass alice/lab:secret-alice
+  wait $bp
+  lab_stop_capture; lab_cleanup; lab_summary "$out"
+}
 inspircd() { lab_init; IRCD=inspircd session "$OUT/inspircd-random-port.pcap" 17000 10.10.0.1 dcc; }
 
 what=${1:-all}
-if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd dccchat bitlbee; do ( $w ); done
+if [ "$what" = all ]; then for w in std random ipv6 dcc tls inspircd dccchat bitlbee znc; do ( $w ); done
 else ( $what ); fi
 rm -rf "$TMP"

@@ -11,6 +11,7 @@ ROLE bob:   registers, joins #imguard, answers alice, accepts a DCC SEND offer
             (connects to the offered ip/port, acknowledges every block), then quits.
 --dcc-chat: instead of a file, alice offers a DCC CHAT (listening on --dcc-port), bob
 connects and both exchange three lines of text over it.
+--pass P: PASS P before NICK/USER (a bouncer login such as ZNC's user/network:password).
 --tls SNI: the IRC connection is TLS from the first byte (server certificate not
 verified), with SNI as the server name.  All waits are bounded.
 """
@@ -20,6 +21,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("host"); ap.add_argument("port", type=int); ap.add_argument("role")
 ap.add_argument("--dcc"); ap.add_argument("--dcc-ip"); ap.add_argument("--dcc-port", type=int, default=0)
 ap.add_argument("--tls"); ap.add_argument("--dcc-chat", action="store_true")
+ap.add_argument("--pass", dest="password")
 a = ap.parse_args()
 DEADLINE = time.time() + 40
 nick = a.role
@@ -64,6 +66,8 @@ def wait_for(pred):
             return l
     sys.exit("connection closed")
 
+if a.password:
+    send(f"PASS {a.password}")
 send(f"NICK {nick}")
 send(f"USER {nick} 0 * :{nick.capitalize()} Example")
 wait_for(lambda l: l.split()[1:2] == ["001"])
