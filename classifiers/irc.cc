@@ -4,14 +4,17 @@
 // server answers with prefixed lines (NOTICE, numerics such as 001, CAP, PING). A flow is
 // IRC once two well-formed registration lines, or one plus a well-formed server line, are
 // seen; an HTTP request that merely contains "NICK" fails on its first line.
-// DCC: a PRIVMSG carrying the CTCP "\x01DCC SEND file ip port size\x01" (CTCP/DCC
-// de-facto spec) records (ip, port) so the data connection is named irc + `file_transfer`,
+// DCC: a PRIVMSG carrying the CTCP "\x01DCC SEND file ip port size\x01" or
+// "\x01DCC CHAT chat ip port\x01" (CTCP/DCC de-facto spec) records (ip, port) so the data
+// connection is named irc + `file_transfer` (SEND) or irc + `cleartext` (CHAT),
 // but only once the server welcomed the client (numeric 001, RFC 2812 5.1), for ports from
 // kMinDccPort up, and scoped to the session's two parties: an offer the client receives
 // speaks for the client's own connections to the offered endpoint; an offer the client
 // makes must name the client's own address (or, from a private address, its NAT'd public
 // one; then the port forward arrives at the client's own address, which is recorded).
-// The data connection must open with the sender's bytes (the receiver only acknowledges).
+// A SEND's data connection must open with the sender's bytes (the receiver only
+// acknowledges); a CHAT's with a line of text (printable, newline-terminated) from either
+// end, so a TLS, SSH or BitTorrent client on the offered port is not taken for a chat.
 // Evidence: pcaps/irc/ (ngircd + scripted clients); negatives: pcaps/irc/http-nick-lookalike,
 // pcaps/regression/dcc-*.pcap (forged and third-party offers).
 // False positives: a service the offering party runs on its offered port within 5 minutes,
@@ -129,21 +132,33 @@ bool is_private(const packet::Address& a) noexcept {
   return (b[0] & 0xfe) == 0xfc;
 }
 
-/// Records a DCC SEND offer seen on a welcomed IRC session for the parties it can speak for.
+/// Records a DCC SEND (`file_transfer`) or CHAT (`cleartext`) offer seen on a welcomed IRC
+/// session for the parties it can speak for.
 void learn_offer(const packet::PacketView& pkt, const FlowContext& ctx,
-                 const packet::Address& offered, uint16_t port) noexcept {
+                 const packet::Address& offered, uint16_t port, uint8_t features) noexcept {
   if (ctx.peers == nullptr || port < kMinDccPort) {
     return;  // port 0: passive DCC (the peer listens); low ports: system services
   }
   if (ctx.direction == Direction::kServerToClient) {
     // Offered to this client: only its own connections to the offered endpoint.
-    ctx.peers->remember(pkt.dst, offered, port, AppId::kIrc, pkt.ts);
+    ctx.peers->remember(pkt.dst, offered, port, AppId::kIrc, pkt.ts, features);
     return;
   }
   // Offered by this client: its own listener, where the receiver will connect.
   if (offered == pkt.src || (is_private(pkt.src) && !is_private(offered))) {
-    ctx.peers->remember(pkt.src, pkt.src, port, AppId::kIrc, pkt.ts);
+    ctx.peers->remember(pkt.src, pkt.src, port, AppId::kIrc, pkt.ts, features);
   }
+}
+
+/// A DCC CHAT line: printable text (tabs and UTF-8 allowed) ending in a newline.
+bool is_chat_line(std::string_view t) noexcept {
+  if (t.empty() || t.size() > kMaxLine || t.back() != '\n') {
+    return false;
+  }
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 || c == '\t' || c == '\r' || c == '\n' || c == '\x01';
+  });
 }
 
 std::string_view next_token(std::string_view& t) noexcept {
@@ -175,6 +190,22 @@ bool parse_dcc_send(std::string_view ctcp, packet::Address& addr, uint16_t& port
   } else if (next_token(t).empty()) {
     return false;
   }
+  return parse_dcc_endpoint(t, addr, port);
+}
+
+bool parse_dcc_chat(std::string_view ctcp, packet::Address& addr, uint16_t& port) noexcept {
+  if (!ctcp.starts_with("DCC CHAT ")) {
+    return false;
+  }
+  std::string_view t = ctcp.substr(9);
+  // The protocol: "chat" (mIRC, irssi, weechat); anything else (whiteboard) is not text.
+  if (next_token(t) != "chat") {
+    return false;
+  }
+  return parse_dcc_endpoint(t, addr, port);
+}
+
+bool parse_dcc_endpoint(std::string_view t, packet::Address& addr, uint16_t& port) noexcept {
   const std::string_view ip = next_token(t);
   const std::string_view port_text = next_token(t);
   uint32_t ip_num = 0;
@@ -249,17 +280,18 @@ Result Irc::inspect(const packet::PacketView& pkt, const FlowContext& ctx, FlowS
     }
     const size_t ctcp = line.find(
         "\x01"
-        "DCC SEND ");
+        "DCC ");
     if (cmd == "PRIVMSG" && ctcp != std::string_view::npos) {
       std::string_view body = line.substr(ctcp + 1);
       body = body.substr(0, body.find('\x01'));
       packet::Address addr;
       uint16_t port = 0;
-      if (parse_dcc_send(body, addr, port)) {
+      const bool send = parse_dcc_send(body, addr, port);
+      if (send || parse_dcc_chat(body, addr, port)) {
         s.flags |= kDccSeen;
         // Before the welcome this may be any TCP payload that looks like IRC lines.
         if ((s.flags & kWelcomed) != 0) {
-          learn_offer(pkt, ctx, addr, port);
+          learn_offer(pkt, ctx, addr, port, send ? kFeatureFileTransfer : kFeatureCleartext);
         }
       }
     }
@@ -288,21 +320,35 @@ std::optional<Match> Irc::give_up(const FlowContext& /*ctx*/, FlowSlot slot) noe
 
 Result IrcDcc::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                        FlowSlot /*slot*/) noexcept {
-  // Decided on the first payload, never on the SYN: the sender (the responder) streams the
-  // file first, the receiver only acknowledges; a client that speaks first (a TLS
-  // ClientHello, a BitTorrent handshake) is not a DCC receiver.
-  if (ctx.peers == nullptr || ctx.direction != Direction::kServerToClient ||
-      ctx.payload_packets[0] != 0) {
+  // Decided on the flow's first payload, never on the SYN. A DCC SEND's sender (the
+  // responder) streams the file first, the receiver only acknowledges; a DCC CHAT opens
+  // with a line of text from either end. A client that speaks first with anything else (a
+  // TLS ClientHello, a BitTorrent handshake) is neither.
+  if (ctx.peers == nullptr || ctx.payload_packets[0] + ctx.payload_packets[1] != 1) {
     return NotMine{};
   }
-  const packet::Address& client = pkt.dst;
-  const packet::Address& server = pkt.src;
-  if (ctx.peers->lookup(client, server, pkt.sport, pkt.ts) == AppId::kIrc ||
-      ctx.peers->lookup(server, server, pkt.sport, pkt.ts) == AppId::kIrc) {
-    return Match{
-        .app = AppId::kIrc, .evidence = Evidence::kCrossFlow, .features = kFeatureFileTransfer};
+  const bool c2s = ctx.direction == Direction::kClientToServer;
+  const packet::Address& client = c2s ? pkt.src : pkt.dst;
+  const packet::Address& server = c2s ? pkt.dst : pkt.src;
+  const uint16_t port = c2s ? pkt.dport : pkt.sport;
+  auto hit = ctx.peers->find(client, server, port, pkt.ts);
+  if (!hit || hit->app != AppId::kIrc) {
+    hit = ctx.peers->find(server, server, port, pkt.ts);
   }
-  return NotMine{};
+  if (!hit || hit->app != AppId::kIrc) {
+    return NotMine{};
+  }
+  if ((hit->features & kFeatureCleartext) != 0) {
+    return is_chat_line(as_text(pkt.payload)) ? Result{Match{.app = AppId::kIrc,
+                                                             .evidence = Evidence::kCrossFlow,
+                                                             .features = kFeatureCleartext}}
+                                              : Result{NotMine{}};
+  }
+  if (c2s) {
+    return NotMine{};
+  }
+  return Match{
+      .app = AppId::kIrc, .evidence = Evidence::kCrossFlow, .features = kFeatureFileTransfer};
 }
 
 }  // namespace imguard::classifiers

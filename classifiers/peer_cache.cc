@@ -55,7 +55,7 @@ size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Addres
 }
 
 void PeerCache::remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
-                         AppId app, packet::Timestamp now) noexcept {
+                         AppId app, packet::Timestamp now, uint8_t features) noexcept {
   if (is_unspecified(addr) || is_unspecified(learner) || entries_.empty()) {
     return;
   }
@@ -86,11 +86,18 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
     ++stats_.inserted;
     ++(victim->expires >= now ? stats_.evicted_live : stats_.evicted_expired);
   }
-  *victim = Entry{learner, addr, port, app, now + ttl_, true};
+  *victim = Entry{learner, addr, port, app, now + ttl_, true, features};
 }
 
 std::optional<AppId> PeerCache::lookup(const packet::Address& learner, const packet::Address& addr,
                                        uint16_t port, packet::Timestamp now) const noexcept {
+  const auto hit = find(learner, addr, port, now);
+  return hit ? std::optional<AppId>(hit->app) : std::nullopt;
+}
+
+std::optional<PeerCache::Hit> PeerCache::find(const packet::Address& learner,
+                                              const packet::Address& addr, uint16_t port,
+                                              packet::Timestamp now) const noexcept {
   if (entries_.empty()) {
     return std::nullopt;
   }
@@ -98,7 +105,7 @@ std::optional<AppId> PeerCache::lookup(const packet::Address& learner, const pac
   for (size_t i = first; i < first + kWays; ++i) {
     const Entry& e = entries_[i];
     if (e.used && e.port == port && e.addr == addr && e.learner == learner) {
-      return e.expires >= now ? std::optional<AppId>(e.app) : std::nullopt;
+      return e.expires >= now ? std::optional<Hit>(Hit{e.app, e.features}) : std::nullopt;
     }
   }
   return std::nullopt;

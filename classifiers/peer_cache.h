@@ -56,12 +56,20 @@ class PeerCache {
   explicit PeerCache(Config config);
 
   /// Remembers, on behalf of `learner`, `app` at (addr, port), refreshing the expiry.
-  /// Ignores unspecified addresses (learner or endpoint).
+  /// `features`: what the learner knows the connection there will carry (an IRC DCC CHAT
+  /// is `cleartext`, a DCC SEND `file_transfer`). Ignores unspecified addresses.
   void remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
-                AppId app, packet::Timestamp now) noexcept;
+                AppId app, packet::Timestamp now, uint8_t features = 0) noexcept;
   /// The app `learner` last learned at (addr, port) if that is not older than the TTL.
   std::optional<AppId> lookup(const packet::Address& learner, const packet::Address& addr,
                               uint16_t port, packet::Timestamp now) const noexcept;
+  struct Hit {
+    AppId app;
+    uint8_t features;
+  };
+  /// The same, with the features remembered along with the app.
+  std::optional<Hit> find(const packet::Address& learner, const packet::Address& addr,
+                          uint16_t port, packet::Timestamp now) const noexcept;
   /// A host seen running `app` itself (port 0, its own learner).
   void remember_host(const packet::Address& host, AppId app, packet::Timestamp now) noexcept {
     remember(host, host, 0, app, now);
@@ -83,6 +91,7 @@ class PeerCache {
     AppId app = AppId::kUnknown;
     packet::Timestamp expires{};
     bool used = false;
+    uint8_t features = 0;
   };
   size_t bucket_of(const packet::Address& learner, const packet::Address& addr,
                    uint16_t port) const noexcept;

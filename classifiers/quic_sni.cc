@@ -4,9 +4,11 @@
 // RFC 9369 3.3 for v2, draft-ietf-quic-tls-29 5.2), header protection removed with
 // AES-128-ECB (RFC 9001 5.4), payload opened with AES-128-GCM (RFC 9001 5.3), CRYPTO frames
 // (RFC 9000 19.6) reassembled and the SNI/ALPN mapped through classifiers/signatures.conf.
-// Evidence: pcaps/quic_sni/ngtcp2-im-sni.pcap; RFC 9001 A.2 and RFC 9369 A.2 in the unit test.
+// Evidence: pcaps/quic_sni/ngtcp2-im-sni.pcap, pcaps/syncthing/syncthing-quic.pcap (ALPN
+// "bep/1.0", no SNI); RFC 9001 A.2 and RFC 9369 A.2 in the unit test.
 // False positives: none known; QUIC to a non-IM name (pcaps/quic_sni/ngtcp2-web-sni.pcap)
-// falls through to nDPI ("quic").
+// or with another ALPN on a random port (pcaps/negative/quic-random-port.pcap) falls
+// through to nDPI ("quic").
 #include "classifiers/quic_sni.h"
 
 #include <openssl/core_names.h>
@@ -514,7 +516,9 @@ Result QuicSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   }
   drop_flow(s);
   if (app) {
-    return Match{.app = app->app, .evidence = Evidence::kDpi, .features = app->features};
+    return Match{.app = app->app,
+                 .evidence = Evidence::kDpi,
+                 .features = static_cast<uint8_t>(app->features | hello_features(app->app))};
   }
   return NotMine{};
 }

@@ -18,6 +18,7 @@
 #include "classifiers/quic_sni.h"
 #include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
+#include "classifiers/syncthing.h"
 #include "classifiers/tls_records.h"
 #include "classifiers/tls_sni.h"
 #include "classifiers/tox.h"
@@ -50,6 +51,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers(
   list.push_back(std::make_unique<Gnutella>());
   list.push_back(std::make_unique<DirectConnect>());
   list.push_back(std::make_unique<Soulseek>());
+  list.push_back(std::make_unique<SyncthingDiscovery>());
   list.push_back(std::make_unique<TlsRecords>());
   // Keep last among ours: cross-flow knowledge decides only flows no payload rule claimed.
   list.push_back(std::make_unique<KnownPeers>());

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // IM over TLS by the ClientHello: server_name (RFC 6066) and ALPN (RFC 7301) looked up in
-// classifiers/signatures.conf, e.g. "web.whatsapp.com" or ALPN "xmpp-client" (XEP-0368).
-// Evidence: pcaps/tls_sni/openssl-im-sni.pcap. False positives: none known; a look-alike
-// (TLS to a non-IM name, pcaps/tls_sni/openssl-web-sni.pcap) falls through to nDPI.
+// classifiers/signatures.conf, e.g. "web.whatsapp.com" or ALPN "xmpp-client" (XEP-0368);
+// also P2P file sync that names itself there (Syncthing's ALPN "bep/1.0").
+// Evidence: pcaps/tls_sni/openssl-im-sni.pcap, pcaps/xmpp/prosody-direct-tls-5223.pcap,
+// pcaps/syncthing/syncthing-tcp-local-discovery.pcap. An ALPN id is the client naming
+// its protocol; neither the port (5223, 22000) nor the SNI of a self-hosted server is used:
+// other TLS on those ports with ALPN h2/http/1.1 (pcaps/xmpp/tls-5223-h2-lookalike.pcap,
+// pcaps/syncthing/tls-22000-lookalike.pcap) and XMPP direct TLS without ALPN
+// (pcaps/xmpp/prosody-direct-tls-no-alpn.pcap) stay `tls`. False positives: none known; a
+// look-alike (TLS to a non-IM name, pcaps/tls_sni/openssl-web-sni.pcap) falls through to nDPI.
 #include "classifiers/tls_sni.h"
 
 #include "classifiers/flow_limits.h"
@@ -117,6 +123,10 @@ std::optional<Signatures::HostMatch> im_app_for_hello(const ClientHelloInfo& hel
   return std::nullopt;
 }
 
+uint8_t hello_features(AppId app) noexcept {
+  return app_category(app) == Category::kP2p ? kFeaturePeer | kFeatureFileTransfer : kFeatureNone;
+}
+
 Interest TlsSni::interest() const noexcept {
   return Interest{
       .tcp = true, .udp = false, .needs_payload = true, .state_bytes = sizeof(TlsSniSlot)};
@@ -181,7 +191,9 @@ Result TlsSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   }
   drop_buffer(s);
   if (app) {
-    return Match{.app = app->app, .evidence = Evidence::kDpi, .features = app->features};
+    return Match{.app = app->app,
+                 .evidence = Evidence::kDpi,
+                 .features = static_cast<uint8_t>(app->features | hello_features(app->app))};
   }
   return NotMine{};
 }

@@ -30,4 +30,8 @@ class TlsSni final : public Classifier {
 std::optional<Signatures::HostMatch> im_app_for_hello(const ClientHelloInfo& hello,
                                                       const Signatures& sigs) noexcept;
 
+/// The features of a handshake that names `app`: a P2P app's own protocol (Syncthing's
+/// ALPN "bep/1.0") is a connection between two peers exchanging files.
+uint8_t hello_features(AppId app) noexcept;
+
 }  // namespace imguard::classifiers

@@ -9,6 +9,7 @@
 #   lab_capture_any NAME FILE SECS [FILTER..]  tcpdump -i any inside host NAME (Linux cooked)
 #   lab_stop_capture         stop tcpdump(s) cleanly (SIGINT) and wait
 #   lab_cleanup              kill recorded PIDs, delete namespaces (installed as EXIT trap)
+#   lab_tls_lookalike ...    an ordinary TLS service and clients, captured (see below)
 #
 # No default routes are ever configured; nothing is attached to the root namespace.
 
@@ -117,4 +118,31 @@ lab_wait_port() {
 }
 
 # one-line summary: packets and bytes
-lab_summary() { echo "$1: $(tshark -r "$1" 2>/dev/null | wc -l) packets, $(stat -c %s "$1") bytes"; }
+lab_summary() {
+  local reader=(tshark -r "$1"); command -v tshark >/dev/null || reader=(tcpdump -nr "$1")
+  echo "$1: $("${reader[@]}" 2>/dev/null | wc -l) packets, $(stat -c %s "$1") bytes"
+}
+
+# A look-alike TLS service: `openssl s_server` (self-signed certificate for CN, ALPN h2 and
+# http/1.1) in namespace SRV on ADDR:PORT, then one `openssl s_client` from namespace CLIENT
+# per ALPN id given, each sending one HTTP request line; SNI is sent when not empty.
+# lab_tls_lookalike OUT SRV ADDR PORT CN CLIENT SNI ALPN...  (after lab_init / lab_host)
+lab_tls_lookalike() {
+  local out=$1 srv=$2 addr=$3 port=$4 cn=$5 client=$6 sni=$7; shift 7
+  local dir alpn sni_arg=()
+  dir=$(mktemp -d /tmp/lab-tls.XXXXXX)
+  [ -n "$sni" ] && sni_arg=(-servername "$sni")
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$cn" \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  lab_run "$srv" 30 openssl s_server -accept "$port" -cert "$dir/cert.pem" -key "$dir/key.pem" \
+    -alpn h2,http/1.1 -quiet >/dev/null 2>&1
+  lab_wait_port "$srv" "$port"
+  lab_capture "$out" 30
+  for alpn in "$@"; do
+    { printf 'GET / HTTP/1.1\r\nHost: %s\r\n\r\n' "${sni:-$cn}"; sleep 1; } |
+      nsx "$client" timeout 10 openssl s_client -connect "$addr:$port" "${sni_arg[@]}" \
+        -alpn "$alpn" -quiet >/dev/null 2>&1
+  done
+  lab_stop_capture
+  rm -rf "$dir"
+}

@@ -5,6 +5,8 @@ usage: xmpp_client.py ROLE HOST PORT MODE [--file PATH]
 ROLE  alice | bob   (alice@example.test/lab, bob@example.test/desk; password "secret-<role>")
 MODE  starttls   : STARTTLS required, self-signed server certificate accepted
       plain      : no STARTTLS, SASL PLAIN over the unencrypted stream
+      directtls  : TLS from the first byte (XEP-0368), SNI example.test, ALPN from --alpn
+                   (comma-separated; empty: no ALPN extension)
 alice sends chat messages to bob and waits for his answers; with --file she then
 sends the file through the server's XEP-0065 SOCKS5 proxy (mod_proxy65).
 bob answers each message and receives the bytestream.  Everything is time-bounded.
@@ -14,7 +16,8 @@ import slixmpp
 
 ap = argparse.ArgumentParser()
 ap.add_argument("role"); ap.add_argument("host"); ap.add_argument("port", type=int)
-ap.add_argument("mode", choices=["starttls", "plain"]); ap.add_argument("--file")
+ap.add_argument("mode", choices=["starttls", "plain", "directtls"]); ap.add_argument("--file")
+ap.add_argument("--alpn", default="")
 a = ap.parse_args()
 logging.basicConfig(level=logging.WARNING)
 
@@ -40,6 +43,8 @@ class Client(slixmpp.ClientXMPP):
             self.register_plugin("xep_0065", {"auto_accept": True})
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
+        if a.alpn:
+            self.ssl_context.set_alpn_protocols(a.alpn.split(","))
         if a.mode == "plain":
             self["feature_mechanisms"].unencrypted_plain = True
             self["feature_mechanisms"].use_mech = "PLAIN"
@@ -89,7 +94,10 @@ class Client(slixmpp.ClientXMPP):
 
 async def main():
     c = Client()
-    c.connect((a.host, a.port), force_starttls=(a.mode == "starttls"), disable_starttls=(a.mode == "plain"))
+    if a.mode == "directtls":
+        c.connect((a.host, a.port), use_ssl=True, disable_starttls=True)
+    else:
+        c.connect((a.host, a.port), force_starttls=(a.mode == "starttls"), disable_starttls=(a.mode == "plain"))
     try:
         await asyncio.wait_for(c.done.wait(), 30)
     except asyncio.TimeoutError:

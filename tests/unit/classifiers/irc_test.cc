@@ -42,6 +42,13 @@ std::string offer(const char* ip_decimal, const char* port) {
          port + " 5000\x01\r\n";
 }
 
+/// Registers bob on `st` and has the server welcome him, with `peers` as the cache.
+void welcomed(Irc& c, t::Probe& st, PeerCache& peers) {
+  st.ctx.peers = &peers;
+  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
+  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+}
+
 /// The first payload of a DCC data connection, sent by the listener (the file sender).
 imguard::classifiers::Result first_data(IrcDcc& dcc, PeerCache& peers, const char* listener,
                                         uint16_t port, const char* receiver) {
@@ -57,9 +64,7 @@ TEST_CASE("DCC SEND offers name the data connection as the file transfer", "[irc
   PeerCache peers;
   Irc c;
   t::Probe st;
-  st.ctx.peers = &peers;
-  t::probe_tcp(c, st, "NICK bob\r\nUSER bob 0 * :Bob\r\n");
-  t::probe_tcp(c, st, kWelcome, Direction::kServerToClient, 5222);
+  welcomed(c, st, peers);
   // The client offers its own address (167772161 = 10.0.0.1).
   t::probe_tcp(c, st, offer("167772161", "20000"));
   const auto m = c.give_up(st.ctx, FlowSlot(std::span<std::byte>(st.slot).first(8)));
@@ -156,4 +161,51 @@ TEST_CASE("IRC look-alikes are not matched", "[irc]") {
       t::probe_tcp(c, b, "220 mail.example ESMTP\r\n", Direction::kServerToClient, 25)));
   t::Probe d;
   CHECK(std::holds_alternative<NotMine>(t::probe_tcp(c, d, t::bytes({0x16, 3, 1, 0, 5, 1}))));
+}
+
+TEST_CASE("DCC CHAT offers name the chat connection, cleartext without file_transfer", "[irc]") {
+  PeerCache peers;
+  Irc c;
+  t::Probe st;
+  welcomed(c, st, peers);
+  t::probe_tcp(c, st,
+               "PRIVMSG alice :\x01"
+               "DCC CHAT chat 167772161 20002\x01\r\n");
+  IrcDcc dcc;
+  const auto chat = [&](const std::string& payload, Direction dir) {
+    t::Probe d;
+    d.ctx.peers = &peers;
+    const bool c2s = dir == Direction::kClientToServer;
+    const auto v =
+        c2s ? t::ipv4_tcp({.src = "10.0.0.9", .dst = "10.0.0.1", .sport = 51000, .dport = 20002},
+                          payload)
+            : t::ipv4_tcp({.src = "10.0.0.1", .dst = "10.0.0.9", .sport = 20002, .dport = 51000},
+                          payload);
+    return t::probe_packet(dcc, d, v, dir);
+  };
+  for (const auto dir : {Direction::kClientToServer, Direction::kServerToClient}) {
+    const auto r = chat("hi alice, chatting directly now\r\n", dir);
+    REQUIRE(std::holds_alternative<Match>(r));
+    CHECK(std::get<Match>(r).app == AppId::kIrc);
+    CHECK(std::get<Match>(r).evidence == Evidence::kCrossFlow);
+    CHECK(std::get<Match>(r).features == kFeatureCleartext);
+  }
+  // Something else on the offered port is not the chat.
+  CHECK(std::holds_alternative<NotMine>(chat(
+      std::string("\x16\x03\x01\x00\x80") + std::string(128, 'x'), Direction::kClientToServer)));
+  CHECK(std::holds_alternative<NotMine>(chat("no newline yet", Direction::kServerToClient)));
+  CHECK(std::holds_alternative<NotMine>(
+      chat(std::string(1024, 'F') + "\n", Direction::kServerToClient)));
+}
+
+TEST_CASE("DCC CHAT parser", "[irc]") {
+  Address a;
+  uint16_t port = 0;
+  CHECK(parse_dcc_chat("DCC CHAT chat 3232235777 5000", a, port));
+  CHECK(a == Address::parse("192.168.1.1"));
+  CHECK(port == 5000);
+  CHECK(parse_dcc_chat("DCC CHAT chat 2001:db8::1 6000", a, port));
+  CHECK_FALSE(parse_dcc_chat("DCC CHAT wboard 3232235777 5000", a, port));
+  CHECK_FALSE(parse_dcc_chat("DCC CHAT chat 3232235777", a, port));
+  CHECK_FALSE(parse_dcc_chat("DCC SEND f 3232235777 5000 1", a, port));
 }

@@ -42,6 +42,20 @@ TEST_CASE("TLS to IM server names and ALPN matches", "[tls_sni]") {
         AppId::kXmpp);
 }
 
+TEST_CASE("Syncthing's ALPN is a P2P peer connection; other ALPN on its port is not", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  t::Probe a;
+  const auto r = t::probe_tcp(c, a, t::client_hello_record("syncthing", {"bep/1.0"}),
+                              Direction::kClientToServer, 22000);
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(std::get<Match>(r).app == AppId::kSyncthing);
+  CHECK(std::get<Match>(r).features == (kFeaturePeer | kFeatureFileTransfer));
+  t::Probe b;
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_tcp(c, b, t::client_hello_record("syncthing", {"h2", "http/1.1"}),
+                   Direction::kClientToServer, 22000)));
+}
+
 TEST_CASE("A ClientHello split over segments is reassembled", "[tls_sni]") {
   TlsSni c(Signatures::builtin());
   const std::string rec = t::client_hello_record("chat.signal.org", {"h2"}, 1500);
