@@ -68,10 +68,20 @@ void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const n
 
 bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
                     ChainFlowState& state) noexcept {
-  const FlowContext ctx = with_peers(flow_ctx);
   if (state.result.final) {
     return true;
   }
+  // A decided flow needs no classifier state: nDPI's flow struct and any reassembly
+  // buffer go as soon as the answer is known, not when the flow leaves the table.
+  const bool final = inspect_packet(pkt, with_peers(flow_ctx), state);
+  if (final) {
+    release(state);
+  }
+  return final;
+}
+
+bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,
+                           ChainFlowState& state) noexcept {
   const bool has_payload = !pkt.payload.empty();
   const bool tcp = pkt.l4 == packet::L4::kTcp;
   state.packets = static_cast<uint8_t>(state.packets + (state.packets < 0xff ? 1 : 0));
@@ -183,12 +193,23 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
     state.result = Classification{};
     state.result.final = true;
   }
+  release(state);
 }
 
 void Chain::release(ChainFlowState& state) noexcept {
   for (const Entry& e : entries_) {
     e.classifier->release(slot_of(e, state));
   }
+}
+
+bool Chain::reset() noexcept {
+  peers_.clear();
+  limits_.reset();
+  bool ok = true;
+  for (const Entry& e : entries_) {
+    ok = e.classifier->reset() && ok;
+  }
+  return ok;
 }
 
 std::string_view Chain::classifier_name(uint8_t index) const noexcept {

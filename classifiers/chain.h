@@ -78,8 +78,13 @@ class Chain {
   /// cross_flow hint and the give_up() answers wins (the hint on a tie), otherwise the flow
   /// stays unknown.
   void finish(const FlowContext& ctx, ChainFlowState& state) noexcept;
-  /// Frees per-flow classifier resources. Call once when the flow leaves the table.
+  /// Frees per-flow classifier resources. inspect() and finish() already do it when the
+  /// classification becomes final; call it when the flow leaves the table (idempotent).
   void release(ChainFlowState& state) noexcept;
+  /// Forgets all cross-flow state: the peer cache, the reassembly/derivation accounting and
+  /// each classifier's per-worker caches (nDPI's included), as if the chain were new. Only
+  /// with no flow in the table. False if a classifier could not rebuild its state.
+  bool reset() noexcept;
 
   std::string_view classifier_name(uint8_t index) const noexcept;
   size_t size() const noexcept { return entries_.size(); }
@@ -100,6 +105,8 @@ class Chain {
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
 
   FlowContext with_peers(const FlowContext& ctx) noexcept;
+  bool inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,
+                      ChainFlowState& state) noexcept;
 
   std::vector<Entry> entries_;
   Budget budget_;

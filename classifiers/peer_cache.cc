@@ -37,6 +37,12 @@ PeerCache::PeerCache(Config config)
     : entries_(round_up_ways(config.capacity)),
       ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {}
 
+void PeerCache::clear() noexcept {
+  std::fill(entries_.begin(), entries_.end(), Entry{});
+  used_ = 0;
+  stats_ = Stats{};
+}
+
 size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Address& addr,
                             uint16_t port) const noexcept {
   // FNV-1a over the learner, address and port: cheap and well spread for this small key.

@@ -70,6 +70,8 @@ class PeerCache {
                                    packet::Timestamp now) const noexcept {
     return lookup(host, host, 0, now);
   }
+  /// Forgets every entry (capacity, TTL and statistics start over).
+  void clear() noexcept;
   /// Entries currently stored (expired ones included until they are overwritten).
   uint32_t size() const noexcept { return used_; }
   uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
