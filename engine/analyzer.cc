@@ -30,6 +30,18 @@ Analyzer::~Analyzer() {
   flows_.flush();
 }
 
+bool Analyzer::reset(std::string& error) noexcept {
+  flows_.reset();
+  stats_ = AnalyzerStats{};
+  last_expiry_ = Timestamp{};
+  view_ = PolicyView{};
+  if (!chain_->reset()) {
+    error = "classifiers could not be reset (out of memory?)";
+    return false;
+  }
+  return true;
+}
+
 size_t Analyzer::bytes_per_flow() noexcept {
   return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();
 }
@@ -66,7 +78,9 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
   const auto& pkt = std::get<packet::PacketView>(parsed);
   const FlowTable::Hit hit = flows_.track(pkt, meta);
   if (hit.flow == nullptr) {
-    return Outcome{};
+    Outcome none;
+    none.after_close = hit.after_close;
+    return none;
   }
   ++stats_.flow_packets;
   Flow& flow = *hit.flow;

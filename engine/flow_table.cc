@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/flow_table.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <new>
@@ -69,7 +70,22 @@ std::string_view end_reason_name(EndReason r) noexcept {
   return "unknown";
 }
 
-FlowTable::FlowTable(Config config, EndFn on_end) : config_(config), on_end_(std::move(on_end)) {
+namespace {
+// Closed 5-tuples remembered per flow of capacity (16 bytes each, power of two).
+constexpr size_t kClosedPerFlows = 8;
+constexpr size_t kMinClosed = 1024;
+
+size_t closed_slots(size_t capacity) noexcept {
+  size_t n = kMinClosed;
+  while (n < capacity / kClosedPerFlows) {
+    n *= 2;
+  }
+  return n;
+}
+}  // namespace
+
+FlowTable::FlowTable(Config config, EndFn on_end)
+    : config_(config), on_end_(std::move(on_end)), closed_(closed_slots(config.capacity)) {
   flows_.reserve(config_.capacity);
 }
 
@@ -112,7 +128,23 @@ void FlowTable::touch(Flow& f) noexcept {
   }
 }
 
+void FlowTable::remember_closed(const Flow& flow) noexcept {
+  const size_t h = flows_.hash_function()(flow.key);
+  closed_[h & (closed_.size() - 1)] = Closed{h, flow.last_seen + config_.tcp_idle};
+}
+
+bool FlowTable::recently_closed(size_t hash, Timestamp now) const noexcept {
+  const Closed& c = closed_[hash & (closed_.size() - 1)];
+  return c.hash == hash && c.until != Timestamp{} && now < c.until;
+}
+
 void FlowTable::end(Flow& flow, EndReason reason) noexcept {
+  // A closed connection that leaves before its port pair is reused or the run ends: its
+  // stray packets must not start a second flow (track()).
+  if (flow.key.l4 == packet::L4::kTcp && flow.tcp_closed() && reason != EndReason::kPortReused &&
+      reason != EndReason::kShutdown) {
+    remember_closed(flow);
+  }
   unlink(flow);
   on_end_(flow, reason);
   const FlowKey key = flow.key;  // the erase destroys `flow`
@@ -155,6 +187,17 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta&
     f = nullptr;
   }
   if (f == nullptr) {
+    if (pkt.l4 == packet::L4::kTcp) {
+      const size_t h = flows_.hash_function()(key);
+      if (!pkt.has_flag(kSyn) && recently_closed(h, pkt.ts)) {
+        ++stats_.after_close;
+        return Hit{.flow = nullptr, .direction = Direction::kClientToServer, .after_close = true};
+      }
+      Closed& slot = closed_[h & (closed_.size() - 1)];
+      if (slot.hash == h) {
+        slot = Closed{};  // a SYN opens the 5-tuple again
+      }
+    }
     f = create(key, pkt);
     if (f == nullptr) {
       return Hit{};
@@ -217,6 +260,13 @@ void FlowTable::flush() noexcept {
   while (oldest_ != nullptr) {
     end(*oldest_, EndReason::kShutdown);
   }
+}
+
+void FlowTable::reset() noexcept {
+  flush();
+  std::fill(closed_.begin(), closed_.end(), Closed{});
+  next_id_ = 0;
+  stats_ = Stats{};
 }
 
 }  // namespace imguard::engine

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "classifiers/chain.h"
 #include "packet/packet.h"
@@ -104,6 +105,12 @@ struct Flow {
 /// the `on_end` callback, always before their memory is freed: on idle timeout, TCP close
 /// (after a short linger), eviction when full (the longest-idle flow goes), port reuse,
 /// or flush().
+///
+/// TCP flows are (re)started only by a SYN, as a reader of the capture sees them: a packet
+/// without SYN whose 5-tuple belongs to a flow that closed (FIN both ways or RST) and has
+/// left the table — a late FIN/ACK, a retransmission — creates no second flow; the table
+/// remembers closed 5-tuples for `tcp_idle` after their last packet. A flow seen from its
+/// middle (no SYN, 5-tuple never closed here) is tracked as usual.
 class FlowTable {
  public:
   struct Config {
@@ -121,6 +128,7 @@ class FlowTable {
     uint64_t ended_tcp_closed = 0;
     uint64_t evicted = 0;
     uint64_t alloc_failed = 0;
+    uint64_t after_close = 0;  // packets of closed TCP flows that had left the table
   };
   using EndFn = std::function<void(Flow&, EndReason)>;
 
@@ -130,8 +138,10 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   struct Hit {
-    Flow* flow = nullptr;  // nullptr only if memory ran out
+    Flow* flow = nullptr;  // nullptr: after_close, or memory ran out
     Direction direction = Direction::kClientToServer;
+    /// A stray packet of a closed TCP flow that has left the table: it belongs to no flow.
+    bool after_close = false;
   };
   /// Finds the packet's flow or creates it (evicting the longest-idle flow when full),
   /// updates counters, TCP state, what `meta` adds (MACs, uid) and idle order.
@@ -140,6 +150,9 @@ class FlowTable {
   void expire_idle(Timestamp now) noexcept;
   /// Ends every flow (EndReason::kShutdown), oldest first.
   void flush() noexcept;
+  /// flush(), then starts over as a new table: flow ids from 0, statistics zeroed, no
+  /// closed 5-tuples remembered.
+  void reset() noexcept;
 
   size_t size() const noexcept { return flows_.size(); }
   const Stats& stats() const noexcept { return stats_; }
@@ -150,6 +163,15 @@ class FlowTable {
  private:
   using Map = std::unordered_map<FlowKey, Flow, FlowKeyHash>;  // nodes never move
 
+  /// Closed TCP 5-tuples by keyed hash, direct-mapped: a newer close overwrites an older
+  /// one in the same slot (that 5-tuple's strays then start a flow again, as before).
+  struct Closed {
+    size_t hash = 0;
+    Timestamp until{};  // zero: empty slot
+  };
+  void remember_closed(const Flow& flow) noexcept;
+  bool recently_closed(size_t hash, Timestamp now) const noexcept;
+
   Flow* create(const FlowKey& key, const packet::PacketView& pkt) noexcept;
   void end(Flow& flow, EndReason reason) noexcept;
   void touch(Flow& flow) noexcept;
@@ -159,6 +181,7 @@ class FlowTable {
   Config config_;
   EndFn on_end_;
   Map flows_;
+  std::vector<Closed> closed_;  // power-of-two size
   Flow* oldest_ = nullptr;
   Flow* newest_ = nullptr;
   uint64_t next_id_ = 0;
