@@ -2,34 +2,38 @@
 #include "engine/offline.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "capture/pcap_source.h"
 
 namespace imguard::engine {
-namespace {
 
-class CollectingSink final : public FlowSink {
- public:
-  explicit CollectingSink(std::vector<FlowRecord>& out) : out_(out) {}
-  void on_flow_end(const FlowRecord& record) override { out_.push_back(record); }
+std::unique_ptr<OfflineEngine> OfflineEngine::create(const Analyzer::Config& config,
+                                                     std::string& error) {
+  std::unique_ptr<OfflineEngine> e(new OfflineEngine());
+  e->analyzer_ = Analyzer::create(config, e->sink_, error);
+  if (!e->analyzer_) {
+    return nullptr;
+  }
+  return e;
+}
 
- private:
-  std::vector<FlowRecord>& out_;
-};
-
-}  // namespace
-
-FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
-                        const policy::Config* policy) {
+FileReport OfflineEngine::analyze(const std::string& path, const policy::Config* policy) {
   FileReport rep;
   rep.path = path;
-  auto source = capture::PcapSource::open(path, rep.error);
-  if (!source) {
+  sink_.out_ = &rep.flows;
+  // Whatever the previous file left behind ends here, before this file's first packet.
+  std::string reset_error;
+  if (!analyzer_->reset(reset_error)) {
+    rep.error = path + ": " + reset_error;
     return rep;
   }
-  CollectingSink sink(rep.flows);
-  auto analyzer = Analyzer::create(config, sink, rep.error);
-  if (!analyzer) {
+  auto source = capture::PcapSource::open(path, rep.error);
+  if (!source) {
     return rep;
   }
   PolicyView view;
@@ -46,19 +50,104 @@ FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
       break;
     }
     if (st == capture::PcapSource::Status::kSkipped) {
-      analyzer->count_anomaly(why);
+      analyzer_->count_anomaly(why);
       continue;
     }
     PacketMeta meta;
     meta.src_mac = frame.src_mac;
-    analyzer->on_packet(frame.l3, frame.ts, meta, view);
+    analyzer_->on_packet(frame.l3, frame.ts, meta, view);
   }
-  analyzer->flush();
-  rep.stats = analyzer->stats();
-  rep.table = analyzer->flows().stats();
+  analyzer_->flush();
+  sink_.out_ = nullptr;
+  rep.stats = analyzer_->stats();
+  rep.table = analyzer_->flows().stats();
   std::sort(rep.flows.begin(), rep.flows.end(),
             [](const FlowRecord& a, const FlowRecord& b) { return a.id < b.id; });
   return rep;
+}
+
+FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
+                        const policy::Config* policy) {
+  std::string error;
+  auto engine = OfflineEngine::create(config, error);
+  if (!engine) {
+    FileReport rep;
+    rep.path = path;
+    rep.error = error;
+    return rep;
+  }
+  return engine->analyze(path, policy);
+}
+
+std::string analyze_files(const std::vector<std::string>& paths, const Analyzer::Config& config,
+                          const policy::Config* policy, unsigned jobs,
+                          const std::function<void(FileReport&)>& emit) {
+  if (paths.empty()) {
+    return {};
+  }
+  if (jobs == 0) {
+    jobs = std::max(1u, std::thread::hardware_concurrency());
+  }
+  jobs = static_cast<unsigned>(std::min<size_t>(jobs, paths.size()));
+  // Engines are built up front on this thread, so a setup error is reported once.
+  std::vector<std::unique_ptr<OfflineEngine>> engines;
+  std::string error;
+  for (unsigned i = 0; i < jobs; ++i) {
+    auto e = OfflineEngine::create(config, error);
+    if (!e) {
+      if (engines.empty()) {
+        return error;
+      }
+      break;  // fewer workers than asked for; the result does not depend on their number
+    }
+    engines.push_back(std::move(e));
+  }
+  if (engines.size() == 1) {
+    for (const auto& p : paths) {
+      FileReport rep = engines[0]->analyze(p, policy);
+      emit(rep);
+    }
+    return {};
+  }
+  // Workers take the next file in command-line order; this thread prints report i once
+  // it is done, so memory holds at most the reports that finished ahead of the printer.
+  std::vector<std::optional<FileReport>> done(paths.size());
+  std::mutex mu;
+  std::condition_variable ready;
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> workers;
+  for (auto& engine : engines) {
+    workers.emplace_back([&, e = engine.get()] {
+      for (size_t i = next++; i < paths.size(); i = next++) {
+        FileReport rep = e->analyze(paths[i], policy);
+        const std::lock_guard<std::mutex> lock(mu);
+        done[i] = std::move(rep);
+        ready.notify_one();
+      }
+    });
+  }
+  auto join = [&] {
+    for (auto& w : workers) {
+      w.join();
+    }
+  };
+  try {
+    for (size_t i = 0; i < paths.size(); ++i) {
+      std::optional<FileReport> rep;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        ready.wait(lock, [&] { return done[i].has_value(); });
+        rep.swap(done[i]);
+      }
+      emit(*rep);
+    }
+  } catch (...) {
+    next = paths.size();  // the workers finish their current file and stop
+    join();
+    throw;
+  }
+  join();
+  return {};
 }
 
 }  // namespace imguard::engine
