@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 namespace imguard::classifiers {
@@ -54,8 +55,8 @@ FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
   return c;
 }
 
-FlowSlot Chain::slot_of(const Entry& e, ChainFlowState& state) const noexcept {
-  return FlowSlot(std::span<std::byte>(state.slots).subspan(e.offset, e.interest.state_bytes));
+FlowSlot Chain::slot_of(const Entry& e, ChainScratch& s) const noexcept {
+  return FlowSlot(std::span<std::byte>(s.slots).subspan(e.offset, e.interest.state_bytes));
 }
 
 void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept {
@@ -71,6 +72,13 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
   if (state.result.final) {
     return true;
   }
+  if (!state.scratch) {
+    state.scratch.reset(new (std::nothrow) ChainScratch{});
+    if (!state.scratch) {
+      finish(flow_ctx, state);  // out of memory: settled as unknown
+      return true;
+    }
+  }
   // A decided flow needs no classifier state: nDPI's flow struct and any reassembly
   // buffer go as soon as the answer is known, not when the flow leaves the table.
   const bool final = inspect_packet(pkt, with_peers(flow_ctx), state);
@@ -82,11 +90,12 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
 
 bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,
                            ChainFlowState& state) noexcept {
+  ChainScratch& s = *state.scratch;
   const bool has_payload = !pkt.payload.empty();
   const bool tcp = pkt.l4 == packet::L4::kTcp;
-  state.packets = static_cast<uint8_t>(state.packets + (state.packets < 0xff ? 1 : 0));
-  if (has_payload && state.data_packets < 0xff) {
-    ++state.data_packets;
+  s.packets = static_cast<uint8_t>(s.packets + (s.packets < 0xff ? 1 : 0));
+  if (has_payload && s.data_packets < 0xff) {
+    ++s.data_packets;
   }
   // The strongest weak Match of this packet: it decides only if no classifier after it
   // shows stronger evidence on the same packet (Evidence order, classifier.h).
@@ -95,26 +104,26 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
-    if ((state.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
+    if ((s.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
         (e.interest.needs_payload && !has_payload)) {
       continue;
     }
-    const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, state));
+    const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
     if (const auto* m = std::get_if<Match>(&r)) {
       if (m->evidence >= Evidence::kDpi) {
-        if (state.hint_classifier != kNoClassifier && m->app == state.hint_app) {
+        if (s.hint_classifier != kNoClassifier && m->app == s.hint_app) {
           // The payload confirms the hint (nDPI names a DCC transfer irc): the hint keeps
           // the more specific knowledge, e.g. that the flow carries a file.
-          decide(state, state.hint_classifier,
-                 Match{.app = state.hint_app,
+          decide(state, s.hint_classifier,
+                 Match{.app = s.hint_app,
                        .evidence = Evidence::kCrossFlow,
-                       .features = static_cast<uint8_t>(state.hint_features | m->features)});
+                       .features = static_cast<uint8_t>(s.hint_features | m->features)});
           return true;
         }
         decide(state, static_cast<uint8_t>(i), *m);
         return true;
       }
-      state.done |= bit;  // it answered; a weak Match is not asked again
+      s.done |= bit;  // it answered; a weak Match is not asked again
       if (!weak || m->evidence > weak->evidence) {
         weak = *m;
         weak_index = static_cast<uint8_t>(i);
@@ -122,9 +131,9 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
       continue;
     }
     if (std::holds_alternative<NotMine>(r)) {
-      state.done |= bit;
+      s.done |= bit;
     } else if (std::get<NeedMore>(r).hold == Hold::kClaim) {
-      if (const auto m = e.classifier->give_up(ctx, slot_of(e, state))) {
+      if (const auto m = e.classifier->give_up(ctx, slot_of(e, s))) {
         state.result.app = m->app;
         state.result.evidence = m->evidence;
         // Features stay empty until final: some are conclusions from absence (no STARTTLS
@@ -136,19 +145,18 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   }
   if (weak && weak->evidence == Evidence::kCrossFlow) {
     // A hint about this flow from other flows: held while this flow's payload has its say.
-    if (state.hint_classifier == kNoClassifier) {
-      state.hint_app = weak->app;
-      state.hint_features = weak->features;
-      state.hint_classifier = weak_index;
+    if (s.hint_classifier == kNoClassifier) {
+      s.hint_app = weak->app;
+      s.hint_features = weak->features;
+      s.hint_classifier = weak_index;
     }
   } else if (weak && state.result.app == AppId::kUnknown) {
     // A weaker guess made from this flow's own packet, nothing stronger on it: decides,
     // unless a held hint is at least as strong (then the hint decides now).
-    if (state.hint_classifier != kNoClassifier && weak->evidence <= Evidence::kCrossFlow) {
-      decide(state, state.hint_classifier,
-             Match{.app = state.hint_app,
-                   .evidence = Evidence::kCrossFlow,
-                   .features = state.hint_features});
+    if (s.hint_classifier != kNoClassifier && weak->evidence <= Evidence::kCrossFlow) {
+      decide(
+          state, s.hint_classifier,
+          Match{.app = s.hint_app, .evidence = Evidence::kCrossFlow, .features = s.hint_features});
     } else {
       decide(state, weak_index, *weak);
     }
@@ -156,11 +164,11 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   }
   const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
   const uint16_t data_budget = tcp ? budget_.tcp_data_packets : budget_.udp_data_packets;
-  const bool hint_settled = state.hint_classifier != kNoClassifier &&
+  const bool hint_settled = s.hint_classifier != kNoClassifier &&
                             state.result.app == AppId::kUnknown &&
-                            state.data_packets >= budget_.hint_data_packets;
-  if (state.done == all || state.data_packets >= data_budget ||
-      state.packets >= budget_.max_packets || hint_settled) {
+                            s.data_packets >= budget_.hint_data_packets;
+  if (s.done == all || s.data_packets >= data_budget || s.packets >= budget_.max_packets ||
+      hint_settled) {
     finish(ctx, state);
   }
   return state.result.final;
@@ -170,18 +178,24 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   if (state.result.final) {
     return;
   }
+  if (!state.scratch) {
+    // Never inspected, or its state could not be allocated: nothing to go on.
+    state.result = Classification{};
+    state.result.final = true;
+    return;
+  }
+  ChainScratch& s = *state.scratch;
   const FlowContext ctx = with_peers(flow_ctx);
   std::optional<Match> best;
   uint8_t best_index = kNoClassifier;
-  if (state.hint_classifier != kNoClassifier) {
-    best = Match{
-        .app = state.hint_app, .evidence = Evidence::kCrossFlow, .features = state.hint_features};
-    best_index = state.hint_classifier;
+  if (s.hint_classifier != kNoClassifier) {
+    best = Match{.app = s.hint_app, .evidence = Evidence::kCrossFlow, .features = s.hint_features};
+    best_index = s.hint_classifier;
   }
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];
-    auto m = e.classifier->give_up(ctx, slot_of(e, state));
+    auto m = e.classifier->give_up(ctx, slot_of(e, s));
     if (m && (!best || m->evidence > best->evidence)) {
       best = m;
       best_index = static_cast<uint8_t>(i);
@@ -197,9 +211,13 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
 }
 
 void Chain::release(ChainFlowState& state) noexcept {
-  for (const Entry& e : entries_) {
-    e.classifier->release(slot_of(e, state));
+  if (!state.scratch) {
+    return;
   }
+  for (const Entry& e : entries_) {
+    e.classifier->release(slot_of(e, *state.scratch));
+  }
+  state.scratch.reset();
 }
 
 bool Chain::reset() noexcept {

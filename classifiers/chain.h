@@ -16,7 +16,7 @@ namespace imguard::classifiers {
 /// Bytes of per-flow classifier state every flow carries (all slots together). The chain
 /// refuses, at construction, a set of classifiers that needs more.
 inline constexpr size_t kFlowStateBytes = 128;
-/// Most classifiers one chain can hold (one bit each in ChainFlowState::done).
+/// Most classifiers one chain can hold (one bit each in ChainScratch::done).
 inline constexpr size_t kMaxClassifiers = 32;
 inline constexpr uint8_t kNoClassifier = 0xff;
 
@@ -31,8 +31,10 @@ struct Classification {
   bool final = false;
 };
 
-/// Per-flow chain state, embedded in each flow-table entry. Zero-initialised on a new flow.
-struct ChainFlowState {
+/// What the chain keeps of a flow while it is undecided: the classifiers' slots, which of
+/// them gave up, the budget counters and a held hint. Allocated on the flow's first packet,
+/// freed as soon as the classification is final (decided flows keep only the result).
+struct ChainScratch {
   alignas(8) std::array<std::byte, kFlowStateBytes> slots{};
   uint32_t done = 0;  // bit i: classifier i answered NotMine (or a weak Match)
   // Counters saturate at 255; budgets are at most 64 (policy/loader.cc kMaxBudget). Kept
@@ -44,7 +46,13 @@ struct ChainFlowState {
   AppId hint_app = AppId::kUnknown;
   uint8_t hint_features = kFeatureNone;
   uint8_t hint_classifier = kNoClassifier;
+};
+
+/// Per-flow chain state, embedded in each flow-table entry: the classification and, while
+/// it is not final, the scratch state behind it.
+struct ChainFlowState {
   Classification result;
+  std::unique_ptr<ChainScratch> scratch;  // nullptr before the first packet and once final
 };
 
 /// How many packets a flow may take before the chain gives up and settles for the best
@@ -101,7 +109,7 @@ class Chain {
     Interest interest;
     size_t offset = 0;
   };
-  FlowSlot slot_of(const Entry& e, ChainFlowState& state) const noexcept;
+  FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
 
   FlowContext with_peers(const FlowContext& ctx) noexcept;

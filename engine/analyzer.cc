@@ -43,7 +43,10 @@ bool Analyzer::reset(std::string& error) noexcept {
 }
 
 size_t Analyzer::bytes_per_flow() noexcept {
-  return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();
+  // An undecided flow: its table entry, the chain's scratch state (one allocation) and
+  // nDPI's flow struct. Once decided only the table entry is left.
+  const size_t scratch = (sizeof(classifiers::ChainScratch) + sizeof(size_t) + 15) / 16 * 16;
+  return FlowTable::bytes_per_flow() + scratch + classifiers::ndpi_flow_bytes();
 }
 
 void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcept {
@@ -99,7 +102,7 @@ void Analyzer::on_flow_end(Flow& flow, EndReason reason) noexcept {
   }
   FlowRecord r;
   r.id = flow.id;
-  r.l4 = flow.key.l4;
+  r.l4 = flow.l4;
   r.src = flow.client;
   r.dst = flow.server;
   r.sport = flow.client_port;

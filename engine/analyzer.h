@@ -93,8 +93,10 @@ class Analyzer {
   const AnalyzerStats& stats() const noexcept { return stats_; }
   const FlowTable& flows() const noexcept { return flows_; }
   const classifiers::Chain& chain() const noexcept { return *chain_; }
-  /// Bytes one flow costs: table entry plus nDPI's per-flow state (reassembly buffers
-  /// are extra, bounded per worker by Config::limits.reassembly_bytes).
+  /// Bytes an undecided flow costs: table entry, the chain's scratch state and nDPI's flow
+  /// struct (sizeof; nDPI allocates more behind it, and reassembly buffers are extra,
+  /// bounded per worker by Config::limits.reassembly_bytes). A decided flow keeps only
+  /// FlowTable::bytes_per_flow(). bench/flow_memory measures both.
   static size_t bytes_per_flow() noexcept;
   /// Copies the `engine.flows` settings of a loaded configuration into `out`.
   static void apply_flow_settings(const policy::Config& c, Config& out) noexcept;
