@@ -90,6 +90,7 @@ class PeerCache {
                    uint16_t port) const noexcept;
 
   std::vector<Entry> entries_;
+  std::vector<uint32_t> touched_;  // first entry of each bucket an entry was stored in
   std::chrono::microseconds ttl_;
   uint32_t used_ = 0;
   Stats stats_;

@@ -100,7 +100,9 @@ FlowTable::FlowTable(Config config, EndFn on_end)
     : config_(config),
       on_end_(std::move(on_end)),
       buckets_(bucket_count(config.capacity), nullptr),
-      closed_(closed_slots(config.capacity)) {}
+      closed_(closed_slots(config.capacity)) {
+  closed_touched_.reserve(closed_.size());
+}
 
 FlowTable::~FlowTable() {
   flush();
@@ -144,7 +146,13 @@ void FlowTable::touch(Flow& f) noexcept {
 
 void FlowTable::remember_closed(const Flow& flow) noexcept {
   const size_t h = hash_(flow.key());
-  closed_[h & (closed_.size() - 1)] = Closed{h, flow.last_seen + config_.tcp_idle};
+  const size_t at = h & (closed_.size() - 1);
+  if (closed_[at].until == Timestamp{} && closed_touched_.size() < closed_touched_.capacity()) {
+    closed_touched_.push_back(at);  // full: reset() clears every slot instead
+  } else if (closed_[at].until == Timestamp{}) {
+    closed_overflow_ = true;
+  }
+  closed_[at] = Closed{h, flow.last_seen + config_.tcp_idle};
 }
 
 bool FlowTable::recently_closed(size_t hash, Timestamp now) const noexcept {
@@ -292,7 +300,15 @@ void FlowTable::flush() noexcept {
 
 void FlowTable::reset() noexcept {
   flush();
-  std::fill(closed_.begin(), closed_.end(), Closed{});
+  if (closed_overflow_) {
+    std::fill(closed_.begin(), closed_.end(), Closed{});
+  } else {
+    for (const size_t at : closed_touched_) {
+      closed_[at] = Closed{};
+    }
+  }
+  closed_touched_.clear();
+  closed_overflow_ = false;
   next_id_ = 0;
   stats_ = Stats{};
 }

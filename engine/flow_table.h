@@ -207,6 +207,10 @@ class FlowTable {
   std::vector<Flow*> buckets_;
   size_t size_ = 0;
   std::vector<Closed> closed_;  // power-of-two size
+  /// Slots filled since the last reset() (so it clears only those), unless more were
+  /// filled than fit (closed_overflow_: reset() clears them all).
+  std::vector<size_t> closed_touched_;
+  bool closed_overflow_ = false;
   Flow* oldest_ = nullptr;
   Flow* newest_ = nullptr;
   uint64_t next_id_ = 0;

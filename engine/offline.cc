@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -89,37 +90,49 @@ std::string analyze_files(const std::vector<std::string>& paths, const Analyzer:
     jobs = std::max(1u, std::thread::hardware_concurrency());
   }
   jobs = static_cast<unsigned>(std::min<size_t>(jobs, paths.size()));
-  // Engines are built up front on this thread, so a setup error is reported once.
-  std::vector<std::unique_ptr<OfflineEngine>> engines;
-  std::string error;
-  for (unsigned i = 0; i < jobs; ++i) {
-    auto e = OfflineEngine::create(config, error);
-    if (!e) {
-      if (engines.empty()) {
-        return error;
-      }
-      break;  // fewer workers than asked for; the result does not depend on their number
+  if (jobs == 1) {
+    std::string error;
+    auto engine = OfflineEngine::create(config, error);
+    if (!engine) {
+      return error;
     }
-    engines.push_back(std::move(e));
-  }
-  if (engines.size() == 1) {
     for (const auto& p : paths) {
-      FileReport rep = engines[0]->analyze(p, policy);
+      FileReport rep = engine->analyze(p, policy);
       emit(rep);
     }
     return {};
   }
-  // Workers take the next file in command-line order; this thread prints report i once
-  // it is done, so memory holds at most the reports that finished ahead of the printer.
+  // Each worker builds its engine (nDPI's setup is most of a small run, so they build in
+  // parallel), then takes the next file in command-line order; this thread prints report
+  // i once it is done, so memory holds at most the reports that finished ahead of it. A
+  // worker whose engine cannot be built leaves the files to the others.
   std::vector<std::optional<FileReport>> done(paths.size());
   std::mutex mu;
   std::condition_variable ready;
   std::atomic<size_t> next{0};
+  unsigned alive = jobs;  // workers with an engine or still building one (under mu)
+  std::string setup_error;
   std::vector<std::thread> workers;
-  for (auto& engine : engines) {
-    workers.emplace_back([&, e = engine.get()] {
+  for (unsigned w = 0; w < jobs; ++w) {
+    workers.emplace_back([&] {
+      std::string error;
+      auto engine = OfflineEngine::create(config, error);
+      if (!engine) {
+        const std::lock_guard<std::mutex> lock(mu);
+        setup_error = error;
+        --alive;
+        ready.notify_one();
+        return;
+      }
       for (size_t i = next++; i < paths.size(); i = next++) {
-        FileReport rep = e->analyze(paths[i], policy);
+        FileReport rep;
+        try {
+          rep = engine->analyze(paths[i], policy);
+        } catch (const std::exception& e) {  // out of memory: this file fails, not the run
+          rep = FileReport{};
+          rep.path = paths[i];
+          rep.error = paths[i] + ": " + e.what();
+        }
         const std::lock_guard<std::mutex> lock(mu);
         done[i] = std::move(rep);
         ready.notify_one();
@@ -136,7 +149,10 @@ std::string analyze_files(const std::vector<std::string>& paths, const Analyzer:
       std::optional<FileReport> rep;
       {
         std::unique_lock<std::mutex> lock(mu);
-        ready.wait(lock, [&] { return done[i].has_value(); });
+        ready.wait(lock, [&] { return done[i].has_value() || alive == 0; });
+        if (!done[i]) {
+          break;  // no engine could be built
+        }
         rep.swap(done[i]);
       }
       emit(*rep);
@@ -147,7 +163,8 @@ std::string analyze_files(const std::vector<std::string>& paths, const Analyzer:
     throw;
   }
   join();
-  return {};
+  const std::lock_guard<std::mutex> lock(mu);
+  return alive == 0 ? setup_error : std::string{};
 }
 
 }  // namespace imguard::engine
