@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/offline.h"
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <atomic>
+
+#include <array>
 #include <condition_variable>
+#include <cstdlib>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -12,6 +17,122 @@
 #include "capture/pcap_source.h"
 
 namespace imguard::engine {
+namespace {
+
+using capture::PcapSource;
+
+// Big files are read a batch ahead on a thread of their own (OfflineEngine::
+// set_read_ahead_bytes): reading and link-layer decoding are about a fifth of the work on
+// a big capture. Small files are not worth a thread.
+constexpr size_t kFramesPerBatch = 512;
+constexpr size_t kBatchesAhead = 4;
+
+/// What PcapSource::next() said about one frame, with the frame's bytes moved into a batch.
+struct Item {
+  PcapSource::Status status = PcapSource::Status::kEnd;
+  packet::Anomaly why{};
+  packet::Timestamp ts{};
+  std::optional<std::array<uint8_t, 6>> src_mac;
+  size_t offset = 0;  // of the L3 bytes in Batch::bytes
+  size_t length = 0;
+};
+struct Batch {
+  std::vector<uint8_t> bytes;
+  std::vector<Item> items;  // the last item of the last batch is kEnd or kError
+};
+
+/// Reads a capture on its own thread, up to kBatchesAhead batches ahead of the consumer.
+class ReadAhead {
+ public:
+  explicit ReadAhead(PcapSource& source) : source_(source), thread_([this] { run(); }) {}
+  ~ReadAhead() {
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  /// The next batch, in file order; blocks until it is read.
+  Batch next() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return !ready_.empty(); });
+    Batch b = std::move(ready_.front());
+    ready_.pop_front();
+    changed_.notify_all();
+    return b;
+  }
+  /// The source's error message; valid once a kError item was returned.
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  bool hand_over(Batch& b) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return stop_ || ready_.size() < kBatchesAhead; });
+    if (stop_) {
+      return false;
+    }
+    ready_.push_back(std::move(b));
+    changed_.notify_all();
+    b = Batch{};
+    return true;
+  }
+
+  void run() noexcept {
+    Batch b;
+    try {
+      capture::Frame frame;
+      for (;;) {
+        Item it;
+        it.status = source_.next(frame, it.why);
+        if (it.status == PcapSource::Status::kError) {
+          error_ = source_.error();
+        }
+        if (it.status == PcapSource::Status::kFrame) {
+          it.ts = frame.ts;
+          it.src_mac = frame.src_mac;
+          it.offset = b.bytes.size();
+          it.length = frame.l3.size();
+          b.bytes.insert(b.bytes.end(), frame.l3.begin(), frame.l3.end());
+        }
+        const bool last =
+            it.status == PcapSource::Status::kEnd || it.status == PcapSource::Status::kError;
+        b.items.push_back(it);
+        if (last) {
+          hand_over(b);
+          return;
+        }
+        if (b.items.size() >= kFramesPerBatch && !hand_over(b)) {
+          return;
+        }
+      }
+    } catch (const std::exception& e) {  // out of memory while batching
+      error_ = e.what();
+      b.items.clear();
+      Item failed;
+      failed.status = PcapSource::Status::kError;
+      b.items.push_back(failed);
+      try {
+        hand_over(b);
+      } catch (...) {
+        std::abort();  // nothing left to tell the reader with
+      }
+    }
+  }
+
+  PcapSource& source_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<Batch> ready_;
+  bool stop_ = false;
+  std::string error_;   // written before the kError item is handed over
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace
 
 std::unique_ptr<OfflineEngine> OfflineEngine::create(const Analyzer::Config& config,
                                                      std::string& error) {
@@ -39,24 +160,49 @@ FileReport OfflineEngine::analyze(const std::string& path, const policy::Config*
   }
   PolicyView view;
   view.config = policy;
-  capture::Frame frame;
-  packet::Anomaly why{};
-  for (;;) {
-    const auto st = source->next(frame, why);
-    if (st == capture::PcapSource::Status::kEnd) {
-      break;
-    }
-    if (st == capture::PcapSource::Status::kError) {
-      rep.error = path + ": " + source->error();
-      break;
-    }
-    if (st == capture::PcapSource::Status::kSkipped) {
-      analyzer_->count_anomaly(why);
-      continue;
+  // One frame as PcapSource::next() gave it; false once the file is done.
+  auto step = [&](PcapSource::Status st, packet::Anomaly why, std::span<const uint8_t> l3,
+                  packet::Timestamp ts, const std::optional<std::array<uint8_t, 6>>& mac,
+                  const std::string& error) {
+    switch (st) {
+      case PcapSource::Status::kEnd:
+        return false;
+      case PcapSource::Status::kError:
+        rep.error = path + ": " + error;
+        return false;
+      case PcapSource::Status::kSkipped:
+        analyzer_->count_anomaly(why);
+        return true;
+      case PcapSource::Status::kFrame:
+        break;
     }
     PacketMeta meta;
-    meta.src_mac = frame.src_mac;
-    analyzer_->on_packet(frame.l3, frame.ts, meta, view);
+    meta.src_mac = mac;
+    analyzer_->on_packet(l3, ts, meta, view);
+    return true;
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size >= read_ahead_bytes_) {
+    ReadAhead reader(*source);
+    for (bool more = true; more;) {
+      const Batch b = reader.next();
+      for (const Item& it : b.items) {
+        const auto l3 = std::span<const uint8_t>(b.bytes).subspan(it.offset, it.length);
+        if (!step(it.status, it.why, l3, it.ts, it.src_mac, reader.error())) {
+          more = false;
+          break;
+        }
+      }
+    }
+  } else {
+    capture::Frame frame;
+    packet::Anomaly why{};
+    for (;;) {
+      const auto status = source->next(frame, why);
+      if (!step(status, why, frame.l3, frame.ts, frame.src_mac, source->error())) {
+        break;
+      }
+    }
   }
   analyzer_->flush();
   sink_.out_ = nullptr;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // One engine for many files: each file's result must not depend on the files before it.
+#include <unistd.h>
 #include <catch2/catch.hpp>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -136,4 +138,42 @@ TEST_CASE("a missing file is an error in its report, the next file is still anal
   CHECK_FALSE(reps[0].error.empty());
   CHECK(reps[1].error.empty());
   CHECK_FALSE(reps[1].flows.empty());
+}
+
+TEST_CASE("reading a file ahead on its own thread gives the same report", "[offline]") {
+  const auto policy = imguard::policy::default_config();
+  std::string error;
+  auto engine = OfflineEngine::create(Analyzer::Config{}, error);
+  REQUIRE(engine);
+  for (const char* f : {"bittorrent/libtorrent-utp-dht.pcap", "background/http-sll.pcap",
+                        "regression/tcp-after-close.pcap"}) {
+    engine->set_read_ahead_bytes(int64_t{1} << 40);
+    const std::string inline_read = jsonl(engine->analyze(pcap(f), &policy), policy);
+    engine->set_read_ahead_bytes(0);
+    const std::string read_ahead = jsonl(engine->analyze(pcap(f), &policy), policy);
+    CHECK(read_ahead == inline_read);
+  }
+  // A damaged file: the same flows before the damage, the same error.
+  const std::string cut = "/tmp/imguard-offline-test-" + std::to_string(::getpid()) + ".pcap";
+  {
+    std::FILE* in = std::fopen(pcap("bittorrent/lpd.pcap").c_str(), "rb");
+    REQUIRE(in != nullptr);
+    std::vector<char> head(20000);
+    head.resize(std::fread(head.data(), 1, head.size(), in));
+    std::fclose(in);
+    std::FILE* out = std::fopen(cut.c_str(), "wb");
+    REQUIRE(out != nullptr);
+    std::fwrite(head.data(), 1, head.size(), out);
+    std::fclose(out);
+  }
+  engine->set_read_ahead_bytes(int64_t{1} << 40);
+  const FileReport a = engine->analyze(cut, &policy);
+  engine->set_read_ahead_bytes(0);
+  const FileReport b = engine->analyze(cut, &policy);
+  std::remove(cut.c_str());
+  CHECK_FALSE(a.error.empty());
+  CHECK(b.error == a.error);
+  CHECK(jsonl(b, policy) == jsonl(a, policy));
+  const FileReport missing = engine->analyze("/nonexistent/y.pcap", &policy);
+  CHECK_FALSE(missing.error.empty());
 }
