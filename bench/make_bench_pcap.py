@@ -83,20 +83,23 @@ def write_pcap(path, frames, replica, t_base):
     return packets, ip_bytes
 
 
+def ip_records(path):
+    """[(ts, (ethertype, ip))] of a capture's IPv4/IPv6 frames; [] (and a note) if unreadable."""
+    try:
+        return [(ts, r) for lt, ts, fr in read_pcap(path)
+                for r in [to_ip(lt, fr)] if r and r[0] in (0x0800, 0x86DD)]
+    except (OSError, ValueError) as e:
+        print(f"skipping {e}", file=sys.stderr)
+        return []
+
+
 def split(a):
     """One output file per (input, replica)."""
     os.makedirs(a.split, exist_ok=True)
+    inputs = [r for r in (ip_records(p) for p in a.pcaps) if r]
     packets = ip_bytes = n = 0
     for rep in range(a.replicas):
-        for p in a.pcaps:
-            try:
-                recs = [(ts, r) for lt, ts, fr in read_pcap(p)
-                        for r in [to_ip(lt, fr)] if r and r[0] in (0x0800, 0x86DD)]
-            except (OSError, ValueError) as e:
-                print(f"skipping {e}", file=sys.stderr)
-                continue
-            if not recs:
-                continue
+        for recs in inputs:
             first = min(ts for ts, _ in recs)
             frames = [(ts - first, et, ip) for ts, (et, ip) in recs]
             k, b = write_pcap(os.path.join(a.split, f"{n:05d}.pcap"), frames, rep,
@@ -126,12 +129,7 @@ def main():
     frames = []
     start = 0
     for p in a.pcaps:
-        try:
-            recs = [(ts, r) for lt, ts, fr in read_pcap(p)
-                    for r in [to_ip(lt, fr)] if r and r[0] in (0x0800, 0x86DD)]
-        except (OSError, ValueError) as e:
-            print(f"skipping {e}", file=sys.stderr)
-            continue
+        recs = ip_records(p)
         if not recs:
             continue
         first = min(ts for ts, _ in recs)
