@@ -7,15 +7,20 @@
 //  2. Peak RSS for 1,000,000 distinct TCP flows whose first segment opens a TLS
 //     ClientHello record that claims 16 KB (the reassembly worst case), against the bound
 //     capacity x Analyzer::bytes_per_flow() + engine.flows.reassembly_bytes.
-// Usage: flood [N_COLLIDING=15000] [N_RSS_FLOWS=1000000]
-#include <sys/resource.h>
-
+// Usage: flood [N_COLLIDING=15000] [N_RSS_FLOWS=1000000] [plain] [--capacity=N]
+//              [--reassembly-bytes=N] [--min-ratio=R] [--max-bytes-per-flow=B]
+// Without the --min-*/--max-* options it only measures; with them it is the CI check
+// (ctest robustness/flood): exit 1 when the colliding/random ratio falls under R, or when
+// the peak RSS growth of the RSS phase exceeds capacity x B + reassembly budget.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -168,20 +173,86 @@ double old_map_inserts_per_sec(const std::vector<std::pair<uint16_t, uint16_t>>&
   return static_cast<double>(keys.size()) / dt.count();
 }
 
-double max_rss_mib() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+// A field of /proc/self/status in MiB ("VmRSS", "VmHWM").
+double status_mib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t len = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, len, field) == 0 && line.size() > len && line[len] == ':') {
+      return std::strtod(line.c_str() + len + 1, nullptr) / 1024.0;  // kB
+    }
+  }
+  return 0;
+}
+
+// Resets the peak RSS (VmHWM) to the current RSS, so the RSS phase is measured on its own
+// and not hidden under an earlier peak.
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+struct Options {
+  size_t colliding = 15'000;
+  size_t rss_flows = 1'000'000;
+  bool plain = false;
+  Analyzer::Config config;
+  double min_ratio = 0;           // 0: report only
+  size_t max_bytes_per_flow = 0;  // 0: report only
+};
+
+bool parse_options(int argc, char** argv, Options& o) {
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* name, auto& out) {
+      const std::string prefix = std::string(name) + "=";
+      if (a.compare(0, prefix.size(), prefix) != 0) {
+        return false;
+      }
+      const std::string v = a.substr(prefix.size());
+      char* end = nullptr;
+      if constexpr (std::is_same_v<std::decay_t<decltype(out)>, double>) {
+        out = std::strtod(v.c_str(), &end);
+      } else {
+        out = std::strtoul(v.c_str(), &end, 10);
+      }
+      return !v.empty() && *end == '\0';
+    };
+    if (value("--capacity", o.config.flows.capacity) ||
+        value("--reassembly-bytes", o.config.limits.reassembly_bytes) ||
+        value("--min-ratio", o.min_ratio) || value("--max-bytes-per-flow", o.max_bytes_per_flow)) {
+      continue;
+    }
+    if (a == "plain") {
+      o.plain = true;
+    } else if (positional < 2 && !a.empty() && a[0] != '-') {
+      (positional++ == 0 ? o.colliding : o.rss_flows) = std::strtoul(a.c_str(), nullptr, 10);
+    } else {
+      std::fprintf(stderr, "flood: bad argument '%s'\n", a.c_str());
+      return false;
+    }
+  }
+  return o.config.flows.capacity > 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 15'000;
-  const size_t rss_flows = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1'000'000;
-  const Analyzer::Config defaults;
+  Options opt;
+  if (!parse_options(argc, argv, opt)) {
+    return 2;
+  }
+  const size_t n = opt.colliding;
+  const size_t rss_flows = opt.rss_flows;
+  const Analyzer::Config& defaults = opt.config;
+  int failures = 0;
   size_t buckets = 0;
-  const auto colliding = colliding_keys(defaults.flows.capacity, n, buckets);
+  // Collide under the table size the old code reserved by default (262,144 flows).
+  const auto colliding = colliding_keys(Analyzer::Config{}.flows.capacity, n, buckets);
   std::mt19937 rng(12345);
   std::vector<std::pair<uint16_t, uint16_t>> random;
   while (random.size() < colliding.size()) {
@@ -209,8 +280,17 @@ int main(int argc, char** argv) {
       "analyzer new flows/s (best of 4 random / 3 colliding rounds): random %.0f, colliding "
       "%.0f, ratio %.3f (goal >= 0.9)\n",
       best_random, best_colliding, best_colliding / best_random);
+  if (opt.min_ratio > 0 && best_colliding / best_random < opt.min_ratio) {
+    std::printf("FAIL: colliding/random ratio %.3f < %.2f: colliding keys are slow again\n",
+                best_colliding / best_random, opt.min_ratio);
+    ++failures;
+  }
 
-  const double rss_before = max_rss_mib();
+  if (!reset_peak_rss()) {
+    std::printf("note: /proc/self/clear_refs not writable; peak RSS includes earlier phases\n");
+  }
+  const double rss_before = status_mib("VmRSS");
+  auto peak_mib = [] { return std::max(status_mib("VmHWM"), status_mib("VmRSS")); };
   {
     NullSink sink;
     std::string error;
@@ -222,7 +302,7 @@ int main(int argc, char** argv) {
     // Record header claiming 16,128 bytes, a ClientHello handshake header, then 600 bytes.
     std::vector<uint8_t> hello = {0x16, 0x03, 0x01, 0x3f, 0x00, 0x01, 0x00, 0x3e, 0xfc, 0x03, 0x03};
     hello.resize(600, 0x42);
-    if (argc > 3 && std::string(argv[3]) == "plain") {
+    if (opt.plain) {
       hello.assign(600, 0x42);  // not TLS: what the table and nDPI cost without reassembly
     }
     Timestamp ts{1'000'000};
@@ -241,18 +321,27 @@ int main(int argc, char** argv) {
         "rss: %zu TLS-claim flows, table %zu (capacity %zu, evicted %lu): peak RSS %.1f MiB "
         "(+%.1f MiB), bound capacity x %zu B/flow + %zu MiB reassembly = %.1f MiB\n",
         rss_flows, a->flows().size(), defaults.flows.capacity,
-        static_cast<unsigned long>(a->flows().stats().evicted), max_rss_mib(),
-        max_rss_mib() - rss_before, Analyzer::bytes_per_flow(),
-        defaults.limits.reassembly_bytes >> 20, bound);
+        static_cast<unsigned long>(a->flows().stats().evicted), peak_mib(), peak_mib() - rss_before,
+        Analyzer::bytes_per_flow(), defaults.limits.reassembly_bytes >> 20, bound);
+    const double growth = (peak_mib() - rss_before) * 1024 * 1024;
     std::printf("measured: %.0f B per tracked flow beyond reassembly (vs bytes_per_flow %zu)\n",
-                ((max_rss_mib() - rss_before) * 1024 * 1024 -
-                 static_cast<double>(lim.stats().reassembly_peak_bytes)) /
+                (growth - static_cast<double>(lim.stats().reassembly_peak_bytes)) /
                     static_cast<double>(a->flows().size()),
                 Analyzer::bytes_per_flow());
+    if (opt.max_bytes_per_flow > 0) {
+      const double limit = static_cast<double>(defaults.flows.capacity * opt.max_bytes_per_flow +
+                                               defaults.limits.reassembly_bytes);
+      std::printf("check: peak RSS growth %.1f MiB <= capacity x %zu B + reassembly = %.1f MiB\n",
+                  growth / (1024 * 1024), opt.max_bytes_per_flow, limit / (1024 * 1024));
+      if (growth > limit) {
+        std::printf("FAIL: memory grows past the flow capacity bound\n");
+        ++failures;
+      }
+    }
     std::printf("counters: reassembly_refused %lu, reassembly_peak_bytes %lu, in use %zu\n",
                 static_cast<unsigned long>(lim.stats().reassembly_refused),
                 static_cast<unsigned long>(lim.stats().reassembly_peak_bytes),
                 lim.reassembly_in_use());
   }
-  return 0;
+  return failures == 0 ? 0 : 1;
 }

@@ -6,9 +6,16 @@
 // Peer learning: tracker response peers for the announcing host only; the announce's own
 // port (>= 1024) for the announcer; confirmed peer sessions for their two ends.
 // Evidence: pcaps/bittorrent/ (transmission, libtorrent plain and RC4, aria2 MSE).
-// False positives: MSE behaviour matches any protocol whose first three messages are
-// random-looking and sized like a DH exchange (an unknown obfuscated protocol on a high
-// port, e.g. a private obfuscating proxy); common framings and service ports are excluded.
+// Look-alikes (pcaps/negative/random-payload.pcap, openvpn-tcp.pcap; bittorrent/
+// lookalike-negative.pcap): any encrypted protocol without framing is random bytes, and
+// its first three messages can be sized like a DH exchange. What separates MSE between
+// hosts not known from other flows: the exact sequence Ya (96-608 bytes, one segment),
+// Yb (96-608), the initiator's >= 56-byte request, and then the initiator's 68-byte
+// encrypted peer-wire handshake, either as IA inside a 124-byte request or as its next
+// segment (RC4 keeps sizes). Random sizes almost never produce that 68. Known hosts
+// (peer cache) need only Ya and Yb. Common framings and service ports are excluded.
+// Not covered without a known host: a client that pads its request (PadC) and sends the
+// handshake as IA in the same message.
 #include "classifiers/bittorrent.h"
 
 #include <algorithm>
@@ -28,7 +35,18 @@ constexpr size_t kHandshakePrefix = 1 + kProtocolString.size();
 // Response segments examined for a tracker's peer list before settling for the request.
 constexpr uint8_t kTrackerResponseSegments = 3;
 
-enum class Stage : uint8_t { kStart, kTracker, kTrackerBody, kMseOffer, kMseAnswered };
+enum class Stage : uint8_t {
+  kStart,
+  kTracker,
+  kTrackerBody,
+  kMseOffer,
+  kMseAnswered,
+  kMseRequested
+};
+// MSE's initiator handshake when it travels as IA in the request (no PadC): 40 hash bytes,
+// VC 8, crypto_provide 4, len(PadC) 2, len(IA) 2, and the 68-byte peer-wire handshake.
+constexpr size_t kPeerHandshake = 68;
+constexpr size_t kMseRequestWithHandshake = 20 + 20 + 8 + 4 + 2 + 2 + kPeerHandshake;
 
 struct State {
   Stage stage;
@@ -175,7 +193,22 @@ Result Bittorrent::inspect(const packet::PacketView& pkt, const FlowContext& ctx
       if (!c2s) {
         return NeedMore{};  // Yb and PadB may take more than one segment
       }
-      if (bt::looks_like_mse_request(p)) {
+      if (!bt::looks_like_mse_request(p)) {
+        return NotMine{};
+      }
+      if (p.size() == kMseRequestWithHandshake) {
+        bt::learn_flow(pkt, ctx, false);
+        return kMseMatch;
+      }
+      s.stage = Stage::kMseRequested;
+      return NeedMore{};
+    case Stage::kMseRequested:
+      // RC4 keeps sizes: the initiator's encrypted peer-wire handshake, when it did not
+      // travel in the request, is its next segment, exactly 68 bytes.
+      if (!c2s) {
+        return NeedMore{};
+      }
+      if (p.size() == kPeerHandshake) {
         bt::learn_flow(pkt, ctx, false);
         return kMseMatch;
       }

@@ -14,9 +14,10 @@ namespace imguard::classifiers {
 ///   blob (DH key + padding), no recognisable framing. Enough when one of the hosts is
 ///   already known as a BitTorrent host in the peer cache; otherwise the initiator's next
 ///   message must also look like MSE's (>= 56 random bytes: two hashes and the encrypted
-///   verification constant), it must have sent its key in one segment, and the server
-///   port must not be an ordinary service port. Encrypted sessions to a known peer
-///   endpoint are left to KnownPeers (cross_flow).
+///   verification constant), it must have sent its key in one segment, the server port
+///   must not be an ordinary service port, and the initiator's 68-byte peer-wire
+///   handshake must show by its size (in a 124-byte request, or as the next segment).
+///   Encrypted sessions to a known peer endpoint are left to KnownPeers (cross_flow).
 ///
 /// Features: every match carries `file_transfer`. `serving` is set when the responder is a
 /// peer listener accepting inbound peer connections: peer-wire handshakes and MSE

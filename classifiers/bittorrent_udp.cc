@@ -7,9 +7,17 @@
 // transaction id answers a query this flow sent, for the querying host alone; UDP tracker
 // peers only from an announce reply with the request's transaction id, for the announcer.
 // Negative: pcaps/regression/dht-forged-nodes.pcap (an unsolicited reply learns nothing).
-// False positives: none known; a lone uTP SYN is only accepted when the flow ends without
-// contradicting it.
+// Look-alikes (pcaps/negative/raknet-game.pcap, game-udp.pcap): uTP's header is 20 bytes
+// of numbers, and game datagrams often fit it (RakNet's unconnected ping 0x01 00... is a
+// valid uTP DATA header). What separates uTP: the RakNet offline magic is refused
+// outright; the responder's connection id is the SYN's, or off by exactly one mid-flow
+// (never an echo of the initiator's); an unanswered run needs the initiator's seq_nr to
+// advance with every DATA packet. A lone uTP SYN is only accepted when the flow ends
+// without contradicting it.
 #include "classifiers/bittorrent_udp.h"
+
+#include <algorithm>
+#include <iterator>
 
 #include "classifiers/bittorrent_bencode.h"
 #include "classifiers/bittorrent_common.h"
@@ -44,8 +52,9 @@ struct State {
   uint8_t utp_syn;     // the initiator opened with a uTP SYN
   uint8_t utp_client;  // valid uTP packets from the initiator
   uint8_t dht_queries;
-  uint16_t utp_conn;  // initiator's first connection id
-  uint16_t utp_seq;   // initiator's first seq_nr
+  uint16_t utp_conn;      // initiator's first connection id
+  uint16_t utp_seq;       // initiator's first seq_nr
+  uint16_t utp_last_seq;  // initiator's latest seq_nr
   // UDP tracker: the request's transaction id. DHT: FNV-1a of the last query's "t" (the
   // slot budget has no room for the bytes; an off-path forger must know "t" either way).
   uint32_t tracker_tid;
@@ -91,6 +100,22 @@ std::optional<UtpHeader> parse_utp(Bytes p) noexcept {
     return std::nullopt;  // DATA carries bytes; STATE, RESET and SYN carry none
   }
   return UtpHeader{type, bt::be16(p, 2), bt::be16(p, 16), bt::be16(p, 18)};
+}
+
+/// RakNet's "offline message" magic (RakNet MessageIdentifiers / RakPeer.cpp): every
+/// unconnected ping/pong and open-connection message of RakNet games carries it, after the
+/// message id and, in pings and pongs, an 8-byte time (and a GUID in pongs).
+constexpr uint8_t kRakNetMagic[16] = {0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe,
+                                      0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78};
+
+bool is_raknet_offline(Bytes p) noexcept {
+  for (const size_t at : {size_t{1}, size_t{9}, size_t{17}}) {
+    if (p.size() >= at + sizeof(kRakNetMagic) &&
+        std::equal(std::begin(kRakNetMagic), std::end(kRakNetMagic), p.subspan(at).begin())) {
+      return true;
+    }
+  }
+  return false;
 }
 
 uint16_t diff16(uint16_t a, uint16_t b) noexcept {
@@ -256,13 +281,30 @@ Result on_tracker(const packet::PacketView& pkt, const FlowContext& ctx, State& 
 Result on_utp(const UtpHeader& h, const packet::PacketView& pkt, const FlowContext& ctx,
               State& s) noexcept {
   if (ctx.direction == Direction::kClientToServer) {
+    if (s.utp_client != 0) {
+      // BEP 29: seq_nr counts the sender's DATA (and SYN/FIN) packets; a STATE repeats the
+      // next one. A DATA packet must move it forward: a game's constant or random bytes at
+      // offset 16 do not.
+      const uint16_t ahead = static_cast<uint16_t>(h.seq - s.utp_last_seq);
+      const bool ok = h.type == kUtpData ? ahead != 0 && ahead <= kUtpSeqWindow
+                                         : diff16(h.seq, s.utp_last_seq) <= kUtpSeqWindow;
+      if (!ok) {
+        return NotMine{};
+      }
+    }
+    if (h.type == kUtpData || s.utp_client == 0) {
+      s.utp_last_seq = h.seq;
+    }
     ++s.utp_client;
     return s.utp_syn != 0 ? Result{NeedMore{Hold::kClaim}} : Result{NeedMore{}};
   }
-  // The responder sends with the initiator's receive id: equal to the SYN's id, one less
-  // than the id the initiator uses afterwards (BEP 29 "connection setup").
-  const bool ids_tied = h.conn == s.utp_conn || static_cast<uint16_t>(h.conn + 1) == s.utp_conn ||
-                        static_cast<uint16_t>(s.utp_conn + 1) == h.conn;
+  // BEP 29 "connection setup": the SYN carries the initiator's receive id R and the
+  // initiator sends with R+1 afterwards; the responder sends with R. So after a SYN the
+  // responder's id equals the SYN's; seen mid-flow, the two sides' ids differ by exactly
+  // one. Equal ids without a SYN are an echoed session token (games), not uTP.
+  const bool ids_tied = s.utp_syn != 0 ? h.conn == s.utp_conn
+                                       : static_cast<uint16_t>(h.conn + 1) == s.utp_conn ||
+                                             static_cast<uint16_t>(s.utp_conn + 1) == h.conn;
   const bool acks_tied =
       s.utp_syn != 0 ? h.ack == s.utp_seq : diff16(h.ack, s.utp_seq) <= kUtpSeqWindow;
   if (!ids_tied || !acks_tied) {
@@ -323,6 +365,9 @@ Result BittorrentUdp::inspect(const packet::PacketView& pkt, const FlowContext& 
 
   if (p.empty()) {
     return NeedMore{};
+  }
+  if (is_raknet_offline(p)) {
+    return NotMine{};  // a RakNet game's discovery or connection setup (0x01 pings parse as uTP)
   }
   if (p[0] == 'd') {
     const auto type = krpc_type(p);

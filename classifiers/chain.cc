@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "classifiers/chain.h"
 
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -67,6 +68,41 @@ void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const n
   state.result.final = true;
 }
 
+namespace {
+
+static_assert(kFeaturePeer < 16 && static_cast<uint8_t>(Evidence::kDpi) < 16,
+              "ChainScratch keeps a held Match's features and evidence in 4 bits each");
+
+/// TLS, QUIC and HTTP carry any application: recognising one of them says nothing
+/// against a specific app (Telegram by its address list is still Telegram inside TLS).
+bool generic_carrier(AppId app) noexcept {
+  return app == AppId::kHttp || app == AppId::kTls || app == AppId::kQuic;
+}
+
+bool specific(AppId app) noexcept {
+  return app != AppId::kUnknown && !generic_carrier(app);
+}
+
+/// Whether `candidate` should replace `held`: stronger evidence, unless it only names a
+/// generic carrier of a specific held app.
+bool outranks(const Match& candidate, const Match& held) noexcept {
+  if (generic_carrier(candidate.app) && specific(held.app)) {
+    return false;
+  }
+  return candidate.evidence > held.evidence;
+}
+
+}  // namespace
+
+std::optional<Match> Chain::held(const ChainScratch& s) noexcept {
+  if (s.hint_classifier == kNoClassifier) {
+    return std::nullopt;
+  }
+  return Match{.app = s.hint_app,
+               .evidence = static_cast<Evidence>(s.hint_evidence),
+               .features = static_cast<uint8_t>(s.hint_features)};
+}
+
 bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
                     ChainFlowState& state) noexcept {
   if (state.result.final) {
@@ -97,8 +133,9 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   if (has_payload && s.data_packets < 0xff) {
     ++s.data_packets;
   }
-  // The strongest weak Match of this packet: it decides only if no classifier after it
-  // shows stronger evidence on the same packet (Evidence order, classifier.h).
+  const std::optional<Match> before = held(s);
+  // The strongest weak Match of this packet: held, not decided (Evidence order,
+  // classifier.h), unless a classifier after it shows stronger evidence on the same packet.
   std::optional<Match> weak;
   uint8_t weak_index = kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {
@@ -111,13 +148,22 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
     if (const auto* m = std::get_if<Match>(&r)) {
       if (m->evidence >= Evidence::kDpi) {
-        if (s.hint_classifier != kNoClassifier && m->app == s.hint_app) {
-          // The payload confirms the hint (nDPI names a DCC transfer irc): the hint keeps
-          // the more specific knowledge, e.g. that the flow carries a file.
-          decide(state, s.hint_classifier,
-                 Match{.app = s.hint_app,
-                       .evidence = Evidence::kCrossFlow,
-                       .features = static_cast<uint8_t>(s.hint_features | m->features)});
+        if (before && m->app == before->app) {
+          // The payload confirms the held answer. A hint keeps its more specific knowledge
+          // (nDPI names a DCC transfer irc; the hint knows it carries a file).
+          const uint8_t features = static_cast<uint8_t>(before->features | m->features);
+          if (before->evidence == Evidence::kCrossFlow) {
+            decide(
+                state, s.hint_classifier,
+                Match{.app = before->app, .evidence = Evidence::kCrossFlow, .features = features});
+          } else {
+            decide(state, static_cast<uint8_t>(i),
+                   Match{.app = m->app, .evidence = m->evidence, .features = features});
+          }
+          return true;
+        }
+        if (before && !outranks(*m, *before)) {
+          decide(state, s.hint_classifier, *before);  // a carrier under a specific app
           return true;
         }
         decide(state, static_cast<uint8_t>(i), *m);
@@ -143,24 +189,13 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
       break;
     }
   }
-  if (weak && weak->evidence == Evidence::kCrossFlow) {
-    // A hint about this flow from other flows: held while this flow's payload has its say.
-    if (s.hint_classifier == kNoClassifier) {
-      s.hint_app = weak->app;
-      s.hint_features = weak->features;
-      s.hint_classifier = weak_index;
-    }
-  } else if (weak && state.result.app == AppId::kUnknown) {
-    // A weaker guess made from this flow's own packet, nothing stronger on it: decides,
-    // unless a held hint is at least as strong (then the hint decides now).
-    if (s.hint_classifier != kNoClassifier && weak->evidence <= Evidence::kCrossFlow) {
-      decide(
-          state, s.hint_classifier,
-          Match{.app = s.hint_app, .evidence = Evidence::kCrossFlow, .features = s.hint_features});
-    } else {
-      decide(state, weak_index, *weak);
-    }
-    return true;
+  if (weak && (!before || outranks(*weak, *before))) {
+    // Held while this flow's payload has its say; the first of equals stays.
+    s.hint_app = weak->app;
+    assert((weak->features & ~0x0fu) == 0 && "a new Feature bit needs a wider hint_features");
+    s.hint_features = weak->features & 0x0fu;
+    s.hint_evidence = static_cast<uint8_t>(weak->evidence) & 0x0fu;
+    s.hint_classifier = weak_index;
   }
   const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
   const uint16_t data_budget = tcp ? budget_.tcp_data_packets : budget_.udp_data_packets;
@@ -186,17 +221,13 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   }
   ChainScratch& s = *state.scratch;
   const FlowContext ctx = with_peers(flow_ctx);
-  std::optional<Match> best;
-  uint8_t best_index = kNoClassifier;
-  if (s.hint_classifier != kNoClassifier) {
-    best = Match{.app = s.hint_app, .evidence = Evidence::kCrossFlow, .features = s.hint_features};
-    best_index = s.hint_classifier;
-  }
+  std::optional<Match> best = held(s);
+  uint8_t best_index = best ? s.hint_classifier : kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];
     auto m = e.classifier->give_up(ctx, slot_of(e, s));
-    if (m && (!best || m->evidence > best->evidence)) {
+    if (m && (!best || outranks(*m, *best))) {
       best = m;
       best_index = static_cast<uint8_t>(i);
     }

@@ -41,10 +41,16 @@ struct ChainScratch {
   // narrow so the held hint below fits the padding and flows do not grow.
   uint8_t data_packets = 0;  // payload-carrying packets inspected
   uint8_t packets = 0;       // all packets inspected
-  /// A held cross_flow Match (see Evidence), kNoClassifier if none: it decides once the
-  /// flow showed Budget::hint_data_packets payload packets with nothing stronger.
+  /// The strongest weak Match held so far (see Evidence), kNoClassifier if none: a
+  /// cross_flow hint from other flows or a guess from this flow's own packets (behaviour,
+  /// address list). It decides once the flow showed Budget::hint_data_packets payload
+  /// packets with nothing stronger, or at once when the payload is recognised only as a
+  /// generic carrier (TLS, QUIC, HTTP), which does not contradict a specific app.
   AppId hint_app = AppId::kUnknown;
-  uint8_t hint_features = kFeatureNone;
+  // Feature bits (all below 16, classifier.h) and the Evidence share one byte, so flows do
+  // not grow.
+  uint8_t hint_features : 4 = kFeatureNone;
+  uint8_t hint_evidence : 4 = static_cast<uint8_t>(Evidence::kNone);
   uint8_t hint_classifier = kNoClassifier;
 };
 
@@ -62,9 +68,10 @@ struct Budget {
   uint16_t tcp_data_packets = 24;
   uint16_t udp_data_packets = 8;
   uint16_t max_packets = 64;
-  /// Payload packets of the flow a cross_flow Match waits for (hints are given on the first
-  /// one) while the payload classifiers may still recognise the flow (nDPI needs both
-  /// directions for e.g. PostgreSQL; 4 covers request, answer and one more each way).
+  /// Payload packets of the flow a weak Match (cross_flow hint, behaviour, address list)
+  /// waits for while the payload classifiers may still recognise the flow (nDPI needs both
+  /// directions for e.g. PostgreSQL; 4 covers request, answer and one more each way). A
+  /// weak Match made after that many payload packets decides at once.
   uint16_t hint_data_packets = 4;
 };
 
@@ -82,9 +89,9 @@ class Chain {
   /// Returns true when the flow's classification is final (match or budget spent).
   bool inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                ChainFlowState& state) noexcept;
-  /// Finalises an undecided flow (flow ended or budget spent): the strongest of a held
-  /// cross_flow hint and the give_up() answers wins (the hint on a tie), otherwise the flow
-  /// stays unknown.
+  /// Finalises an undecided flow (flow ended or budget spent): the strongest of the held
+  /// weak Match and the give_up() answers wins (the held one on a tie; a generic carrier
+  /// answer never displaces a specific app), otherwise the flow stays unknown.
   void finish(const FlowContext& ctx, ChainFlowState& state) noexcept;
   /// Frees per-flow classifier resources. inspect() and finish() already do it when the
   /// classification becomes final; call it when the flow leaves the table (idempotent).
@@ -111,6 +118,8 @@ class Chain {
   };
   FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
+  /// The held weak Match of the flow, if any.
+  static std::optional<Match> held(const ChainScratch& s) noexcept;
 
   FlowContext with_peers(const FlowContext& ctx) noexcept;
   bool inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,

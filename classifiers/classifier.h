@@ -18,12 +18,14 @@ namespace imguard::classifiers {
 /// What a decision rests on, strongest last. Shown to admins so they can trust or tune it.
 ///
 /// The order is a contract the Chain enforces: anything below kDpi is a guess about the
-/// flow, kDpi is the flow's own bytes. A classifier's weaker Match does not end the chain's
-/// pass over a packet: the classifiers after it still see that packet and a kDpi Match
-/// among them wins. A kCrossFlow Match (a hint learned from other flows, possibly forged
-/// by a third party) is held even longer, for Budget::hint_data_packets payload packets,
-/// while the flow's own payload may still be recognised; then the strongest answer of all
-/// (the hint, or a give_up() answer) decides. A weak guess never outranks strong evidence.
+/// flow, kDpi is the flow's own bytes. A weaker Match does not decide the flow when it is
+/// made: the classifiers after it still see that packet, and the flow's next payload
+/// packets (up to Budget::hint_data_packets in all) are still shown to every classifier;
+/// a kDpi Match among them wins. Then the strongest answer held (a kCrossFlow hint learned
+/// from other flows, possibly forged by a third party, or a guess from the flow's own
+/// packets), or a stronger give_up() answer, decides. A weak guess never outranks strong
+/// evidence; the one exception is a kDpi answer that names only a generic carrier (TLS,
+/// QUIC, HTTP): it does not contradict a specific app guessed for the flow, which stands.
 enum class Evidence : uint8_t {
   kNone,
   kPortGuess,    // only the port number suggested it
@@ -34,7 +36,8 @@ enum class Evidence : uint8_t {
 };
 std::string_view evidence_name(Evidence e) noexcept;
 
-/// Per-flow facts a policy can act on, beyond the app itself. A bit set.
+/// Per-flow facts a policy can act on, beyond the app itself. A bit set of at most four
+/// bits (a held weak Match keeps them in 4 bits of ChainFlowState; chain.cc checks).
 enum Feature : uint8_t {
   kFeatureNone = 0,
   kFeatureFileTransfer = 1 << 0,  // the flow carries files (DCC SEND, bytestreams, P2P)
@@ -123,6 +126,10 @@ struct FlowContext {
 /// One protocol recogniser. Implementations are stateless apart from their FlowSlot and
 /// whatever per-worker state they own; one instance lives in each worker's chain, so no
 /// method needs to be thread-safe. Nothing here may throw: packets are untrusted input.
+/// The per-packet methods must not allocate with a throwing allocator either (no growing
+/// std containers, no std::string): per-flow buffers come from `new (std::nothrow)` or
+/// malloc, and their failure is a NotMine or a settle-with-what-it-has, never an exception
+/// (tests/unit/engine/alloc_failure_test.cc runs the chain with every operator new failing).
 class Classifier {
  public:
   virtual ~Classifier() = default;

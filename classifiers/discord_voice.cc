@@ -3,11 +3,18 @@
 // Discovery"): a 74-byte datagram of type (2 bytes, 1 = request, 2 = response), length
 // (2 bytes, always 70), SSRC (4), address (64, NUL-terminated text) and port (2). The
 // request's address and port are zero; the response carries the client's public address
-// as text. Evidence: pcaps/discord_voice/ (synthetic). False positives: none known; random
-// 74-byte datagrams (pcaps/discord_voice/random-74-byte-udp.pcap) fail the field checks.
+// as text. Evidence: pcaps/discord_voice/ (synthetic).
+// Look-alikes (pcaps/negative/game-udp.pcap, pcaps/discord_voice/random-74-byte-udp.pcap):
+// game servers send 74-byte keepalives and probes that start 00 01 00 46 and are mostly
+// zeros, i.e. a request by shape. What separates Discord is the exchange, not the shape:
+// nothing is decided on the client's request; the server's first datagram must be the
+// response, with an IPv4 or IPv6 address in text and a port (also when the capture starts
+// with it). A request answered with anything else, or never answered, is not Discord.
 #include "classifiers/discord_voice.h"
 
 #include <algorithm>
+
+#include "packet/bytes.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -16,41 +23,100 @@ constexpr size_t kPacketSize = 74;
 constexpr uint16_t kBodyLength = 70;
 constexpr size_t kAddressAt = 8;
 constexpr size_t kAddressSize = 64;
-constexpr uint32_t kWaitPackets = 2;
+constexpr size_t kPortAt = 72;
+// Client datagrams within which the server's response must come.
+constexpr uint32_t kWaitPackets = 3;
 
+/// Dotted-quad IPv4 (each part 0-255, no empty parts).
+bool is_ipv4_text(std::string_view t) noexcept {
+  int parts = 0;
+  size_t i = 0;
+  while (i <= t.size()) {
+    size_t j = i;
+    unsigned v = 0;
+    while (j < t.size() && t[j] >= '0' && t[j] <= '9' && j - i < 3) {
+      v = v * 10 + static_cast<unsigned>(t[j] - '0');
+      ++j;
+    }
+    if (j == i || v > 255 || (j < t.size() && t[j] != '.')) {
+      return false;
+    }
+    ++parts;
+    i = j + 1;
+    if (j == t.size()) {
+      break;
+    }
+  }
+  return parts == 4;
+}
+
+/// IPv6 text: hex groups and colons (at least two), at most one "::" run.
+bool is_ipv6_text(std::string_view t) noexcept {
+  if (t.size() < 2 || t.size() > 45 || std::count(t.begin(), t.end(), ':') < 2) {
+    return false;
+  }
+  size_t group = 0;
+  for (const char c : t) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (c == ':') {
+      group = 0;
+    } else if (hex) {
+      if (++group > 4) {
+        return false;
+      }
+    } else if (c != '.') {
+      return false;  // '.' only for an embedded IPv4 tail
+    }
+  }
+  return t.find("::") == t.rfind("::");
+}
+
+/// The response's address: text up to a NUL, NULs after it, and an IP literal.
 bool is_address_text(std::span<const uint8_t> a) noexcept {
   const auto nul = std::find(a.begin(), a.end(), uint8_t{0});
   if (nul == a.begin() || nul == a.end() ||
       !std::all_of(nul, a.end(), [](uint8_t c) { return c == 0; })) {
     return false;
   }
-  return std::all_of(a.begin(), nul, [](uint8_t c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' ||
-           c == ':';
-  });
+  const std::string_view text(reinterpret_cast<const char*>(a.data()),
+                              static_cast<size_t>(nul - a.begin()));
+  return is_ipv4_text(text) || is_ipv6_text(text);
 }
 
-bool is_ip_discovery(std::span<const uint8_t> p) noexcept {
+enum class Kind : uint8_t { kNone, kRequest, kResponse };
+
+Kind discovery_kind(std::span<const uint8_t> p) noexcept {
   if (p.size() != kPacketSize || p[0] != 0 || (p[1] != 1 && p[1] != 2) ||
-      ((p[2] << 8) | p[3]) != kBodyLength) {
-    return false;
+      packet::be16(p, 2) != kBodyLength) {
+    return Kind::kNone;
   }
   const auto addr = p.subspan(kAddressAt, kAddressSize);
   if (p[1] == 1) {
-    return std::all_of(addr.begin(), addr.end(), [](uint8_t c) { return c == 0; });
+    return std::all_of(addr.begin(), addr.end(), [](uint8_t c) { return c == 0; }) &&
+                   packet::be16(p, kPortAt) == 0
+               ? Kind::kRequest
+               : Kind::kNone;
   }
-  return is_address_text(addr) && (p[72] != 0 || p[73] != 0);
+  return is_address_text(addr) && packet::be16(p, kPortAt) != 0 ? Kind::kResponse : Kind::kNone;
 }
 
 }  // namespace
 
+Interest DiscordVoice::interest() const noexcept {
+  return Interest{.tcp = false, .udp = true, .needs_payload = true, .state_bytes = 0};
+}
+
 Result DiscordVoice::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                              FlowSlot /*slot*/) noexcept {
-  if (is_ip_discovery(pkt.payload)) {
-    return Match{.app = AppId::kDiscord, .evidence = Evidence::kDpi};
+  const bool c2s = ctx.direction == Direction::kClientToServer;
+  const Kind kind = discovery_kind(pkt.payload);
+  if (!c2s) {
+    // The server's first word decides: the response, or not Discord.
+    return kind == Kind::kResponse
+               ? Result{Match{.app = AppId::kDiscord, .evidence = Evidence::kDpi}}
+               : Result{NotMine{}};
   }
-  return ctx.payload_packets[0] + ctx.payload_packets[1] < kWaitPackets ? Result{NeedMore{}}
-                                                                        : Result{NotMine{}};
+  return ctx.payload_packets[0] < kWaitPackets ? Result{NeedMore{}} : Result{NotMine{}};
 }
 
 }  // namespace imguard::classifiers

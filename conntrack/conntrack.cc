@@ -14,7 +14,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "conntrack/netlink.h"
@@ -372,6 +375,61 @@ size_t Events::read(const std::function<void(const Entry&)>& fn) noexcept {
       }
     }
   }
+}
+
+// The header names the columns (they differ between kernel versions); each following line
+// is one CPU in hex. `entries` is the namespace's count, repeated on every line.
+bool read_kernel_stats(KernelStats& out) noexcept {
+  std::FILE* f = std::fopen("/proc/net/stat/nf_conntrack", "re");
+  if (f == nullptr) {
+    return false;
+  }
+  char line[1024];
+  int entries = -1;
+  int insert_failed = -1;
+  int drop = -1;
+  int early_drop = -1;
+  if (std::fgets(line, sizeof line, f) != nullptr) {
+    int col = 0;
+    for (char* save = nullptr; char* name = strtok_r(col == 0 ? line : nullptr, " \t\n", &save);
+         ++col) {
+      const std::string_view n(name);
+      if (n == "entries") {
+        entries = col;
+      } else if (n == "insert_failed") {
+        insert_failed = col;
+      } else if (n == "drop") {
+        drop = col;
+      } else if (n == "early_drop") {
+        early_drop = col;
+      }
+    }
+  }
+  KernelStats sum;
+  bool rows = false;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    int col = 0;
+    for (char* save = nullptr; char* v = strtok_r(col == 0 ? line : nullptr, " \t\n", &save);
+         ++col) {
+      const uint64_t x = std::strtoull(v, nullptr, 16);
+      if (col == entries) {
+        sum.entries = x;
+      } else if (col == insert_failed) {
+        sum.insert_failed += x;
+      } else if (col == drop) {
+        sum.drop += x;
+      } else if (col == early_drop) {
+        sum.early_drop += x;
+      }
+    }
+    rows = true;
+  }
+  std::fclose(f);
+  if (!rows || drop < 0 || early_drop < 0 || insert_failed < 0) {
+    return false;
+  }
+  out = sum;
+  return true;
 }
 
 }  // namespace imguard::conntrack

@@ -67,6 +67,17 @@ struct UpdateStats {
   std::vector<size_t> missing;  // indices (into the updates given) of the not_found ones
 };
 
+/// The kernel's conntrack statistics of the caller's network namespace, summed over CPUs
+/// (/proc/net/stat/nf_conntrack): what happens when the table is full.
+struct KernelStats {
+  uint64_t entries = 0;        // connections tracked now
+  uint64_t insert_failed = 0;  // a new connection could not be inserted (clash, full)
+  uint64_t drop = 0;           // packets dropped: table full and nothing could be evicted
+  uint64_t early_drop = 0;     // unreplied connections evicted to make room (table full)
+};
+/// False when the file cannot be read or parsed (no nf_conntrack loaded).
+bool read_kernel_stats(KernelStats& out) noexcept;
+
 /// A ctnetlink socket (NETLINK_NETFILTER) in the caller's network namespace. Owned by one
 /// thread at a time; not thread-safe. Needs CAP_NET_ADMIN. Never throws: failures come
 /// back as messages naming the object, the cause and a hint.

@@ -51,6 +51,8 @@ size_t Analyzer::bytes_per_flow() noexcept {
 
 void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcept {
   out.flows.capacity = c.flow_capacity;
+  out.flows.udp_idle = c.udp_idle;
+  out.flows.tcp_idle = c.tcp_idle;
   out.limits.reassembly_bytes = static_cast<size_t>(c.reassembly_bytes);
   out.limits.quic_derivations_per_sec = c.quic_derivations_per_sec;
 }
@@ -65,7 +67,7 @@ classifiers::FlowContext Analyzer::context_of(const Flow& flow, Direction dir) n
 }
 
 Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
-                                      const PacketMeta& meta, const PolicyView& view) noexcept {
+                                      const PacketMeta& meta, const PolicyView& view) {
   ++stats_.packets;
   view_ = view;
   stats_.bytes += l3.size();

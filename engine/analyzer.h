@@ -75,9 +75,13 @@ class Analyzer {
   };
   /// `l3` starts at the IP header. Expires idle flows as time advances. Classifies, then
   /// decides under `view` (engine/decider.h); a flow that ends undecided is decided at its
-  /// end under the last view seen.
+  /// end under the last view seen. Nothing below allocates with a throwing allocator
+  /// except the flow table's insert, which catches its own std::bad_alloc (the packet then
+  /// has no flow, counted in flows().stats().alloc_failed); not noexcept all the same, so
+  /// whatever may throw here reaches the caller's per-packet boundary (engine/packet_guard.h)
+  /// instead of terminating the process.
   Outcome on_packet(std::span<const uint8_t> l3, Timestamp ts, const PacketMeta& meta = {},
-                    const PolicyView& view = {}) noexcept;
+                    const PolicyView& view = {});
   /// Counts a frame the capture layer could not decode as IP.
   void count_anomaly(packet::Anomaly a) noexcept { stats_.anomalies.count(a); }
   /// Ends every flow, reporting each to the sink.

@@ -13,6 +13,7 @@
 #include "engine/daemon.h"
 #include "engine/json.h"
 #include "engine/log.h"
+#include "engine/privileges.h"
 #include "firewall/firewall.h"
 #include "policy/loader.h"
 
@@ -73,6 +74,22 @@ int cmd_run(const RunOptions& run) {
 
   // No exec of this process or its tools may gain privileges (setuid, file capabilities).
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (!run.user.empty()) {
+    std::string error;
+    auto who = resolve_run_as(run.user, error);
+    if (!who) {
+      std::fprintf(stderr, "imguard run: %s\n", terminal_safe(error).c_str());
+      return 1;
+    }
+    options.after_start_up = [who = *who](std::string& why) {
+      if (!drop_privileges(who, why)) {
+        return false;
+      }
+      log_info("running as user {} (uid {}), capabilities: CAP_NET_ADMIN only", who.name.c_str(),
+               static_cast<unsigned>(who.uid));
+      return true;
+    };
+  }
   const int sig_fd = control_signal_fd();
   if (sig_fd < 0) {
     std::perror("imguard run: signalfd");

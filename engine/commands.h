@@ -38,6 +38,7 @@ struct RunOptions {
   std::string config;
   bool log_decisions = false;
   std::string control_path;  // "" = no control socket
+  std::string user;          // "" = keep the user it was started as
 };
 /// `imguard run --config FILE`: the live engine; returns when SIGINT/SIGTERM arrive.
 int cmd_run(const RunOptions& options);

@@ -26,6 +26,7 @@
 #include "engine/json.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
+#include "engine/packet_guard.h"
 #include "engine/redecide.h"
 #include "engine/spsc_ring.h"
 #include "engine/systemd.h"
@@ -109,6 +110,9 @@ std::string DaemonStats::line() const {
   kv("enobufs", enobufs);
   kv("kernel_user_dropped", kernel_user_dropped);
   kv("kernel_queue_dropped", kernel_queue_dropped);
+  kv("conntrack_insert_failed", conntrack_insert_failed);
+  kv("conntrack_drop", conntrack_drop);
+  kv("conntrack_early_drop", conntrack_early_drop);
   kv("send_errors", send_errors);
   kv("kernel_errors", kernel_errors);
   kv("rules_reinstalled", rules_reinstalled);
@@ -202,12 +206,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   std::atomic<int64_t> busy_since_ns{0};
 
   Worker(PolicyStore& s, const policy::Config& c, LogDecisions l)
-      : store(s),
-        log(l),
-        mode(c.mode),
-        mask(c.mark_mask),
-        error_verdict(c.anomaly_accept.value_or(c.fail_open) ? nfq::Verdict::accept()
-                                                             : nfq::Verdict::drop()) {}
+      : store(s), log(l), mode(c.mode), mask(c.mark_mask), error_verdict(error_verdict_of(c)) {}
 
   static void bump(Counter& c) noexcept { ++c; }
 
@@ -215,12 +214,14 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   nfq::Verdict on_packet(const nfq::Packet& pkt) noexcept override {
     busy_since_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                         std::memory_order_relaxed);
-    const nfq::Verdict v = decide_packet(pkt);
+    const nfq::Verdict v =
+        settle_guarded([&] { return decide_packet(pkt); }, error_verdict, counters.packet_errors);
     busy_since_ns.store(0, std::memory_order_relaxed);
     return v;
   }
 
-  nfq::Verdict decide_packet(const nfq::Packet& pkt) noexcept {
+  // May throw (std::bad_alloc, ...): on_packet settles the packet then.
+  nfq::Verdict decide_packet(const nfq::Packet& pkt) {
     if (const uint64_t g = store.generation(); g != generation) {
       config = store.current();
       generation = g;
@@ -317,6 +318,9 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
 
   void on_flow_end(const FlowRecord& r) override {
     queued.add(r.packets[0] + r.packets[1]);
+    if (r.end == EndReason::kIdle) {
+      bump(counters.ended_idle);
+    }
     if (r.decision.when == CachedDecision::When::kEnd) {
       bump(counters.decided_at_end);
     }
@@ -508,7 +512,8 @@ std::string restart_only_change(const policy::Config& a, const policy::Config& b
     return "engine.on_anomaly";
   }
   if (a.flow_capacity != b.flow_capacity || a.reassembly_bytes != b.reassembly_bytes ||
-      a.quic_derivations_per_sec != b.quic_derivations_per_sec) {
+      a.quic_derivations_per_sec != b.quic_derivations_per_sec || a.udp_idle != b.udp_idle ||
+      a.tcp_idle != b.tcp_idle) {
     return "engine.flows";
   }
   if (a.events_file != b.events_file || a.events_journal != b.events_journal) {
@@ -873,6 +878,30 @@ struct Daemon::Control {
       last_drops = drops;
       next_drop_log = now + std::chrono::minutes(1);
     }
+    conntrack_full(now);
+  }
+
+  /// The conntrack table filling up is the kernel's business (it evicts or drops), but
+  /// the admin must learn about it: counted, and logged at most once a minute.
+  uint64_t last_ct_losses = 0;
+  std::chrono::steady_clock::time_point next_ct_log{};
+  void conntrack_full(std::chrono::steady_clock::time_point now) {
+    conntrack::KernelStats k;
+    if (!conntrack::read_kernel_stats(k)) {
+      return;
+    }
+    stats().conntrack_insert_failed = k.insert_failed;
+    stats().conntrack_drop = k.drop;
+    stats().conntrack_early_drop = k.early_drop;
+    const uint64_t losses = k.insert_failed + k.drop + k.early_drop;
+    if (losses > last_ct_losses && now >= next_ct_log) {
+      log_warning(
+          "conntrack table full: {} connection(s) evicted, refused or dropped since the last "
+          "report ({} tracked); raise net.netfilter.nf_conntrack_max",
+          losses - last_ct_losses, static_cast<unsigned long long>(k.entries));
+      last_ct_losses = losses;
+      next_ct_log = now + std::chrono::minutes(1);
+    }
   }
 
   /// Keep-alive only while no worker is stuck inside one packet for half the interval.
@@ -1199,6 +1228,13 @@ int Daemon::run(std::unique_ptr<firewall::Firewall> firewall, int signal_fd) {
   }
   // A restart: decisions kept in ct marks are checked against the policy loaded now.
   ctl.redecide("start");
+  if (std::string why; options_.after_start_up && !options_.after_start_up(why)) {
+    log_error("{}; removing the rules", why.c_str());
+    ctl.fw->remove();
+    close(worker_stop);
+    close(timer);
+    return 1;
+  }
   log_info("rules installed ({}); {} worker(s) running", firewall::plan_name(ctl.fw->plan()),
            workers_.size());
   try {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +42,9 @@ struct QueuedHistogram {
   X(redecided)       /* in-flight decisions taken again under a newer policy */           \
   X(decided_at_end)  /* flows that ended before a decision; decided then */               \
   X(engine_errors)   /* packets that were not a trackable IP flow */                      \
-  X(records_dropped) /* label records lost because the control thread fell behind */
+  X(packet_errors)   /* packets whose handling failed (e.g. out of memory): on_anomaly */ \
+  X(records_dropped) /* label records lost because the control thread fell behind */      \
+  X(ended_idle)      /* flows that left the table after their idle timeout */
 
 struct WorkerCounters {
 #define IMGUARD_DECLARE(name) Counter name;
@@ -66,6 +69,10 @@ struct DaemonStats {
   uint64_t enobufs = 0;               // ENOBUFS seen by receive
   uint64_t kernel_user_dropped = 0;   // the kernel could not deliver to our socket
   uint64_t kernel_queue_dropped = 0;  // queue full while fail-closed
+  // The kernel's conntrack table of the daemon's namespace (/proc/net/stat/nf_conntrack)
+  uint64_t conntrack_insert_failed = 0;  // new connections that could not be inserted
+  uint64_t conntrack_drop = 0;           // packets dropped: table full, nothing evictable
+  uint64_t conntrack_early_drop = 0;     // unreplied connections evicted: table full
   uint64_t send_errors = 0;
   uint64_t kernel_errors = 0;
   uint64_t rules_reinstalled = 0;
@@ -94,6 +101,10 @@ struct DaemonOptions {
   /// How often label records are written and schedule boundaries checked.
   std::chrono::milliseconds tick{100};
   LogDecisions log_decisions = LogDecisions::kNo;
+  /// Called once start-up is done (queues bound, rules installed, sockets and files open)
+  /// and before the worker threads start; false (and a message) stops the daemon, which
+  /// then removes its rules. `imguard run --user` drops root here.
+  std::function<bool(std::string& error)> after_start_up;
   /// The file `reload` reads again (SIGHUP, `imguard reload`).
   std::string config_path;
   /// The control socket; "" for none.

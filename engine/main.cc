@@ -64,6 +64,9 @@ int run(int argc, char** argv) {
                 "control socket for reload, status, flows and top")
       ->capture_default_str();
   r->add_flag("--no-control", no_control, "no control socket");
+  r->add_option("--user", run_opts.user,
+                "once started (rules in, sockets bound), become this user keeping only "
+                "CAP_NET_ADMIN (needs root; default: stay as started)");
   r->callback([&] {
     if (no_control) {
       run_opts.control_path.clear();

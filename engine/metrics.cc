@@ -146,6 +146,15 @@ std::string render_metrics(const MetricsInput& in) {
            s.kernel_user_dropped);
   w.sample("imguard_queue_drops_total", labels({{"reason", "queue_dropped"}}),
            s.kernel_queue_dropped);
+  w.family("imguard_conntrack_drops_total", "counter",
+           "The kernel's conntrack table full (its namespace): insert_failed (a new connection "
+           "not inserted), drop (a packet dropped, nothing evictable), early_drop (an "
+           "unreplied connection evicted to make room).");
+  w.sample("imguard_conntrack_drops_total", labels({{"reason", "insert_failed"}}),
+           s.conntrack_insert_failed);
+  w.sample("imguard_conntrack_drops_total", labels({{"reason", "drop"}}), s.conntrack_drop);
+  w.sample("imguard_conntrack_drops_total", labels({{"reason", "early_drop"}}),
+           s.conntrack_early_drop);
   w.scalar("imguard_rules_reinstalled_total", "counter",
            "Times the firewall ruleset was found missing and installed again.",
            s.rules_reinstalled);

@@ -57,6 +57,7 @@ size_t user_bytes_slot(const policy::Config& config, uint16_t user) noexcept;
 ///   imguard_bytes_total{category,user}                  counter (non-zero series only)
 ///   imguard_reloads_total, imguard_reload_failures_total, imguard_rules_reinstalled_total
 ///   imguard_queue_drops_total{reason="enobufs"|"user_dropped"|"queue_dropped"}  counter
+///   imguard_conntrack_drops_total{reason="insert_failed"|"drop"|"early_drop"}  counter
 ///   imguard_policy_generation                           gauge
 ///   imguard_<counter>_total for each IMGUARD_WORKER_COUNTERS entry (engine/daemon.h)
 /// Pure and thread-safe; allocates; throws only std::bad_alloc.

@@ -147,6 +147,7 @@ bool view_of(const conntrack::Entry& e, const policy::Config& c, uint64_t schedu
     out.app = "?";
     out.category = "?";
     out.rule = "?";
+    out.evidence = "?";
     return true;
   }
   const Decided d = decide_connection(c, facts_of(e, *r), schedules);
@@ -154,6 +155,7 @@ bool view_of(const conntrack::Entry& e, const policy::Config& c, uint64_t schedu
   out.app = std::string(classifiers::app_name(r->app));
   out.category = std::string(classifiers::category_name(classifiers::app_category(r->app)));
   out.rule = d.decision.rule < c.policy.rules.size() ? c.policy.rules[d.decision.rule].name : "?";
+  out.evidence = std::string(classifiers::evidence_name(r->evidence));
   out.features = d.features;
   return true;
 }
@@ -172,6 +174,7 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json) {
       j["app"] = f.app;
       j["category"] = f.category;
       j["features"] = feature_list(f.features);
+      j["evidence"] = f.evidence;
       j["action"] = f.action;
       j["rule"] = f.rule;
       j["bytes_toserver"] = f.entry.bytes[0];
@@ -183,14 +186,15 @@ std::string render_flows(const std::vector<FlowView>& flows, bool json) {
     return out;
   }
   Table t;
-  t.columns = {{"l4", 3, false},    {"client", 46, false}, {"server", 46, false},
-               {"user", 12, false}, {"app", 12, false},    {"action", 8, false},
-               {"rule", 16, false}, {"up", 9, true},       {"down", 9, true}};
+  t.columns = {{"l4", 3, false},     {"client", 46, false}, {"server", 46, false},
+               {"user", 12, false},  {"app", 12, false},    {"evidence", 12, false},
+               {"action", 8, false}, {"rule", 16, false},   {"up", 9, true},
+               {"down", 9, true}};
   for (const FlowView& f : flows) {
     t.rows.push_back({f.entry.original.l4proto == 6 ? "tcp" : "udp",
                       endpoint(f.entry.original.src, f.entry.original.sport),
                       endpoint(f.entry.original.dst, f.entry.original.dport), f.user, f.app,
-                      f.action, f.rule, human_bytes(f.entry.bytes[0]),
+                      f.evidence, f.action, f.rule, human_bytes(f.entry.bytes[0]),
                       human_bytes(f.entry.bytes[1])});
   }
   out += t.render();

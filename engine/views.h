@@ -27,6 +27,8 @@ struct FlowView {
   std::string category;
   std::string rule;
   std::string action;
+  /// What the classification rests on (classifiers::evidence_name), "?" when unknown.
+  std::string evidence;
   uint8_t features = 0;
 };
 

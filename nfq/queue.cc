@@ -39,6 +39,17 @@ std::string errno_text(int err) {
   return std::string(std::strerror(err));
 }
 
+/// `out = make()`; when building the message runs out of memory, a fixed text short enough
+/// for the string's inline buffer (no allocation). For the error paths of noexcept code.
+template <typename Make>
+void set_error_text(std::string& out, Make&& make) noexcept {
+  try {
+    out = make();
+  } catch (...) {
+    out = "out of memory";
+  }
+}
+
 // Monotonic: flow idle expiry runs on these times, and a wall clock stepped back an hour
 // (NTP, an admin) must not stall it. Wall-clock times for logs and events come from the
 // control thread.
@@ -78,6 +89,7 @@ std::unique_ptr<Queue> Queue::open(const QueueOptions& options, std::string& err
   if (!q->configure(error)) {
     return nullptr;
   }
+  q->proc_ = std::fopen("/proc/net/netfilter/nfnetlink_queue", "re");
   return q;
 }
 
@@ -92,6 +104,9 @@ Queue::~Queue() {
     request("unbind", msg, ignored);
   }
   mnl_socket_close(sock_);
+  if (proc_ != nullptr) {
+    std::fclose(proc_);
+  }
 }
 
 int Queue::request(const char* what, const std::vector<uint8_t>& msg, std::string& error) {
@@ -301,7 +316,10 @@ int Queue::receive_batch(PacketHandler& handler, Wait wait) noexcept {
       if (errno == ENOBUFS) {
         continue;
       }
-      error_ = "queue " + std::to_string(options_.queue_num) + ": receive: " + errno_text(errno);
+      const int err = errno;
+      set_error_text(error_, [&] {
+        return "queue " + std::to_string(options_.queue_num) + ": receive: " + errno_text(err);
+      });
       flush_verdicts();
       return -1;
     }
@@ -328,7 +346,8 @@ bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
       if (errno == EINTR) {
         continue;
       }
-      error_ = "poll: " + errno_text(errno);
+      const int err = errno;
+      set_error_text(error_, [&] { return "poll: " + errno_text(err); });
       return false;
     }
     if ((p[1].revents & POLLIN) != 0) {
@@ -345,10 +364,11 @@ bool Queue::run(PacketHandler& handler, int stop_fd) noexcept {
 }
 
 void Queue::read_kernel_counters() noexcept {
-  std::FILE* f = std::fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+  std::FILE* f = proc_;
   if (f == nullptr) {
     return;
   }
+  std::rewind(f);  // a seq_file: reading from offset 0 again gives the current counters
   unsigned qnum = 0;
   unsigned portid = 0;
   unsigned total = 0;
@@ -365,7 +385,6 @@ void Queue::read_kernel_counters() noexcept {
       stats_.kernel_user_dropped = user_dropped;
     }
   }
-  std::fclose(f);
 }
 
 namespace {

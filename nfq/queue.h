@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <span>
@@ -124,7 +125,8 @@ class Queue {
   /// returns. Never throws. Returns false (and sets last_error()) if the socket broke.
   bool run(PacketHandler& handler, int stop_fd) noexcept;
 
-  /// Refreshes the kernel_* counters from /proc (not on the packet path).
+  /// Refreshes the kernel_* counters from /proc (not on the packet path). The file is
+  /// opened in open() and kept: it is 0440 root, and the daemon may have dropped root since.
   void read_kernel_counters() noexcept;
 
   /// Handles one message of a received datagram (called through libmnl's C callback).
@@ -147,6 +149,7 @@ class Queue {
   void send_pending() noexcept;
 
   mnl_socket* sock_;
+  std::FILE* proc_ = nullptr;  // /proc/net/netfilter/nfnetlink_queue, rewound per read
   QueueOptions options_;
   Capabilities caps_;
   QueueStats stats_;

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <bitset>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -234,6 +235,10 @@ struct Config {
   /// `engine.flows.quic_derivations_per_sec`: QUIC Initial key derivations each worker
   /// performs per second at most; 0 turns QUIC SNI reading off.
   uint32_t quic_derivations_per_sec = 10'000;
+  /// `engine.flows.udp_idle_seconds` / `tcp_idle_seconds`: a flow without packets this long
+  /// leaves the table (measured on CLOCK_MONOTONIC: wall-clock steps do not move it).
+  std::chrono::seconds udp_idle{120};
+  std::chrono::seconds tcp_idle{300};
   /// Queue full: true → the kernel accepts the packet unclassified (NFQA_CFG_F_FAIL_OPEN,
   /// set by the daemon on the queue, not by the ruleset); false → the kernel drops it.
   /// Trade-off: fail-open keeps the network up under load, but a flood can push traffic

@@ -42,6 +42,7 @@ constexpr uint64_t kMinFlowCapacity = 1024;                   // flows per worke
 constexpr uint64_t kMaxFlowCapacity = 16u << 20;              // flows per worker
 constexpr uint64_t kMaxReassemblyBytes = uint64_t{16} << 30;  // bytes per worker
 constexpr uint64_t kMaxQuicDerivationsPerSec = 1'000'000;     // per worker
+constexpr uint64_t kMaxIdleSeconds = 86'400;                  // seconds
 
 struct Pos {
   int line = 0;  // 1-based
@@ -601,9 +602,14 @@ class ConfigBuilder {
 
   void flows(const Validator::Entry& parent) {
     for (const auto& e : v_.entries(parent.value, parent.value_pos, "engine.flows",
-                                    {"capacity", "reassembly_bytes", "quic_derivations_per_sec"})) {
+                                    {"capacity", "reassembly_bytes", "quic_derivations_per_sec",
+                                     "udp_idle_seconds", "tcp_idle_seconds"})) {
       const std::string path = "engine.flows." + e.key;
-      if (e.key == "capacity") {
+      if (e.key == "udp_idle_seconds" || e.key == "tcp_idle_seconds") {
+        if (auto n = v_.integer(e, path, 1, kMaxIdleSeconds)) {
+          (e.key == "udp_idle_seconds" ? cfg_.udp_idle : cfg_.tcp_idle) = std::chrono::seconds(*n);
+        }
+      } else if (e.key == "capacity") {
         if (auto n = v_.integer(e, path, kMinFlowCapacity, kMaxFlowCapacity)) {
           cfg_.flow_capacity = static_cast<uint32_t>(*n);
         }

@@ -13,7 +13,8 @@ PACKAGES=(
   # fuzzing (scripts/fuzz.sh): clang 14 with libFuzzer/ASan/UBSan runtimes, llvm-symbolizer
   clang libclang-rt-14-dev llvm
   # tests, lab and benchmarks
-  libndpi-bin iproute2 nftables iptables conntrack ethtool tcpdump iperf3 procps psmisc
+  libndpi-bin iproute2 nftables iptables conntrack conntrackd ethtool tcpdump iperf3 procps psmisc
+  faketime  # e2e/clock-step: the wall clock stepped under the running daemon (libfaketime)
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
   # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test

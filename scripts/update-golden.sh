@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-cd build && IMGUARD_UPDATE_GOLDEN=1 ctest -R '^golden' -E 'no-orphans|link-types|bad-input|no-false-positives' --output-on-failure
+cd build && IMGUARD_UPDATE_GOLDEN=1 ctest -R '^golden' -E 'no-orphans|link-types|bad-input|no-false-positives|negative-corpus' --output-on-failure

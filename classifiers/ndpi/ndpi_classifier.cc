@@ -28,7 +28,37 @@ struct NdpiSlot {
   uint16_t held_app;
   uint8_t holding;
   Evidence held_evidence;
+  uint8_t silenced;  // nDPI's answer was a weak guess imguard does not report (see below)
 };
+
+/// nDPI 4.2's Skype/Teams answer for UDP without STUN (skype.c): it looks at little more
+/// than the third payload byte (0x02) of one of the first datagrams, and reports it with
+/// DPI confidence. EtherNet/IP I/O (item count 2: bytes 02 00 02 80), SNMPv3 and many
+/// binary protocols pass that test. It stands only when nDPI's own address list also
+/// puts the server at Microsoft (the networks Skype and Teams media relays use).
+bool weak_skype_guess(const packet::PacketView& pkt, const ndpi_protocol& p) noexcept {
+  const bool skype = p.app_protocol == NDPI_PROTOCOL_SKYPE_TEAMS ||
+                     p.app_protocol == NDPI_PROTOCOL_SKYPE_CALL ||
+                     p.master_protocol == NDPI_PROTOCOL_SKYPE_TEAMS ||
+                     p.master_protocol == NDPI_PROTOCOL_SKYPE_CALL;
+  const bool via_stun =
+      p.master_protocol == NDPI_PROTOCOL_STUN || p.master_protocol == NDPI_PROTOCOL_DTLS;
+  return pkt.l4 == packet::L4::kUdp && skype && !via_stun;
+}
+
+bool microsoft_address(const ndpi_flow_struct* flow) noexcept {
+  switch (flow->guessed_host_protocol_id) {
+    case NDPI_PROTOCOL_SKYPE_TEAMS:
+    case NDPI_PROTOCOL_SKYPE_CALL:
+    case NDPI_PROTOCOL_MSTEAMS:
+    case NDPI_PROTOCOL_MICROSOFT:
+    case NDPI_PROTOCOL_MICROSOFT_365:
+    case NDPI_PROTOCOL_MICROSOFT_AZURE:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string lower(const char* s) {
   std::string out = s != nullptr ? s : "";
@@ -125,7 +155,14 @@ class NdpiClassifier final : public Classifier {
       return NeedMore{};
     }
     const AppId app = map(p);
-    const Evidence ev = evidence(s.flow);
+    Evidence ev = evidence(s.flow);
+    if (weak_skype_guess(pkt, p)) {
+      if (!microsoft_address(s.flow)) {
+        s.silenced = 1;  // and give_up() must not bring the same guess back
+        return NotMine{};
+      }
+      ev = Evidence::kAddressList;  // the guess plus nDPI's address list: held, weak
+    }
     // Hold, rather than decide on, two kinds of answer: a guess from the port or the server
     // address (the payload may still say otherwise, and our own classifiers get to see it),
     // and a generic answer (TLS, HTTP, QUIC) that later packets may refine (certificate,
@@ -145,7 +182,7 @@ class NdpiClassifier final : public Classifier {
 
   std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot slot) noexcept override {
     auto& s = slot.as<NdpiSlot>();
-    if (s.flow == nullptr) {
+    if (s.flow == nullptr || s.silenced != 0) {
       return std::nullopt;
     }
     if (s.holding != 0) {

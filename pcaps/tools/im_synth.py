@@ -12,8 +12,9 @@ def _ip(src, dst):
     return IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
 
 
-def tcp_session(client, server, messages, t0=T0):
-    """client/server: (ip, port); messages: [(C2S|S2C, bytes)]. Returns packets."""
+def tcp_session(client, server, messages, t0=T0, mss=None):
+    """client/server: (ip, port); messages: [(C2S|S2C, bytes)]. Returns packets. With
+    `mss`, a message longer than that is sent as several segments, acknowledged once."""
     (cip, cport), (sip, sport) = client, server
     e_c = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
     e_s = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")
@@ -32,14 +33,18 @@ def tcp_session(client, server, messages, t0=T0):
     cseq += 1
     sseq += 1
     add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="A", seq=cseq, ack=sseq))
-    for d, data in messages:
+    for d, message in messages:
+        step = mss or max(len(message), 1)
+        for data in [message[at:at + step] for at in range(0, len(message), step)] or [message]:
+            if d == C2S:
+                add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="PA", seq=cseq, ack=sseq) / Raw(data))
+                cseq += len(data)
+            else:
+                add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="PA", seq=sseq, ack=cseq) / Raw(data))
+                sseq += len(data)
         if d == C2S:
-            add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="PA", seq=cseq, ack=sseq) / Raw(data))
-            cseq += len(data)
             add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="A", seq=sseq, ack=cseq))
         else:
-            add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="PA", seq=sseq, ack=cseq) / Raw(data))
-            sseq += len(data)
             add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="A", seq=cseq, ack=sseq))
     add(e_c / _ip(cip, sip) / TCP(sport=cport, dport=sport, flags="FA", seq=cseq, ack=sseq))
     add(e_s / _ip(sip, cip) / TCP(sport=sport, dport=cport, flags="FA", seq=sseq, ack=cseq + 1))
@@ -62,5 +67,25 @@ def udp_exchange(client, server, messages, t0=T0):
     return pkts
 
 
+def udp_timed(client, server, messages, t0=T0):
+    """A UDP flow with its own timing (game ticks, I/O cycles): messages are
+    [(seconds after t0, C2S|S2C, bytes)]."""
+    (cip, cport), (sip, sport) = client, server
+    pkts = []
+    for dt, d, data in messages:
+        if d == C2S:
+            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / _ip(cip, sip) / UDP(sport=cport, dport=sport) / Raw(data)
+        else:
+            p = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / _ip(sip, cip) / UDP(sport=sport, dport=cport) / Raw(data)
+        p.time = t0 + dt
+        pkts.append(p)
+    return pkts
+
+
 def write(path, pkts):
     wrpcap(path, pkts)
+
+
+def write_flows(path, flows):
+    """flows: lists of packets, merged in time order."""
+    wrpcap(path, sorted((p for f in flows for p in f), key=lambda p: float(p.time)))

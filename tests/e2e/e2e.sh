@@ -8,21 +8,9 @@
 # Needs root; exits 77 (ctest: skipped) with a message otherwise. Every wait is bounded.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-IMGUARD=$(realpath "$1")
-CASE=$2
 # shellcheck source=tests/e2e/lab.sh
 . "$HERE/lab.sh"
-lab_require_root "e2e/$CASE"
-
-TRAFFIC="$HERE/traffic.py"
-PORT=$((20000 + RANDOM % 20000))  # any port: classification must not depend on it
-FAILS=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
+lab_case_args "$@"
 
 # write_config FILE [bypass] [backend] [p2p action]
 write_config() {
@@ -43,14 +31,8 @@ EOF
 start_imguard() {
   # Its own control socket: the default (/run/imguard/imguard.sock) is shared by every
   # namespace and every parallel run.
-  lab_bg "${2:-$LAB_R}" "$IMGUARD" run --config "$1" --control "$LAB_TMP/imguard.sock" \
-    --log-decisions 2>>"$LAB_TMP/imguard.log"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log"; then
-    cat "$LAB_TMP/imguard.log" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "${2:-$LAB_R}" "$LAB_TMP/imguard.log" 10 \
+    "$IMGUARD" run --config "$1" --control "$LAB_TMP/imguard.sock" --log-decisions
 }
 
 stop_imguard() {
@@ -284,15 +266,4 @@ case_reinstall() {
   [ "$(stat_of rules_reinstalled)" -ge 1 ] || fail "rules_reinstalled not counted: $STATS"
 }
 
-if ! declare -F "case_${CASE//-/_}" >/dev/null; then
-  echo "e2e.sh: unknown case '$CASE'" >&2
-  exit 2
-fi
-lab_up
-"case_${CASE//-/_}"
-if [ "$FAILS" -ne 0 ]; then
-  echo "--- imguard log" >&2
-  cat "$LAB_TMP/imguard.log" >&2 || true
-  exit 1
-fi
-echo "e2e/$CASE: passed"
+lab_main imguard.log

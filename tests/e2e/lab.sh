@@ -13,6 +13,7 @@
 # an EXIT trap by lab_up) kills every process started through lab_bg by PID and deletes
 # the namespaces. Only addresses inside these namespaces are used.
 
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_ID="igt-$$"
 LAB_C="${LAB_ID}-c"
 LAB_R="${LAB_ID}-r"
@@ -105,6 +106,22 @@ lab_bg() {
   LAB_LAST_PID=$!
 }
 
+# lab_start_imguard NS LOG WAIT_S CMD... : runs CMD (an `imguard run ...`) in NS like lab_bg,
+# its stderr appended to LOG, and waits up to WAIT_S s for its workers. IMGUARD_PID is its
+# PID; when it does not start, prints LOG and exits 1.
+# shellcheck disable=SC2034  # IMGUARD_PID: read by the case scripts
+lab_start_imguard() {
+  local ns=$1 log=$2 wait=$3
+  shift 3
+  lab_bg "$ns" "$@" 2>>"$log"
+  IMGUARD_PID=$LAB_LAST_PID
+  if ! lab_wait_for "$wait" grep -q "worker(s) running" "$log"; then
+    cat "$log" >&2
+    echo "FAIL: imguard did not start" >&2
+    exit 1
+  fi
+}
+
 # lab_stop PID : SIGTERM and wait (bounded) for one process started by lab_bg.
 lab_stop() {
   kill -TERM "$1" 2>/dev/null || true
@@ -133,4 +150,48 @@ lab_queue_ids() {
 }
 lab_queue_total() {
   lab_queue_ids | awk '{s += $2} END {print s + 0}'
+}
+
+# Case scripts (e2e.sh, policy_e2e.sh, faults.sh) run as `SCRIPT IMGUARD CASE`, CASE naming
+# one of their functions case_* (with dashes for underscores). After sourcing this file
+# they call lab_case_args "$@" first and lab_main LOG_GLOB last.
+
+# lab_case_args IMGUARD CASE : sets IMGUARD (absolute path), CASE, TRAFFIC, PORT, FAILS.
+# shellcheck disable=SC2034  # read by the case scripts
+lab_case_args() {
+  IMGUARD=$(realpath "$1")
+  CASE=$2
+  TRAFFIC="$LAB_DIR/traffic.py"
+  PORT=$((20000 + RANDOM % 20000))  # any port: classification must not depend on it
+  FAILS=0
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+pass() { echo "ok: $*"; }
+
+# lab_main LOG_GLOB : skips (exit 77) without root, refuses an unknown CASE (exit 2),
+# brings the lab up and runs the case. After any fail: prints the imguard logs (LOG_GLOB
+# in the lab's directory) and exits 1; else prints the pass line.
+lab_main() {
+  lab_require_root "e2e/$CASE"
+  local fn="case_${CASE//-/_}"
+  if ! declare -F "$fn" >/dev/null; then
+    echo "$(basename "$0"): unknown case '$CASE'" >&2
+    exit 2
+  fi
+  lab_up
+  "$fn"
+  if [ "$FAILS" -ne 0 ]; then
+    local f
+    # shellcheck disable=SC2086  # LOG_GLOB is a pattern
+    for f in "$LAB_TMP"/$1; do
+      echo "--- $f" >&2
+      cat "$f" >&2 || true
+    done
+    exit 1
+  fi
+  echo "e2e/$CASE: passed"
 }

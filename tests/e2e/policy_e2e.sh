@@ -10,29 +10,15 @@
 # Every imguard started here uses its own control socket in the lab's temporary directory.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-IMGUARD=$(realpath "$1")
-CASE=$2
 # shellcheck source=tests/e2e/lab.sh
 . "$HERE/lab.sh"
-lab_require_root "e2e/$CASE"
-
-TRAFFIC="$HERE/traffic.py"
-PORT=$((20000 + RANDOM % 20000))  # any port: classification must not depend on it
-FAILS=0
+lab_case_args "$@"
 IMGUARD_PID=""
 IMGUARD_LOG=""
 STARTS=0
 
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-pass() { echo "ok: $*"; }
-now() { date +%s.%N; }
-# fcalc EXPR : floating-point arithmetic (awk), e.g. fcalc "$a - $b"
-fcalc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
-# fcmp EXPR : exit 0 when the awk condition holds
-fcmp() { awk "BEGIN { exit !($1) }"; }
+# shellcheck source=tests/e2e/check.sh
+. "$HERE/check.sh"
 
 sock() { echo "$LAB_TMP/imguard.sock"; }
 
@@ -52,14 +38,8 @@ EOF
 start_imguard() {
   STARTS=$((STARTS + 1))
   IMGUARD_LOG="$LAB_TMP/imguard-$STARTS.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions \
-    2>>"$IMGUARD_LOG"
-  IMGUARD_PID=$LAB_LAST_PID
-  if ! lab_wait_for 10 grep -q "worker(s) running" "$IMGUARD_LOG"; then
-    cat "$IMGUARD_LOG" >&2
-    echo "FAIL: imguard did not start" >&2
-    exit 1
-  fi
+  lab_start_imguard "$LAB_R" "$IMGUARD_LOG" 10 \
+    "$IMGUARD" run --config "$1" --control "$(sock)" --log-decisions
 }
 
 stop_imguard() {
@@ -720,17 +700,4 @@ case_restart_recheck() {
   stop_imguard
 }
 
-if ! declare -F "case_${CASE//-/_}" >/dev/null; then
-  echo "policy_e2e.sh: unknown case '$CASE'" >&2
-  exit 2
-fi
-lab_up
-"case_${CASE//-/_}"
-if [ "$FAILS" -ne 0 ]; then
-  for f in "$LAB_TMP"/imguard-*.log; do
-    echo "--- $f" >&2
-    cat "$f" >&2 || true
-  done
-  exit 1
-fi
-echo "e2e/$CASE: passed"
+lab_main 'imguard-*.log'

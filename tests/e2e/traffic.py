@@ -1,22 +1,32 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real IM, P2P and web conversations over TCP sockets, for the namespace lab.
+"""Real IM, P2P and web conversations over TCP sockets (and DHT over UDP), for the namespace lab.
 
-  traffic.py serve PORT                  answer every protocol below on PORT (until killed)
+  traffic.py serve PORT                  answer every protocol below on PORT (until killed);
+                                         on UDP only DHT queries (dht below)
   traffic.py talk KIND HOST PORT [--rounds N] [--timeout S] [--bind ADDR]
                                          play KIND's opening, then N more request/reply
                                          rounds; exit 0 when every reply arrived, 3 when the
                                          connection was blocked (no reply / reset / refused)
   traffic.py hold KIND HOST PORT [--rounds N] [--interval S] [--log FILE] [--bind ADDR]
+                                [--keep]
                                          one long-lived connection: the opening (exit 3 when
                                          it gets no reply), then N rounds, one every S
                                          seconds; each round sends a line and waits up to S
                                          for data; FILE gets one line per round:
                                          "round I sent T ok|miss [reply T2]" (T: epoch s),
-                                         and "recv T BYTES" for every chunk received
-  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B]
+                                         and "recv T BYTES" for every chunk received;
+                                         --keep: an unanswered opening is logged ("opening
+                                         unanswered T") and the rounds go on regardless
+  traffic.py dht HOST PORT [--rounds N] [--interval S] [--log FILE] [--bind ADDR]
+                                         one UDP flow: a BitTorrent DHT ping query (BEP 5)
+                                         every S seconds, N times; FILE gets "open T
+                                         ADDR:PORT", "round I sent T ok|miss" and "recv T
+                                         BYTES" lines like hold's
+  traffic.py download HOST PORT [--seconds S] [--bind ADDR] [--steady A B] [--log FILE]
                                          HTTP GET /bulk (the server streams a body), read
                                          for S seconds; prints received bytes and the rate
-                                         over [A, B] seconds after the request
+                                         over [A, B] seconds after the request; FILE gets
+                                         "recv T BYTES" for every chunk received
 
 `--bind ADDR` picks the client's source address (one of the client namespace's).
 
@@ -97,7 +107,68 @@ def serve_conn(conn):
                 return
 
 
+def krpc_ping(tid):
+    return (b"d1:ad2:id20:" + bytes(range(20)) + b"e1:q4:ping1:t" + str(len(tid)).encode() +
+            b":" + tid + b"1:y1:qe")
+
+
+def krpc_reply_for(data):
+    """The KRPC response to a query (same transaction id), or None."""
+    at = data.find(b"1:t")
+    if not data.startswith(b"d1:a") or at < 0:
+        return None
+    colon = data.find(b":", at + 3)
+    if colon < 0 or not data[at + 3:colon].isdigit():
+        return None
+    tid = data[colon + 1:colon + 1 + int(data[at + 3:colon])]
+    return (b"d1:rd2:id20:" + bytes(range(20, 40)) + b"e1:t" + str(len(tid)).encode() + b":" +
+            tid + b"1:y1:re")
+
+
+def serve_udp(port):
+    """UDP on the same port: DHT queries get a KRPC response; anything else is ignored."""
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    srv.bind(("::", port))
+    while True:
+        data, peer = srv.recvfrom(65536)
+        reply = krpc_reply_for(data)
+        if reply:
+            srv.sendto(reply, peer)
+
+
+def dht(host, port, rounds, interval, log, bind):
+    out = open(log, "a", buffering=1) if log else sys.stdout
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((bind or "0.0.0.0", 0))
+    sock.connect((host, port))
+    print(f"open {time.time():.3f} {sock.getsockname()[0]}:{sock.getsockname()[1]}", file=out)
+    for i in range(rounds):
+        sent = time.time()
+        try:
+            sock.send(krpc_ping(b"%02x" % (i % 256)))
+        except OSError:
+            pass  # ICMP errors from earlier rounds; the next round tries again
+        first = None
+        deadline = sent + interval
+        while (left := deadline - time.time()) > 0:
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                continue
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                continue
+            now = time.time()
+            print(f"recv {now:.3f} {len(data)}", file=out)
+            first = first or now
+        print(f"round {i} sent {sent:.3f} " + ("ok" if first else "miss"), file=out)
+    print(f"done {time.time():.3f}", file=out)
+    return 0
+
+
 def serve(port):
+    threading.Thread(target=serve_udp, args=(port,), daemon=True).start()
     srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -136,15 +207,24 @@ def talk(kind, host, port, rounds, timeout, bind=None):
     return 0
 
 
-def hold(kind, host, port, rounds, interval, log, bind):
+def hold(kind, host, port, rounds, interval, log, bind, keep=False):
     out = open(log, "a", buffering=1) if log else sys.stdout
     try:
         sock = connect(host, port, 3.0, bind)
+    except OSError as e:
+        print(f"opening failed {time.time():.3f} {e}", file=out)
+        return 3
+    try:
         sock.settimeout(3.0)
         for m in OPENINGS[kind]:
             sock.sendall(m)
             if not sock.recv(65536):
                 raise OSError("closed during the opening")
+    except socket.timeout:
+        if not keep:
+            print(f"opening failed {time.time():.3f} timed out", file=out)
+            return 3
+        print(f"opening unanswered {time.time():.3f}", file=out)
     except OSError as e:
         print(f"opening failed {time.time():.3f} {e}", file=out)
         return 3
@@ -197,7 +277,8 @@ def hold(kind, host, port, rounds, interval, log, bind):
     return 4 if closed else 0
 
 
-def download(host, port, seconds, bind, steady):
+def download(host, port, seconds, bind, steady, log=None):
+    out = open(log, "a", buffering=1) if log else None
     try:
         sock = connect(host, port, 3.0, bind)
     except OSError as e:
@@ -226,6 +307,8 @@ def download(host, port, seconds, bind, steady):
         if not data:
             break
         total += len(data)
+        if out:
+            print(f"recv {time.time():.3f} {len(data)}", file=out)
     sock.close()
     if at_a is None or at_b is None:
         print(f"download {host}:{port} ended early: bytes={total}")
@@ -256,15 +339,21 @@ def options(rest, spec):
 def main(argv):
     if len(argv) >= 5 and argv[1] == "hold" and argv[2] in OPENINGS:
         o = options(argv[5:], {"--rounds": ("rounds", int, 1), "--interval": ("interval", float, 1),
-                               "--log": ("log", str, 1), "--bind": ("bind", str, 1)})
+                               "--log": ("log", str, 1), "--bind": ("bind", str, 1),
+                               "--keep": ("keep", str, 0)})
         return hold(argv[2], argv[3], int(argv[4]), o.get("rounds", 100),
-                    o.get("interval", 0.1), o.get("log"), o.get("bind"))
+                    o.get("interval", 0.1), o.get("log"), o.get("bind"), "keep" in o)
+    if len(argv) >= 4 and argv[1] == "dht":
+        o = options(argv[4:], {"--rounds": ("rounds", int, 1), "--interval": ("interval", float, 1),
+                               "--log": ("log", str, 1), "--bind": ("bind", str, 1)})
+        return dht(argv[2], int(argv[3]), o.get("rounds", 100), o.get("interval", 0.5),
+                   o.get("log"), o.get("bind"))
     if len(argv) >= 4 and argv[1] == "download":
         o = options(argv[4:], {"--seconds": ("seconds", float, 1), "--bind": ("bind", str, 1),
-                               "--steady": ("steady", float, 2)})
+                               "--steady": ("steady", float, 2), "--log": ("log", str, 1)})
         seconds = o.get("seconds", 10.0)
         return download(argv[2], int(argv[3]), seconds, o.get("bind"),
-                        o.get("steady", [min(2.0, seconds / 2), seconds]))
+                        o.get("steady", [min(2.0, seconds / 2), seconds]), o.get("log"))
 
     if len(argv) >= 3 and argv[1] == "serve":
         serve(int(argv[2]))

@@ -73,7 +73,9 @@ dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/imguard/img
 for f in ./usr/bin/imguard ./lib/systemd/system/imguard.service ./etc/imguard/imguard.yaml \
   ./usr/lib/imguard/cleanup-rules ./usr/share/man/man8/imguard.8.gz \
   ./usr/share/man/man5/imguard.yaml.5.gz ./usr/share/doc/imguard/README.md \
-  ./usr/share/doc/imguard/copyright ./usr/share/doc/imguard/examples/home.yaml; do
+  ./usr/share/doc/imguard/copyright ./usr/share/doc/imguard/examples/home.yaml \
+  ./usr/share/doc/imguard/ha.md ./usr/share/doc/imguard/examples/ha/conntrackd.conf \
+  ./usr/share/doc/imguard/examples/ha/failover.sh; do
   dpkg-deb -c "$DEB" | awk '{print $6}' | grep -qx "$f" || fail "$f missing from the .deb"
 done
 if command -v lintian >/dev/null; then

@@ -136,10 +136,19 @@ TEST_CASE("MSE between unknown hosts needs the whole DH exchange", "[bittorrent]
   Flow f;
   CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(96 + 460, 11))));
   CHECK(std::holds_alternative<NeedMore>(f.s2c(random_bytes(96 + 182, 12))));
-  const auto r = f.c2s(random_bytes(534, 13));
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(534, 13))));
+  CHECK(std::holds_alternative<NeedMore>(f.s2c(random_bytes(175, 24))));
+  // The initiator's encrypted 68-byte peer-wire handshake (libtorrent, aria2).
+  const auto r = f.c2s(random_bytes(68, 25));
   REQUIRE(std::holds_alternative<Match>(r));
   CHECK(std::get<Match>(r).evidence == Evidence::kBehaviour);
   CHECK(f.cache.lookup(addr("10.0.0.1"), addr("198.51.100.2"), 23456, {}) == AppId::kBittorrent);
+
+  // The handshake as IA inside a request without PadC: 124 bytes (Transmission's layout).
+  Flow ia;
+  CHECK(std::holds_alternative<NeedMore>(ia.c2s(random_bytes(96 + 100, 26))));
+  CHECK(std::holds_alternative<NeedMore>(ia.s2c(random_bytes(96 + 50, 27))));
+  CHECK(std::holds_alternative<Match>(ia.c2s(random_bytes(124, 28))));
 
   // Key and answer alone are not enough; a short or structured third message refutes it.
   Flow short_req;
@@ -155,6 +164,33 @@ TEST_CASE("MSE between unknown hosts needs the whole DH exchange", "[bittorrent]
   CHECK(std::holds_alternative<NeedMore>(chatty.c2s(random_bytes(200, 19))));
   CHECK(std::holds_alternative<NeedMore>(chatty.c2s(random_bytes(200, 20))));
   CHECK(std::holds_alternative<NotMine>(chatty.s2c(random_bytes(200, 21))));
+}
+
+TEST_CASE("Random payload with random sizes is not MSE", "[bittorrent][negative]") {
+  // An encrypted protocol without framing, request/response, sizes drawn at random: the
+  // first three messages fit MSE's sizes, but no 68-byte handshake follows.
+  std::mt19937 rng(7);
+  int matched = 0;
+  for (uint32_t seed = 0; seed < 200; ++seed) {
+    Flow f;
+    Result r = f.c2s(random_bytes(96 + rng() % 512, seed * 8 + 1));
+    r = f.s2c(random_bytes(96 + rng() % 512, seed * 8 + 2));
+    for (uint32_t round = 0; round < 6 && std::holds_alternative<NeedMore>(r); ++round) {
+      r = f.c2s(random_bytes(69 + rng() % 1391, seed * 8 + 3 + round));
+      if (std::holds_alternative<NeedMore>(r)) {
+        r = f.s2c(random_bytes(1 + rng() % 1460, seed * 8 + 4 + round));
+      }
+    }
+    matched += std::holds_alternative<Match>(r) ? 1 : 0;
+  }
+  CHECK(matched == 0);
+  // The request is followed by another size than 68: not MSE.
+  Flow f;
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(300, 31))));
+  CHECK(std::holds_alternative<NeedMore>(f.s2c(random_bytes(300, 32))));
+  CHECK(std::holds_alternative<NeedMore>(f.c2s(random_bytes(300, 33))));
+  CHECK(std::holds_alternative<NeedMore>(f.s2c(random_bytes(300, 34))));
+  CHECK(std::holds_alternative<NotMine>(f.c2s(random_bytes(69, 35))));
 }
 
 TEST_CASE("MSE-shaped exchanges to service ports are not BitTorrent", "[bittorrent]") {

@@ -86,6 +86,42 @@ TEST_CASE("uTP look-alikes are refused", "[bittorrent_udp]") {
   CHECK_FALSE(data.end().has_value());
 }
 
+TEST_CASE("Game datagrams shaped like uTP headers are not BitTorrent",
+          "[bittorrent_udp][negative]") {
+  const std::string magic = t::bytes({0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd,
+                                      0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78});
+  SECTION("RakNet unconnected pings (0x01, time, offline magic), unanswered") {
+    Flow f;
+    for (int i = 0; i < 5; ++i) {
+      const std::string ping = t::bytes({0x01, 0, 0, 0, 0, 0, 0, 0x13, static_cast<uint8_t>(i)}) +
+                               magic + std::string(8, '\x42');
+      CHECK(std::holds_alternative<NotMine>(f.c2s(ping)));
+    }
+    CHECK_FALSE(f.end().has_value());
+  }
+  SECTION("an echoed session token in the connection-id bytes, no SYN") {
+    Flow f;
+    CHECK(std::holds_alternative<NeedMore>(f.c2s(utp(0, 0x2222, 0, 0) + "move")));
+    CHECK(std::holds_alternative<NotMine>(f.s2c(utp(0, 0x2222, 0, 0) + "state")));
+  }
+  SECTION("a run of uTP-shaped DATA whose seq_nr does not advance") {
+    Flow f;
+    CHECK(std::holds_alternative<NeedMore>(f.c2s(utp(0, 9, 0xfefd, 0) + "tick")));
+    CHECK(std::holds_alternative<NotMine>(f.c2s(utp(0, 9, 0xfefd, 0) + "tick")));
+    CHECK_FALSE(f.end().has_value());
+    Flow random_seq;
+    CHECK(std::holds_alternative<NeedMore>(random_seq.c2s(utp(0, 9, 100, 0) + "a")));
+    CHECK(std::holds_alternative<NotMine>(random_seq.c2s(utp(0, 9, 40000, 0) + "b")));
+  }
+  SECTION("real uTP DATA advancing by one still counts when unanswered") {
+    Flow f;
+    for (uint16_t seq = 500; seq < 503; ++seq) {
+      CHECK(std::holds_alternative<NeedMore>(f.c2s(utp(0, 9, seq, 0) + "piece")));
+    }
+    CHECK(f.end().has_value());
+  }
+}
+
 TEST_CASE("DHT query is held until the reply, whose nodes and values feed the cache",
           "[bittorrent_udp]") {
   Flow f;

@@ -270,3 +270,77 @@ TEST_CASE("a cross_flow hint never outranks the flow's own payload", "[chain][re
     CHECK(st.result.app == AppId::kIrc);
   }
 }
+
+TEST_CASE("a weak guess made first never outranks dpi on a later packet", "[chain][evidence]") {
+  // "guess" answers first (behaviour, or an address list on the first packet); "dpi"
+  // recognises the payload two packets later.
+  const auto make = [](Match guess, std::vector<Result> dpi_answers) {
+    auto a = std::make_unique<Scripted>();
+    a->nm = "guess";
+    a->answers = {guess};
+    auto b = std::make_unique<Scripted>();
+    b->nm = "dpi";
+    b->answers = std::move(dpi_answers);
+    std::vector<std::unique_ptr<Classifier>> list;
+    list.push_back(std::move(a));
+    list.push_back(std::move(b));
+    return std::make_unique<Chain>(std::move(list), Budget{});
+  };
+  const auto data = t::ipv4_tcp({}, "payload");
+  const Match behaviour{AppId::kBittorrent, Evidence::kBehaviour, kFeaturePeer};
+  SECTION("dpi on the third packet decides, as dpi") {
+    auto chain = make(behaviour, {NeedMore{}, NeedMore{}, Match{AppId::kSsh, Evidence::kDpi}});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kSsh);
+    CHECK(st.result.evidence == Evidence::kDpi);
+    CHECK(chain->classifier_name(st.result.classifier) == "dpi");
+  }
+  SECTION("dpi naming the same app decides with dpi evidence and both features") {
+    auto chain = make(
+        behaviour, {NeedMore{}, Match{AppId::kBittorrent, Evidence::kDpi, kFeatureFileTransfer}});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.evidence == Evidence::kDpi);
+    CHECK(st.result.features == (kFeaturePeer | kFeatureFileTransfer));
+  }
+  SECTION("nothing stronger within the window: the guess decides as behaviour") {
+    auto chain = make(behaviour, {});
+    ChainFlowState st;
+    for (int i = 0; i < 3; ++i) {
+      CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    }
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kBittorrent);
+    CHECK(st.result.evidence == Evidence::kBehaviour);
+  }
+  SECTION("a generic carrier (TLS) does not displace a specific app from an address list") {
+    auto chain = make(Match{AppId::kTelegram, Evidence::kAddressList},
+                      {NeedMore{}, Match{AppId::kTls, Evidence::kDpi}});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kTelegram);
+    CHECK(st.result.evidence == Evidence::kAddressList);
+  }
+  SECTION("a cross_flow hint outranks a behaviour guess of the flow itself") {
+    auto a = std::make_unique<Scripted>();
+    a->nm = "behaviour";
+    a->answers = {behaviour};
+    auto b = std::make_unique<Scripted>();
+    b->nm = "hint";
+    b->answers = {NeedMore{}, Match{AppId::kEdonkey, Evidence::kCrossFlow}};
+    std::vector<std::unique_ptr<Classifier>> list;
+    list.push_back(std::move(a));
+    list.push_back(std::move(b));
+    Chain chain(std::move(list), Budget{});
+    ChainFlowState st;
+    CHECK_FALSE(chain.inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain.inspect(view_of(data), FlowContext{}, st));  // every classifier has answered
+    CHECK(st.result.app == AppId::kEdonkey);
+    CHECK(st.result.evidence == Evidence::kCrossFlow);
+  }
+}

@@ -67,18 +67,51 @@ TEST_CASE("Plain STUN and look-alikes are not IM", "[stun]") {
 TEST_CASE("Discord voice IP discovery matches request and response", "[discord_voice]") {
   DiscordVoice c;
   t::Probe st;
-  CHECK(std::holds_alternative<Match>(
+  CHECK(std::holds_alternative<NeedMore>(
       t::probe_udp(c, st, discovery(1, "", 0), Direction::kClientToServer, 50003)));
+  CHECK(std::holds_alternative<Match>(
+      t::probe_udp(c, st, discovery(2, "203.0.113.7", 40000), Direction::kServerToClient, 50003)));
+  // A capture that starts with the response.
   t::Probe r;
   CHECK(std::holds_alternative<Match>(
-      t::probe_udp(c, r, discovery(2, "203.0.113.7", 40000), Direction::kServerToClient, 50003)));
+      t::probe_udp(c, r, discovery(2, "2001:db8::7", 40000), Direction::kServerToClient, 50003)));
 }
 
 TEST_CASE("Random 74-byte datagrams are not Discord", "[discord_voice]") {
   DiscordVoice c;
   t::Probe st;
   CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, discovery(1, "hello", 0))));
+  CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, std::string(74, '\x01'))));
   CHECK(std::holds_alternative<NotMine>(t::probe_udp(c, st, std::string(74, '\x01'))));
   t::Probe r;
-  CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, r, discovery(2, "not an ip!", 1))));
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_udp(c, r, discovery(2, "not an ip!", 1), Direction::kServerToClient)));
+  t::Probe dots;
+  CHECK(std::holds_alternative<NotMine>(
+      t::probe_udp(c, dots, discovery(2, "999.1.1.1", 1), Direction::kServerToClient)));
+}
+
+TEST_CASE("Game keepalives shaped like a discovery request are not Discord",
+          "[discord_voice][negative]") {
+  DiscordVoice c;
+  SECTION("a request answered by another shape") {
+    t::Probe st;
+    CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, discovery(1, "", 0))));
+    CHECK(std::holds_alternative<NotMine>(
+        t::probe_udp(c, st, std::string(16, '\x03'), Direction::kServerToClient)));
+  }
+  SECTION("requests that are never answered") {
+    t::Probe st;
+    Result r = NeedMore{};
+    for (int i = 0; i < 4; ++i) {
+      r = t::probe_udp(c, st, discovery(1, "", 0));
+    }
+    CHECK(std::holds_alternative<NotMine>(r));
+  }
+  SECTION("a response with binary bytes for the address") {
+    t::Probe st;
+    CHECK(std::holds_alternative<NeedMore>(t::probe_udp(c, st, discovery(1, "", 0))));
+    CHECK(std::holds_alternative<NotMine>(t::probe_udp(
+        c, st, discovery(2, std::string("\x7f\x01\x02\x03"), 5000), Direction::kServerToClient)));
+  }
 }

@@ -211,13 +211,17 @@ TEST_CASE("the flow hash is keyed: the same key hashes differently under two key
 TEST_CASE("engine.flows settings reach the table and the limits", "[flow]") {
   const auto cfg = imguard::testing::load_config(
       "version: 1\nengine:\n  flows:\n    capacity: 4096\n    reassembly_bytes: 1048576\n"
-      "    quic_derivations_per_sec: 500\n",
+      "    quic_derivations_per_sec: 500\n    udp_idle_seconds: 7\n    tcp_idle_seconds: 9\n",
       "t.yaml");
   Analyzer::Config ac;
   Analyzer::apply_flow_settings(*cfg, ac);
   CHECK(ac.flows.capacity == 4096);
   CHECK(ac.limits.reassembly_bytes == 1048576);
   CHECK(ac.limits.quic_derivations_per_sec == 500);
+  CHECK(ac.flows.udp_idle == std::chrono::seconds(7));
+  CHECK(ac.flows.tcp_idle == std::chrono::seconds(9));
+  CHECK(Analyzer::Config{}.flows.udp_idle == imguard::policy::default_config().udp_idle);
+  CHECK(Analyzer::Config{}.flows.tcp_idle == imguard::policy::default_config().tcp_idle);
   const auto defaults = imguard::policy::default_config();
   CHECK(defaults.flow_capacity == 262144);
   CHECK(defaults.reassembly_bytes == 64u << 20);
@@ -226,4 +230,9 @@ TEST_CASE("engine.flows settings reach the table and the limits", "[flow]") {
   REQUIRE(std::holds_alternative<imguard::policy::LoadError>(bad));
   CHECK(std::get<imguard::policy::LoadError>(bad).messages[0].find("engine.flows.capacity") !=
         std::string::npos);
+  bad = imguard::policy::load_config_string(
+      "version: 1\nengine:\n  flows:\n    udp_idle_seconds: 0\n", "t.yaml");
+  REQUIRE(std::holds_alternative<imguard::policy::LoadError>(bad));
+  CHECK(std::get<imguard::policy::LoadError>(bad).messages[0].find(
+            "engine.flows.udp_idle_seconds") != std::string::npos);
 }

@@ -49,6 +49,7 @@ users:
   in.stats.kernel_queue_dropped = 5;
   in.stats.rules_reinstalled = 6;
   in.stats.engine_errors = 7;
+  in.stats.packet_errors = 3;
   const auto drop = static_cast<size_t>(policy::Action::kDrop);
   const auto allow = static_cast<size_t>(policy::Action::kAllow);
   in.decisions[drop][static_cast<size_t>(AppId::kBittorrent)] = 10;
@@ -100,6 +101,7 @@ TEST_CASE("render_metrics: families, samples and label escaping") {
   CHECK(has_line(text, "# TYPE imguard_policy_generation gauge"));
   CHECK(has_line(text, "imguard_policy_generation 4"));
   CHECK(has_line(text, "imguard_engine_errors_total 7"));
+  CHECK(has_line(text, "imguard_packet_errors_total 3"));
   CHECK(has_line(text, "imguard_records_dropped_total 0"));
   CHECK(text.ends_with("\n"));
 

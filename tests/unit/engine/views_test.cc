@@ -27,6 +27,7 @@ FlowView view(const std::string& user, const std::string& app, const std::string
   v.category = category;
   v.rule = "default";
   v.action = "allow";
+  v.evidence = "dpi";
   return v;
 }
 
@@ -72,9 +73,12 @@ TEST_CASE("engine/views: flows lists every field, text fits 100 columns", "[engi
   CHECK(json ==
         "{\"proto\":\"tcp\",\"src_ip\":\"10.0.0.2\",\"src_port\":40000,\"dest_ip\":\"192.0.2.1\","
         "\"dest_port\":443,\"user\":\"alice\",\"app\":\"http\",\"category\":\"other\","
-        "\"features\":\"-\",\"action\":\"allow\",\"rule\":\"default\",\"bytes_toserver\":1000,"
+        "\"features\":\"-\",\"evidence\":\"dpi\",\"action\":\"allow\",\"rule\":\"default\",\"bytes_"
+        "toserver\":1000,"
         "\"bytes_toclient\":9000,\"pkts_toserver\":0,\"pkts_toclient\":0}\n");
   const std::string text = render_flows(open, false);
+  CHECK(text.find("evidence") != std::string::npos);
+  CHECK(text.find(" dpi ") != std::string::npos);
   size_t start = 0;
   while (start < text.size()) {
     const size_t nl = text.find('\n', start);

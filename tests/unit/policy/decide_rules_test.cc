@@ -274,3 +274,22 @@ actions:
   CHECK(decide(*c, AppId::kEdonkey, kFeatureNone).action == Action::kDrop);
   CHECK(decide(*c, AppId::kHttp, kFeatureNone).rule == p.table.default_rule);
 }
+
+TEST_CASE("policy/decide: evidence [dpi, cross_flow] drops only proven P2P", "[policy][evidence]") {
+  const auto c = load(std::string(kUsers) + R"(rules:
+  - {name: p2p-proven, category: p2p, evidence: [dpi, cross_flow], action: drop}
+  - {name: p2p-guessed, category: p2p, action: throttle 1Mbit/s}
+actions:
+  default: allow
+)");
+  const auto with_evidence = [](Evidence e) {
+    FlowFacts f = facts(kCarol, AppId::kBittorrent);
+    f.evidence = e;
+    return f;
+  };
+  CHECK(rule_of(*c, with_evidence(Evidence::kDpi)) == "p2p-proven");
+  CHECK(rule_of(*c, with_evidence(Evidence::kCrossFlow)) == "p2p-proven");
+  for (const Evidence weak : {Evidence::kBehaviour, Evidence::kAddressList, Evidence::kPortGuess}) {
+    CHECK(rule_of(*c, with_evidence(weak)) == "p2p-guessed");
+  }
+}
