@@ -15,6 +15,12 @@ struct Sink final : FlowSink {
   std::vector<FlowRecord> records;
   void on_flow_end(const FlowRecord& r) override { records.push_back(r); }
 };
+
+// A BitTorrent peer connection on a random port and its plaintext handshake.
+const t::Endpoints kPeerFlow{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
+std::string handshake() {
+  return std::string("\x13") + "BitTorrent protocol" + std::string(8, '\0') + std::string(40, 'x');
+}
 }  // namespace
 
 TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analyzer]") {
@@ -22,11 +28,8 @@ TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analy
   std::string error;
   auto an = Analyzer::create(Analyzer::Config{}, sink, error);
   REQUIRE(an);
-  const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
-  const std::string hs = std::string(
-                             "\x13"
-                             "BitTorrent protocol") +
-                         std::string(8, '\0') + std::string(40, 'x');
+  const t::Endpoints c = kPeerFlow;
+  const std::string hs = handshake();
   auto syn = t::ipv4_tcp(c, "", 0x02);
   auto data = t::ipv4_tcp(c, hs, 0x18);
   an->on_packet(syn, Timestamp{1});
@@ -61,11 +64,8 @@ TEST_CASE("a decided flow keeps no classifier state and is re-decided from what 
   std::string error;
   auto an = Analyzer::create(Analyzer::Config{}, sink, error);
   REQUIRE(an);
-  const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
-  const std::string hs = std::string(
-                             "\x13"
-                             "BitTorrent protocol") +
-                         std::string(8, '\0') + std::string(40, 'x');
+  const t::Endpoints c = kPeerFlow;
+  const std::string hs = handshake();
   const PolicyView first{allow.get(), 1, std::nullopt};
   const auto syn = an->on_packet(t::ipv4_tcp(c, "", 0x02), Timestamp{1}, {}, first);
   REQUIRE(syn.flow != nullptr);
