@@ -236,6 +236,9 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     const PolicyView view{config.get(), generation, store.schedules()};
     const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {
+      if (out.after_close) {
+        return nfq::Verdict::accept();  // a stray of a closed connection: no flow to decide
+      }
       bump(counters.engine_errors);
       return error_verdict;
     }
@@ -283,7 +286,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     w.original.dst = f.server;
     w.original.sport = f.client_port;
     w.original.dport = f.server_port;
-    w.original.l4proto = static_cast<uint8_t>(f.key.l4);
+    w.original.l4proto = static_cast<uint8_t>(f.l4);
     const CachedDecision& c = f.decision;
     w.record.app = f.chain.result.app;
     w.record.evidence = f.chain.result.evidence;
@@ -297,7 +300,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     w.event.ts = std::chrono::duration_cast<packet::Timestamp>(
         std::chrono::system_clock::now().time_since_epoch());
     w.event.flow_id = flow_id_of(w.original);
-    w.event.l4 = f.key.l4;
+    w.event.l4 = f.l4;
     w.event.src = f.client;
     w.event.dst = f.server;
     w.event.sport = f.client_port;
@@ -338,7 +341,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
           stderr,
           "imguard: decided %s %s:%u -> %s:%u app=%s category=%s action=%s user=%s "
           "rule=%s%s\n",
-          f.key.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(), f.client_port,
+          f.l4 == packet::L4::kTcp ? "tcp" : "udp", f.client.to_string().c_str(), f.client_port,
           f.server.to_string().c_str(), f.server_port,
           std::string(classifiers::app_name(c.app)).c_str(),
           std::string(classifiers::category_name(classifiers::app_category(c.app))).c_str(),
