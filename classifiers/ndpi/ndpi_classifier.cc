@@ -3,6 +3,7 @@
 // present). The only file in imguard that includes nDPI.
 #include "classifiers/ndpi/ndpi_classifier.h"
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <mutex>
@@ -78,12 +79,20 @@ std::string lower(const char* s) {
 }
 
 ndpi_detection_module_struct* new_module() noexcept {
-  // ndpi_init_detection_module() initialises libgcrypt on every call, and that is not
-  // thread-safe (two threads making modules at once end in an abort inside libgcrypt):
-  // modules are made one at a time.
-  static std::mutex making;
-  const std::lock_guard lock(making);
-  ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
+  // The first ndpi_init_detection_module() initialises libgcrypt, which is not
+  // thread-safe (two threads making their first modules at once end in an abort inside
+  // libgcrypt). The first module is made alone; later ones find libgcrypt initialised and
+  // may be made in parallel.
+  static std::mutex first;
+  static std::atomic<bool> initialised{false};
+  ndpi_detection_module_struct* mod = nullptr;
+  if (initialised.load(std::memory_order_acquire)) {
+    mod = ndpi_init_detection_module(ndpi_no_prefs);
+  } else {
+    const std::lock_guard lock(first);
+    mod = ndpi_init_detection_module(ndpi_no_prefs);
+    initialised.store(true, std::memory_order_release);
+  }
   if (mod == nullptr) {
     return nullptr;
   }
