@@ -5,8 +5,12 @@ Each input (classic pcap, Ethernet or Linux cooked v1/v2) is replayed REPLICAS t
 replica shifts the IP addresses (IPv4: second octet, IPv6: byte 3) so that replicas form
 distinct flows, and shifts timestamps so that the output is in time order. Prints the
 number of packets and the bytes of the IP packets written, as "packets=N ip_bytes=M".
+
+With --split DIR it writes every replica of every input as a file of its own instead
+(DIR/NNNNN.pcap, in input order; --out is not used): a directory of many small captures.
 """
 import argparse
+import os
 import struct
 import sys
 
@@ -64,23 +68,68 @@ def shift(et, ip, replica):
     return bytes(ip)
 
 
+def write_pcap(path, frames, replica, t_base):
+    """Writes frames (ts, ethertype, ip) shifted by replica; returns (packets, ip_bytes)."""
+    packets = ip_bytes = 0
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for ts, et, ip in frames:
+            t = ts + t_base
+            fr = ETH_HDR + struct.pack(">H", et) + shift(et, ip, replica)
+            out.write(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(fr), len(fr)))
+            out.write(fr)
+            packets += 1
+            ip_bytes += len(ip)
+    return packets, ip_bytes
+
+
+def ip_records(path):
+    """[(ts, (ethertype, ip))] of a capture's IPv4/IPv6 frames; [] (and a note) if unreadable."""
+    try:
+        return [(ts, r) for lt, ts, fr in read_pcap(path)
+                for r in [to_ip(lt, fr)] if r and r[0] in (0x0800, 0x86DD)]
+    except (OSError, ValueError) as e:
+        print(f"skipping {e}", file=sys.stderr)
+        return []
+
+
+def split(a):
+    """One output file per (input, replica)."""
+    os.makedirs(a.split, exist_ok=True)
+    inputs = [r for r in (ip_records(p) for p in a.pcaps) if r]
+    packets = ip_bytes = n = 0
+    for rep in range(a.replicas):
+        for recs in inputs:
+            first = min(ts for ts, _ in recs)
+            frames = [(ts - first, et, ip) for ts, (et, ip) in recs]
+            k, b = write_pcap(os.path.join(a.split, f"{n:05d}.pcap"), frames, rep,
+                              1_600_000_000_000_000)
+            packets += k
+            ip_bytes += b
+            n += 1
+    if n == 0:
+        sys.exit("no IP frames in the inputs")
+    print(f"packets={packets} ip_bytes={ip_bytes} files={n}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--replicas", type=int, default=20)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--split", metavar="DIR")
     ap.add_argument("pcaps", nargs="+")
     a = ap.parse_args()
+    if a.split:
+        split(a)
+        return
+    if not a.out:
+        ap.error("--out or --split is required")
     # Inputs are laid end to end, each starting 1 s after the previous one ends, so that
     # captures from different years don't stretch the output's time line.
     frames = []
     start = 0
     for p in a.pcaps:
-        try:
-            recs = [(ts, r) for lt, ts, fr in read_pcap(p)
-                    for r in [to_ip(lt, fr)] if r and r[0] in (0x0800, 0x86DD)]
-        except (OSError, ValueError) as e:
-            print(f"skipping {e}", file=sys.stderr)
-            continue
+        recs = ip_records(p)
         if not recs:
             continue
         first = min(ts for ts, _ in recs)

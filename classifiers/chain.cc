@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 namespace imguard::classifiers {
@@ -55,8 +56,8 @@ FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
   return c;
 }
 
-FlowSlot Chain::slot_of(const Entry& e, ChainFlowState& state) const noexcept {
-  return FlowSlot(std::span<std::byte>(state.slots).subspan(e.offset, e.interest.state_bytes));
+FlowSlot Chain::slot_of(const Entry& e, ChainScratch& s) const noexcept {
+  return FlowSlot(std::span<std::byte>(s.slots).subspan(e.offset, e.interest.state_bytes));
 }
 
 void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept {
@@ -70,7 +71,7 @@ void Chain::decide(ChainFlowState& state, uint8_t index, const Match& m) const n
 namespace {
 
 static_assert(kFeaturePeer < 16 && static_cast<uint8_t>(Evidence::kDpi) < 16,
-              "ChainFlowState keeps a held Match's features and evidence in 4 bits each");
+              "ChainScratch keeps a held Match's features and evidence in 4 bits each");
 
 /// TLS, QUIC and HTTP carry any application: recognising one of them says nothing
 /// against a specific app (Telegram by its address list is still Telegram inside TLS).
@@ -93,28 +94,46 @@ bool outranks(const Match& candidate, const Match& held) noexcept {
 
 }  // namespace
 
-std::optional<Match> Chain::held(const ChainFlowState& state) noexcept {
-  if (state.hint_classifier == kNoClassifier) {
+std::optional<Match> Chain::held(const ChainScratch& s) noexcept {
+  if (s.hint_classifier == kNoClassifier) {
     return std::nullopt;
   }
-  return Match{.app = state.hint_app,
-               .evidence = static_cast<Evidence>(state.hint_evidence),
-               .features = static_cast<uint8_t>(state.hint_features)};
+  return Match{.app = s.hint_app,
+               .evidence = static_cast<Evidence>(s.hint_evidence),
+               .features = static_cast<uint8_t>(s.hint_features)};
 }
 
 bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
                     ChainFlowState& state) noexcept {
-  const FlowContext ctx = with_peers(flow_ctx);
   if (state.result.final) {
     return true;
   }
+  if (!state.scratch) {
+    state.scratch.reset(new (std::nothrow) ChainScratch{});
+    if (!state.scratch) {
+      finish(flow_ctx, state);  // out of memory: settled as unknown
+      return true;
+    }
+  }
+  // A decided flow needs no classifier state: nDPI's flow struct and any reassembly
+  // buffer go as soon as the answer is known, not when the flow leaves the table.
+  const bool final = inspect_packet(pkt, with_peers(flow_ctx), state);
+  if (final) {
+    release(state);
+  }
+  return final;
+}
+
+bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,
+                           ChainFlowState& state) noexcept {
+  ChainScratch& s = *state.scratch;
   const bool has_payload = !pkt.payload.empty();
   const bool tcp = pkt.l4 == packet::L4::kTcp;
-  state.packets = static_cast<uint8_t>(state.packets + (state.packets < 0xff ? 1 : 0));
-  if (has_payload && state.data_packets < 0xff) {
-    ++state.data_packets;
+  s.packets = static_cast<uint8_t>(s.packets + (s.packets < 0xff ? 1 : 0));
+  if (has_payload && s.data_packets < 0xff) {
+    ++s.data_packets;
   }
-  const std::optional<Match> before = held(state);
+  const std::optional<Match> before = held(s);
   // The strongest weak Match of this packet: held, not decided (Evidence order,
   // classifier.h), unless a classifier after it shows stronger evidence on the same packet.
   std::optional<Match> weak;
@@ -122,11 +141,11 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
-    if ((state.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
+    if ((s.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
         (e.interest.needs_payload && !has_payload)) {
       continue;
     }
-    const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, state));
+    const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
     if (const auto* m = std::get_if<Match>(&r)) {
       if (m->evidence >= Evidence::kDpi) {
         if (before && m->app == before->app) {
@@ -135,7 +154,7 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
           const uint8_t features = static_cast<uint8_t>(before->features | m->features);
           if (before->evidence == Evidence::kCrossFlow) {
             decide(
-                state, state.hint_classifier,
+                state, s.hint_classifier,
                 Match{.app = before->app, .evidence = Evidence::kCrossFlow, .features = features});
           } else {
             decide(state, static_cast<uint8_t>(i),
@@ -144,13 +163,13 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
           return true;
         }
         if (before && !outranks(*m, *before)) {
-          decide(state, state.hint_classifier, *before);  // a carrier under a specific app
+          decide(state, s.hint_classifier, *before);  // a carrier under a specific app
           return true;
         }
         decide(state, static_cast<uint8_t>(i), *m);
         return true;
       }
-      state.done |= bit;  // it answered; a weak Match is not asked again
+      s.done |= bit;  // it answered; a weak Match is not asked again
       if (!weak || m->evidence > weak->evidence) {
         weak = *m;
         weak_index = static_cast<uint8_t>(i);
@@ -158,9 +177,9 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
       continue;
     }
     if (std::holds_alternative<NotMine>(r)) {
-      state.done |= bit;
+      s.done |= bit;
     } else if (std::get<NeedMore>(r).hold == Hold::kClaim) {
-      if (const auto m = e.classifier->give_up(ctx, slot_of(e, state))) {
+      if (const auto m = e.classifier->give_up(ctx, slot_of(e, s))) {
         state.result.app = m->app;
         state.result.evidence = m->evidence;
         // Features stay empty until final: some are conclusions from absence (no STARTTLS
@@ -172,19 +191,19 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
   }
   if (weak && (!before || outranks(*weak, *before))) {
     // Held while this flow's payload has its say; the first of equals stays.
-    state.hint_app = weak->app;
+    s.hint_app = weak->app;
     assert((weak->features & ~0x0fu) == 0 && "a new Feature bit needs a wider hint_features");
-    state.hint_features = weak->features & 0x0fu;
-    state.hint_evidence = static_cast<uint8_t>(weak->evidence) & 0x0fu;
-    state.hint_classifier = weak_index;
+    s.hint_features = weak->features & 0x0fu;
+    s.hint_evidence = static_cast<uint8_t>(weak->evidence) & 0x0fu;
+    s.hint_classifier = weak_index;
   }
   const uint32_t all = entries_.size() == 32 ? ~uint32_t{0} : (uint32_t{1} << entries_.size()) - 1;
   const uint16_t data_budget = tcp ? budget_.tcp_data_packets : budget_.udp_data_packets;
-  const bool hint_settled = state.hint_classifier != kNoClassifier &&
+  const bool hint_settled = s.hint_classifier != kNoClassifier &&
                             state.result.app == AppId::kUnknown &&
-                            state.data_packets >= budget_.hint_data_packets;
-  if (state.done == all || state.data_packets >= data_budget ||
-      state.packets >= budget_.max_packets || hint_settled) {
+                            s.data_packets >= budget_.hint_data_packets;
+  if (s.done == all || s.data_packets >= data_budget || s.packets >= budget_.max_packets ||
+      hint_settled) {
     finish(ctx, state);
   }
   return state.result.final;
@@ -194,13 +213,20 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   if (state.result.final) {
     return;
   }
+  if (!state.scratch) {
+    // Never inspected, or its state could not be allocated: nothing to go on.
+    state.result = Classification{};
+    state.result.final = true;
+    return;
+  }
+  ChainScratch& s = *state.scratch;
   const FlowContext ctx = with_peers(flow_ctx);
-  std::optional<Match> best = held(state);
-  uint8_t best_index = best ? state.hint_classifier : kNoClassifier;
+  std::optional<Match> best = held(s);
+  uint8_t best_index = best ? s.hint_classifier : kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];
-    auto m = e.classifier->give_up(ctx, slot_of(e, state));
+    auto m = e.classifier->give_up(ctx, slot_of(e, s));
     if (m && (!best || outranks(*m, *best))) {
       best = m;
       best_index = static_cast<uint8_t>(i);
@@ -212,12 +238,27 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
     state.result = Classification{};
     state.result.final = true;
   }
+  release(state);
 }
 
 void Chain::release(ChainFlowState& state) noexcept {
-  for (const Entry& e : entries_) {
-    e.classifier->release(slot_of(e, state));
+  if (!state.scratch) {
+    return;
   }
+  for (const Entry& e : entries_) {
+    e.classifier->release(slot_of(e, *state.scratch));
+  }
+  state.scratch.reset();
+}
+
+bool Chain::reset() noexcept {
+  peers_.clear();
+  limits_.reset();
+  bool ok = true;
+  for (const Entry& e : entries_) {
+    ok = e.classifier->reset() && ok;
+  }
+  return ok;
 }
 
 std::string_view Chain::classifier_name(uint8_t index) const noexcept {

@@ -16,7 +16,7 @@ namespace imguard::classifiers {
 /// Bytes of per-flow classifier state every flow carries (all slots together). The chain
 /// refuses, at construction, a set of classifiers that needs more.
 inline constexpr size_t kFlowStateBytes = 128;
-/// Most classifiers one chain can hold (one bit each in ChainFlowState::done).
+/// Most classifiers one chain can hold (one bit each in ChainScratch::done).
 inline constexpr size_t kMaxClassifiers = 32;
 inline constexpr uint8_t kNoClassifier = 0xff;
 
@@ -31,8 +31,10 @@ struct Classification {
   bool final = false;
 };
 
-/// Per-flow chain state, embedded in each flow-table entry. Zero-initialised on a new flow.
-struct ChainFlowState {
+/// What the chain keeps of a flow while it is undecided: the classifiers' slots, which of
+/// them gave up, the budget counters and a held hint. Allocated on the flow's first packet,
+/// freed as soon as the classification is final (decided flows keep only the result).
+struct ChainScratch {
   alignas(8) std::array<std::byte, kFlowStateBytes> slots{};
   uint32_t done = 0;  // bit i: classifier i answered NotMine (or a weak Match)
   // Counters saturate at 255; budgets are at most 64 (policy/loader.cc kMaxBudget). Kept
@@ -50,7 +52,13 @@ struct ChainFlowState {
   uint8_t hint_features : 4 = kFeatureNone;
   uint8_t hint_evidence : 4 = static_cast<uint8_t>(Evidence::kNone);
   uint8_t hint_classifier = kNoClassifier;
+};
+
+/// Per-flow chain state, embedded in each flow-table entry: the classification and, while
+/// it is not final, the scratch state behind it.
+struct ChainFlowState {
   Classification result;
+  std::unique_ptr<ChainScratch> scratch;  // nullptr before the first packet and once final
 };
 
 /// How many packets a flow may take before the chain gives up and settles for the best
@@ -85,8 +93,13 @@ class Chain {
   /// weak Match and the give_up() answers wins (the held one on a tie; a generic carrier
   /// answer never displaces a specific app), otherwise the flow stays unknown.
   void finish(const FlowContext& ctx, ChainFlowState& state) noexcept;
-  /// Frees per-flow classifier resources. Call once when the flow leaves the table.
+  /// Frees per-flow classifier resources. inspect() and finish() already do it when the
+  /// classification becomes final; call it when the flow leaves the table (idempotent).
   void release(ChainFlowState& state) noexcept;
+  /// Forgets all cross-flow state: the peer cache, the reassembly/derivation accounting and
+  /// each classifier's per-worker caches (nDPI's included), as if the chain were new. Only
+  /// with no flow in the table. False if a classifier could not rebuild its state.
+  bool reset() noexcept;
 
   std::string_view classifier_name(uint8_t index) const noexcept;
   size_t size() const noexcept { return entries_.size(); }
@@ -103,12 +116,14 @@ class Chain {
     Interest interest;
     size_t offset = 0;
   };
-  FlowSlot slot_of(const Entry& e, ChainFlowState& state) const noexcept;
+  FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
   /// The held weak Match of the flow, if any.
-  static std::optional<Match> held(const ChainFlowState& state) noexcept;
+  static std::optional<Match> held(const ChainScratch& s) noexcept;
 
   FlowContext with_peers(const FlowContext& ctx) noexcept;
+  bool inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx,
+                      ChainFlowState& state) noexcept;
 
   std::vector<Entry> entries_;
   Budget budget_;

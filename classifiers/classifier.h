@@ -152,8 +152,15 @@ class Classifier {
   virtual std::optional<Match> give_up(const FlowContext& /*ctx*/, FlowSlot /*slot*/) noexcept {
     return std::nullopt;
   }
-  /// The flow is going away: free anything the slot points to. Called exactly once.
+  /// Frees anything the slot points to, leaving it as a zeroed slot would be: called when
+  /// the flow's classification becomes final (decided flows keep no classifier state) and
+  /// again when the flow leaves the table, so it must be idempotent. No other call for the
+  /// flow follows it.
   virtual void release(FlowSlot /*slot*/) noexcept {}
+  /// Forgets what this classifier learned from earlier flows (per-worker caches), so the
+  /// next flows are classified as by a fresh instance. Called with no flow in the table.
+  /// False if that state could not be rebuilt (out of memory); the instance stays usable.
+  virtual bool reset() noexcept { return true; }
 };
 
 }  // namespace imguard::classifiers

@@ -64,6 +64,9 @@ class FlowLimits {
     ++stats_.quic_derivations;
     return true;
   }
+  /// Back to the state of a new instance with the same configuration. Only with no flow
+  /// holding reassembly heap (heap still granted would be forgotten).
+  void reset() noexcept { *this = FlowLimits(config_); }
   /// A derivation a classifier declined for its own per-flow or per-datagram bound.
   void count_derivation_capped() noexcept { ++stats_.quic_derivations_capped; }
 

@@ -35,7 +35,19 @@ bool starts_with(std::span<const uint8_t> p, std::string_view s) noexcept {
 
 PeerCache::PeerCache(Config config)
     : entries_(round_up_ways(config.capacity)),
-      ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {}
+      ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {
+  touched_.reserve(entries_.size());
+}
+
+void PeerCache::clear() noexcept {
+  // Only the buckets entries were stored in: a run that learned little clears little.
+  for (const uint32_t first : touched_) {
+    std::fill_n(entries_.begin() + first, kWays, Entry{});
+  }
+  touched_.clear();
+  used_ = 0;
+  stats_ = Stats{};
+}
 
 size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Address& addr,
                             uint16_t port) const noexcept {
@@ -82,6 +94,9 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
   } else if (!victim->used) {
     ++used_;
     ++stats_.inserted;
+    // Each entry turns used at most once between clears: `touched_` (reserved to the
+    // capacity) never reallocates.
+    touched_.push_back(static_cast<uint32_t>(first));
   } else {
     ++stats_.inserted;
     ++(victim->expires >= now ? stats_.evicted_live : stats_.evicted_expired);

@@ -78,6 +78,8 @@ class PeerCache {
                                    packet::Timestamp now) const noexcept {
     return lookup(host, host, 0, now);
   }
+  /// Forgets every entry (capacity, TTL and statistics start over).
+  void clear() noexcept;
   /// Entries currently stored (expired ones included until they are overwritten).
   uint32_t size() const noexcept { return used_; }
   uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
@@ -97,6 +99,7 @@ class PeerCache {
                    uint16_t port) const noexcept;
 
   std::vector<Entry> entries_;
+  std::vector<uint32_t> touched_;  // first entry of each bucket an entry was stored in
   std::chrono::microseconds ttl_;
   uint32_t used_ = 0;
   Stats stats_;

@@ -30,8 +30,23 @@ Analyzer::~Analyzer() {
   flows_.flush();
 }
 
+bool Analyzer::reset(std::string& error) noexcept {
+  flows_.reset();
+  stats_ = AnalyzerStats{};
+  last_expiry_ = Timestamp{};
+  view_ = PolicyView{};
+  if (!chain_->reset()) {
+    error = "classifiers could not be reset (out of memory?)";
+    return false;
+  }
+  return true;
+}
+
 size_t Analyzer::bytes_per_flow() noexcept {
-  return FlowTable::bytes_per_flow() + classifiers::ndpi_flow_bytes();
+  // An undecided flow: its table entry, the chain's scratch state (one allocation) and
+  // nDPI's flow struct. Once decided only the table entry is left.
+  const size_t scratch = (sizeof(classifiers::ChainScratch) + sizeof(size_t) + 15) / 16 * 16;
+  return FlowTable::bytes_per_flow() + scratch + classifiers::ndpi_flow_bytes();
 }
 
 void Analyzer::apply_flow_settings(const policy::Config& c, Config& out) noexcept {
@@ -69,7 +84,9 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
   const auto& pkt = std::get<packet::PacketView>(parsed);
   const FlowTable::Hit hit = flows_.track(pkt, meta);
   if (hit.flow == nullptr) {
-    return Outcome{};
+    Outcome none;
+    none.after_close = hit.after_close;
+    return none;
   }
   ++stats_.flow_packets;
   Flow& flow = *hit.flow;
@@ -89,7 +106,7 @@ Analyzer::Outcome Analyzer::on_packet(std::span<const uint8_t> l3, Timestamp ts,
 FlowRecord Analyzer::record_of(const Flow& flow) const noexcept {
   FlowRecord r;
   r.id = flow.id;
-  r.l4 = flow.key.l4;
+  r.l4 = flow.l4;
   r.src = flow.client;
   r.dst = flow.server;
   r.sport = flow.client_port;

@@ -69,6 +69,9 @@ class Analyzer {
     Direction direction = Direction::kClientToServer;
     bool decided_now = false;      // this packet made the classification final
     Step step = Step::kUndecided;  // what the packet did to the flow's decision
+    /// flow is nullptr because the packet is a stray of a closed TCP flow that has left
+    /// the table (FlowTable::Hit::after_close): nothing to classify or decide.
+    bool after_close = false;
   };
   /// `l3` starts at the IP header. Expires idle flows as time advances. Classifies, then
   /// decides under `view` (engine/decider.h); a flow that ends undecided is decided at its
@@ -90,6 +93,13 @@ class Analyzer {
   void count_anomaly(packet::Anomaly a) noexcept { stats_.anomalies.count(a); }
   /// Ends every flow, reporting each to the sink.
   void flush() noexcept { flows_.flush(); }
+  /// Makes the analyzer behave as a new one (what `imguard classify` does between files,
+  /// so one file's result never depends on the files before it): ends every flow
+  /// (reported to the sink), zeroes the statistics, flow ids and the expiry clock, and
+  /// clears the cross-flow state of the chain (peer cache, nDPI's caches). Cheaper than
+  /// create() by three orders of magnitude. False (and `error`) if the classifiers could
+  /// not be reset; the analyzer is then still usable but not clean.
+  bool reset(std::string& error) noexcept;
 
   /// The record of a flow as it stands (what on_flow_end() reports, less the end reason).
   FlowRecord record_of(const Flow& flow) const noexcept;
@@ -97,8 +107,10 @@ class Analyzer {
   const AnalyzerStats& stats() const noexcept { return stats_; }
   const FlowTable& flows() const noexcept { return flows_; }
   const classifiers::Chain& chain() const noexcept { return *chain_; }
-  /// Bytes one flow costs: table entry plus nDPI's per-flow state (reassembly buffers
-  /// are extra, bounded per worker by Config::limits.reassembly_bytes).
+  /// Bytes an undecided flow costs: table entry, the chain's scratch state and nDPI's flow
+  /// struct (sizeof; nDPI allocates more behind it, and reassembly buffers are extra,
+  /// bounded per worker by Config::limits.reassembly_bytes). A decided flow keeps only
+  /// FlowTable::bytes_per_flow(). bench/flow_memory measures both.
   static size_t bytes_per_flow() noexcept;
   /// Copies the `engine.flows` settings of a loaded configuration into `out`.
   static void apply_flow_settings(const policy::Config& c, Config& out) noexcept;

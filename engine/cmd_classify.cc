@@ -43,24 +43,29 @@ int cmd_classify(const ClassifyOptions& options) {
   }
   int rc = 0;
   std::vector<FileReport> reports;
-  for (const auto& f : files) {
-    // Without --config the built-in policy still resolves which end is local, so
-    // `serving` means the same as under a policy; only the policy fields are left out.
-    FileReport rep = analyze_pcap(f, config, policy ? policy.get() : &builtin);
-    if (!rep.error.empty()) {
-      std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
-      rc = 1;
-    }
-    if (jsonl) {
-      write_jsonl(stdout, rep, policy.get());
-      if (policy) {
-        write_user_records(stdout, rep, *policy);
-      }
-    } else {
-      write_text(stdout, rep, policy.get());
-      rep.flows.shrink_to_fit();
-      reports.push_back(std::move(rep));
-    }
+  // Without --config the built-in policy still resolves which end is local, so
+  // `serving` means the same as under a policy; only the policy fields are left out.
+  const policy::Config* decide_under = policy ? policy.get() : &builtin;
+  const std::string setup_error =
+      analyze_files(files, config, decide_under, options.jobs, [&](FileReport& rep) {
+        if (!rep.error.empty()) {
+          std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
+          rc = 1;
+        }
+        if (jsonl) {
+          write_jsonl(stdout, rep, policy.get());
+          if (policy) {
+            write_user_records(stdout, rep, *policy);
+          }
+        } else {
+          write_text(stdout, rep, policy.get());
+          rep.flows.shrink_to_fit();
+          reports.push_back(std::move(rep));
+        }
+      });
+  if (!setup_error.empty()) {
+    std::fprintf(stderr, "imguard classify: %s\n", setup_error.c_str());
+    return 1;
   }
   if (!jsonl) {
     write_app_summary(stdout, reports);

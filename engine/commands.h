@@ -19,6 +19,7 @@ struct ClassifyOptions {
   std::string config;       // "" = the built-in policy, no policy fields printed
   uint16_t tcp_budget = 0;  // 0 = from the config (or the default)
   uint16_t udp_budget = 0;
+  unsigned jobs = 0;  // files analysed in parallel; 0 = one per CPU (output is the same)
 };
 /// `imguard classify PCAP...`: one line per flow, then summaries.
 int cmd_classify(const ClassifyOptions& options);

@@ -268,6 +268,9 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     const PolicyView view{config.get(), generation, store.schedules()};
     const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {
+      if (out.after_close) {
+        return nfq::Verdict::accept();  // a stray of a closed connection: no flow to decide
+      }
       bump(counters.engine_errors);
       return error_verdict;
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/flow_table.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <new>
@@ -14,12 +15,11 @@ using packet::tcp_flag::kFin;
 using packet::tcp_flag::kRst;
 using packet::tcp_flag::kSyn;
 
-FlowKey key_of(const packet::Address& src, uint16_t sport, const packet::Address& dst,
-               uint16_t dport, packet::L4 l4, bool& src_is_a) noexcept {
+FlowKey key_of(packet::L4 l4, const packet::Address& src, uint16_t sport,
+               const packet::Address& dst, uint16_t dport) noexcept {
   FlowKey k;
   k.l4 = l4;
-  src_is_a = std::tie(src, sport) <= std::tie(dst, dport);
-  if (src_is_a) {
+  if (std::tie(src, sport) <= std::tie(dst, dport)) {
     k.a = src;
     k.port_a = sport;
     k.b = dst;
@@ -70,8 +70,38 @@ std::string_view end_reason_name(EndReason r) noexcept {
   return "unknown";
 }
 
-FlowTable::FlowTable(Config config, EndFn on_end) : config_(config), on_end_(std::move(on_end)) {
-  flows_.reserve(config_.capacity);
+namespace {
+// Closed 5-tuples remembered per flow of capacity (16 bytes each, power of two).
+constexpr size_t kClosedPerFlows = 8;
+constexpr size_t kMinClosed = 1024;
+
+size_t closed_slots(size_t capacity) noexcept {
+  size_t n = kMinClosed;
+  while (n < capacity / kClosedPerFlows) {
+    n *= 2;
+  }
+  return n;
+}
+
+size_t bucket_count(size_t capacity) noexcept {
+  size_t n = 16;
+  while (n < capacity) {
+    n *= 2;
+  }
+  return n;
+}
+}  // namespace
+
+FlowKey Flow::key() const noexcept {
+  return key_of(l4, client, client_port, server, server_port);
+}
+
+FlowTable::FlowTable(Config config, EndFn on_end)
+    : config_(config),
+      on_end_(std::move(on_end)),
+      buckets_(bucket_count(config.capacity), nullptr),
+      closed_(closed_slots(config.capacity)) {
+  closed_touched_.reserve(closed_.size());
 }
 
 FlowTable::~FlowTable() {
@@ -79,12 +109,13 @@ FlowTable::~FlowTable() {
 }
 
 size_t FlowTable::bytes_per_flow() noexcept {
-  // Node: the key/value pair plus the next pointer and cached hash; one bucket slot.
-  return sizeof(std::pair<const FlowKey, Flow>) + 2 * sizeof(void*) + sizeof(void*);
+  // The flow's own allocation (glibc: 8 bytes of header, 16-byte granules) and one
+  // bucket slot (at most one bucket per flow of capacity).
+  return (sizeof(Flow) + sizeof(size_t) + 15) / 16 * 16 + sizeof(Flow*);
 }
 
 std::chrono::microseconds FlowTable::timeout_of(const Flow& flow) const noexcept {
-  if (flow.key.l4 == packet::L4::kUdp) {
+  if (flow.l4 == packet::L4::kUdp) {
     return config_.udp_idle;
   }
   return flow.tcp_closed() ? config_.closed_linger : config_.tcp_idle;
@@ -113,27 +144,65 @@ void FlowTable::touch(Flow& f) noexcept {
   }
 }
 
-void FlowTable::end(Flow& flow, EndReason reason) noexcept {
-  unlink(flow);
-  on_end_(flow, reason);
-  const FlowKey key = flow.key;  // the erase destroys `flow`
-  flows_.erase(key);
+void FlowTable::remember_closed(const Flow& flow) noexcept {
+  const size_t h = hash_(flow.key());
+  const size_t at = h & (closed_.size() - 1);
+  if (closed_[at].until == Timestamp{} && closed_touched_.size() < closed_touched_.capacity()) {
+    closed_touched_.push_back(at);  // full: reset() clears every slot instead
+  } else if (closed_[at].until == Timestamp{}) {
+    closed_overflow_ = true;
+  }
+  closed_[at] = Closed{h, flow.last_seen + config_.tcp_idle};
 }
 
-Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt,
+bool FlowTable::recently_closed(size_t hash, Timestamp now) const noexcept {
+  const Closed& c = closed_[hash & (closed_.size() - 1)];
+  return c.hash == hash && c.until != Timestamp{} && now < c.until;
+}
+
+void FlowTable::end(Flow& flow, EndReason reason) noexcept {
+  // A closed connection that leaves before its port pair is reused or the run ends: its
+  // stray packets must not start a second flow (track()).
+  if (flow.l4 == packet::L4::kTcp && flow.tcp_closed() && reason != EndReason::kPortReused &&
+      reason != EndReason::kShutdown) {
+    remember_closed(flow);
+  }
+  unlink(flow);
+  on_end_(flow, reason);
+  Flow** link = &buckets_[hash_(flow.key()) & (buckets_.size() - 1)];
+  while (*link != &flow) {
+    link = &(*link)->bucket_next_;  // the flow is in its chain: the loop ends there
+  }
+  *link = flow.bucket_next_;
+  --size_;
+  delete &flow;
+}
+
+Flow* FlowTable::find(const FlowKey& key, size_t hash) const noexcept {
+  for (Flow* f = buckets_[hash & (buckets_.size() - 1)]; f != nullptr; f = f->bucket_next_) {
+    if (f->l4 == key.l4 && f->key() == key) {
+      return f;
+    }
+  }
+  return nullptr;
+}
+
+Flow* FlowTable::create(const FlowKey& key, size_t hash, const packet::PacketView& pkt,
                         const PacketMeta& meta) noexcept {
-  if (flows_.size() >= config_.capacity && oldest_ != nullptr) {
+  if (size_ >= config_.capacity && oldest_ != nullptr) {
     ++stats_.evicted;
     end(*oldest_, EndReason::kEvicted);
   }
-  Flow* f = nullptr;
-  try {
-    f = &flows_.try_emplace(key).first->second;
-  } catch (const std::bad_alloc&) {
+  Flow* f = new (std::nothrow) Flow();
+  if (f == nullptr) {
     ++stats_.alloc_failed;
     return nullptr;
   }
-  f->key = key;
+  Flow*& head = buckets_[hash & (buckets_.size() - 1)];
+  f->bucket_next_ = head;
+  head = f;
+  ++size_;
+  f->l4 = key.l4;
   // A capture that starts mid-handshake: the SYN-ACK's receiver is the client. Live, the
   // conntrack direction says who initiated.
   const bool reply_first =
@@ -151,17 +220,29 @@ Flow* FlowTable::create(const FlowKey& key, const packet::PacketView& pkt,
 }
 
 FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta& meta) noexcept {
-  bool src_is_a = false;
-  const FlowKey key = key_of(pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.l4, src_is_a);
-  auto it = flows_.find(key);
-  Flow* f = it != flows_.end() ? &it->second : nullptr;
+  const FlowKey key = key_of(pkt.l4, pkt.src, pkt.sport, pkt.dst, pkt.dport);
+  const size_t h = hash_(key);
+  Flow* f = find(key, h);
   // A fresh SYN on a closed connection is a new connection reusing the port pair.
   if (f != nullptr && f->tcp_closed() && pkt.has_flag(kSyn) && !pkt.has_flag(kAck)) {
     end(*f, EndReason::kPortReused);
     f = nullptr;
   }
   if (f == nullptr) {
-    f = create(key, pkt, meta);
+    if (pkt.l4 == packet::L4::kTcp) {
+      // Offline only: live, payload-less segments (the SYN among them) stay in the kernel
+      // and a queued packet always belongs to a conntrack entry that is still undecided,
+      // so a reused port pair's first data must start its flow (conntrack ends the old one).
+      if (!meta.conn_direction && !pkt.has_flag(kSyn) && recently_closed(h, pkt.ts)) {
+        ++stats_.after_close;
+        return Hit{.flow = nullptr, .direction = Direction::kClientToServer, .after_close = true};
+      }
+      Closed& slot = closed_[h & (closed_.size() - 1)];
+      if (slot.hash == h) {
+        slot = Closed{};  // a SYN opens the 5-tuple again
+      }
+    }
+    f = create(key, h, pkt, meta);
     if (f == nullptr) {
       return Hit{};
     }
@@ -200,13 +281,13 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta&
 bool FlowTable::end_connection(const packet::Address& src, uint16_t sport,
                                const packet::Address& dst, uint16_t dport, packet::L4 l4,
                                EndReason reason) noexcept {
-  bool src_is_a = false;
-  auto it = flows_.find(key_of(src, sport, dst, dport, l4, src_is_a));
-  if (it == flows_.end()) {
+  const FlowKey key = key_of(l4, src, sport, dst, dport);
+  Flow* f = find(key, hash_(key));
+  if (f == nullptr) {
     return false;
   }
   ++stats_.ended_by_conntrack;
-  end(it->second, reason);
+  end(*f, reason);
   return true;
 }
 
@@ -236,6 +317,21 @@ void FlowTable::flush() noexcept {
   while (oldest_ != nullptr) {
     end(*oldest_, EndReason::kShutdown);
   }
+}
+
+void FlowTable::reset() noexcept {
+  flush();
+  if (closed_overflow_) {
+    std::fill(closed_.begin(), closed_.end(), Closed{});
+  } else {
+    for (const size_t at : closed_touched_) {
+      closed_[at] = Closed{};
+    }
+  }
+  closed_touched_.clear();
+  closed_overflow_ = false;
+  next_id_ = 0;
+  stats_ = Stats{};
 }
 
 }  // namespace imguard::engine

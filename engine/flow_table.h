@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "classifiers/chain.h"
 #include "packet/packet.h"
@@ -67,11 +67,25 @@ struct PacketMeta {
 /// the current policy's.
 struct CachedDecision {
   enum class When : uint8_t { kNone, kClaim, kFinal, kEnd };
+  /// Who the decision was taken for. The groups the policy matched on are not kept: they
+  /// follow from the user and its end's address (policy::identity_for_user), and a
+  /// re-decision resolves the identity again.
+  struct Who {
+    uint16_t user = policy::kNoUser;
+    bool user_is_responder = false;
+    bool sticky = false;  // found by MAC or UID
+    Who& operator=(const policy::Identity& id) noexcept {
+      user = id.user;
+      user_is_responder = id.user_is_responder;
+      sticky = id.sticky;
+      return *this;
+    }
+  };
   When when = When::kNone;
+  uint8_t features = 0;  // as the policy saw them (kFeatureServing derived)
+  Who identity;
   uint64_t generation = 0;
   policy::Decision decision;
-  policy::Identity identity;
-  uint8_t features = 0;  // as the policy saw them (kFeatureServing derived)
   Timestamp at{};
 };
 std::string_view end_reason_name(EndReason r) noexcept;
@@ -79,12 +93,25 @@ std::string_view end_reason_name(EndReason r) noexcept;
 /// One bidirectional connection. Index [0] of the per-direction arrays is client→server,
 /// where the client is the sender of the flow's first packet (or the SYN's sender when
 /// the capture starts with a SYN-ACK).
+///
+/// Memory: a decided flow is this struct alone (~216 B: tuple, counters, MACs/UID for a
+/// re-decision, the classification and the cached decision); while it is undecided the
+/// chain's scratch state (classifiers::ChainScratch) and nDPI's flow state hang off it
+/// and are freed when the classification becomes final. Fields are ordered for packing.
 struct Flow {
-  FlowKey key;
   packet::Address client;
   packet::Address server;
   uint16_t client_port = 0;
   uint16_t server_port = 0;
+  packet::L4 l4 = packet::L4::kTcp;
+  uint8_t fin_seen = 0;  // bit 0: client sent FIN, bit 1: server sent FIN
+  bool rst_seen = false;
+  bool start_seen = false;  // a SYN was seen, or the live path said so (PacketMeta)
+  /// Source MAC of each side's frames, first seen; bit d of mac_seen says [d] is valid.
+  uint8_t mac_seen = 0;
+  std::array<policy::MacAddress, 2> mac{};
+  std::optional<bool> host_is_responder;  // host mode: the first packet came in
+  std::optional<uint32_t> uid;
   uint64_t id = 0;  // creation order, unique per table
   Timestamp first_seen{};
   Timestamp last_seen{};
@@ -92,29 +119,30 @@ struct Flow {
   uint64_t bytes[2] = {0, 0};
   uint32_t payload_packets[2] = {0, 0};
   uint32_t chain_packets = 0;  // packets handed to the classifier chain
-  bool start_seen = false;     // a SYN was seen, or the live path said so (PacketMeta)
-  uint8_t fin_seen = 0;        // bit 0: client sent FIN, bit 1: server sent FIN
-  bool rst_seen = false;
-  /// Source MAC of each side's frames, first seen; bit d of mac_seen says [d] is valid.
-  uint8_t mac_seen = 0;
-  std::array<policy::MacAddress, 2> mac{};
-  std::optional<uint32_t> uid;
-  std::optional<bool> host_is_responder;  // host mode: the first packet came in
   classifiers::ChainFlowState chain;
   CachedDecision decision;
 
   bool tcp_closed() const noexcept { return rst_seen || fin_seen == 3; }
+  /// The direction-independent 5-tuple.
+  FlowKey key() const noexcept;
 
  private:
   friend class FlowTable;
   Flow* older_ = nullptr;  // idle order: least recently seen first
   Flow* newer_ = nullptr;
+  Flow* bucket_next_ = nullptr;  // the table's hash chain
 };
 
 /// A bounded table of flows for one worker thread (not thread-safe). Flows leave through
 /// the `on_end` callback, always before their memory is freed: on idle timeout, TCP close
 /// (after a short linger), eviction when full (the longest-idle flow goes), port reuse,
 /// or flush().
+///
+/// TCP flows are (re)started only by a SYN, as a reader of the capture sees them: a packet
+/// without SYN whose 5-tuple belongs to a flow that closed (FIN both ways or RST) and has
+/// left the table — a late FIN/ACK, a retransmission — creates no second flow; the table
+/// remembers closed 5-tuples for `tcp_idle` after their last packet. A flow seen from its
+/// middle (no SYN, 5-tuple never closed here) is tracked as usual.
 class FlowTable {
  public:
   struct Config {
@@ -133,6 +161,7 @@ class FlowTable {
     uint64_t evicted = 0;
     uint64_t alloc_failed = 0;
     uint64_t ended_by_conntrack = 0;  // end_connection() found and ended the flow
+    uint64_t after_close = 0;         // packets of closed TCP flows that had left the table
   };
   using EndFn = std::function<void(Flow&, EndReason)>;
 
@@ -142,8 +171,10 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   struct Hit {
-    Flow* flow = nullptr;  // nullptr only if memory ran out
+    Flow* flow = nullptr;  // nullptr: after_close, or memory ran out
     Direction direction = Direction::kClientToServer;
+    /// A stray packet of a closed TCP flow that has left the table: it belongs to no flow.
+    bool after_close = false;
   };
   /// Finds the packet's flow or creates it (evicting the longest-idle flow when full),
   /// updates counters, TCP state, what `meta` adds (MACs, uid) and idle order.
@@ -157,17 +188,30 @@ class FlowTable {
   void expire_idle(Timestamp now) noexcept;
   /// Ends every flow (EndReason::kShutdown), oldest first.
   void flush() noexcept;
+  /// flush(), then starts over as a new table: flow ids from 0, statistics zeroed, no
+  /// closed 5-tuples remembered.
+  void reset() noexcept;
 
-  size_t size() const noexcept { return flows_.size(); }
+  size_t size() const noexcept { return size_; }
   const Stats& stats() const noexcept { return stats_; }
   const Config& config() const noexcept { return config_; }
-  /// Approximate bytes one flow costs in this table, excluding classifier heap state.
+  /// Bytes one flow costs in this table (its allocation and bucket slot), excluding the
+  /// classifier state an undecided flow holds.
   static size_t bytes_per_flow() noexcept;
 
  private:
-  using Map = std::unordered_map<FlowKey, Flow, FlowKeyHash>;  // nodes never move
+  /// Closed TCP 5-tuples by keyed hash, direct-mapped: a newer close overwrites an older
+  /// one in the same slot (that 5-tuple's strays then start a flow again, as before).
+  struct Closed {
+    size_t hash = 0;
+    Timestamp until{};  // zero: empty slot
+  };
+  void remember_closed(const Flow& flow) noexcept;
+  bool recently_closed(size_t hash, Timestamp now) const noexcept;
 
-  Flow* create(const FlowKey& key, const packet::PacketView& pkt, const PacketMeta& meta) noexcept;
+  Flow* find(const FlowKey& key, size_t hash) const noexcept;
+  Flow* create(const FlowKey& key, size_t hash, const packet::PacketView& pkt,
+               const PacketMeta& meta) noexcept;
   void end(Flow& flow, EndReason reason) noexcept;
   void touch(Flow& flow) noexcept;
   void unlink(Flow& flow) noexcept;
@@ -175,7 +219,16 @@ class FlowTable {
 
   Config config_;
   EndFn on_end_;
-  Map flows_;
+  FlowKeyHash hash_;
+  /// Hash chains of flows (intrusive: Flow::bucket_next_), a power of two at least the
+  /// capacity, allocated once; each flow is its own allocation and never moves.
+  std::vector<Flow*> buckets_;
+  size_t size_ = 0;
+  std::vector<Closed> closed_;  // power-of-two size
+  /// Slots filled since the last reset() (so it clears only those), unless more were
+  /// filled than fit (closed_overflow_: reset() clears them all).
+  std::vector<size_t> closed_touched_;
+  bool closed_overflow_ = false;
   Flow* oldest_ = nullptr;
   Flow* newest_ = nullptr;
   uint64_t next_id_ = 0;

@@ -29,8 +29,13 @@ void add_decision(Json& j, const policy::Config& c, const FlowRecord& r) {
   const policy::Decision& d = r.decision.decision;
   j["user"] = policy_user_name(c, d.user);
   Json groups = Json::array();
+  // The groups the policy matched on: the user's, plus those holding its end's address.
+  const CachedDecision::Who& who = r.decision.identity;
+  const policy::GroupSet held = policy::identity_for_user(c.policy, who.user, who.user_is_responder,
+                                                          who.user_is_responder ? r.dst : r.src)
+                                    .groups;
   for (size_t g = 0; g < c.policy.groups.size(); ++g) {
-    if (r.decision.identity.groups.test(g)) {
+    if (held.test(g)) {
       groups.push_back(c.policy.groups[g].name);
     }
   }

@@ -3,14 +3,24 @@
 // present). The only file in imguard that includes nDPI.
 #include "classifiers/ndpi/ndpi_classifier.h"
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "classifiers/signatures.h"
 
+// The module struct is visible only with NDPI_LIB_COMPILATION. It is read for one purpose:
+// reset() empties the caches nDPI fills from earlier flows (BitTorrent peers, STUN and
+// Teams endpoints, TLS certificates, ...), which ndpi_api.h offers no call for. The layout
+// is checked against the library when the module is made (layout_matches()); on a
+// mismatch reset() rebuilds the module instead, which is correct but ~100 ms slower.
+#define NDPI_LIB_COMPILATION
 extern "C" {
 #include <ndpi/ndpi_api.h>
+// libcache.h (not installed): frees the TINC address cache.
+void cache_free(struct cache* c);
 }
 
 namespace imguard::classifiers {
@@ -68,10 +78,76 @@ std::string lower(const char* s) {
   return out;
 }
 
+ndpi_detection_module_struct* new_module() noexcept {
+  // The first ndpi_init_detection_module() initialises libgcrypt, which is not
+  // thread-safe (two threads making their first modules at once end in an abort inside
+  // libgcrypt). The first module is made alone; later ones find libgcrypt initialised and
+  // may be made in parallel.
+  static std::mutex first;
+  static std::atomic<bool> initialised{false};
+  ndpi_detection_module_struct* mod = nullptr;
+  if (initialised.load(std::memory_order_acquire)) {
+    mod = ndpi_init_detection_module(ndpi_no_prefs);
+  } else {
+    const std::lock_guard lock(first);
+    mod = ndpi_init_detection_module(ndpi_no_prefs);
+    initialised.store(true, std::memory_order_release);
+  }
+  if (mod == nullptr) {
+    return nullptr;
+  }
+  NDPI_PROTOCOL_BITMASK all;
+  NDPI_BITMASK_SET_ALL(all);
+  ndpi_set_protocol_detection_bitmask2(mod, &all);
+  ndpi_finalize_initialization(mod);
+  return mod;
+}
+
+/// Whether the module struct compiled here has the library's layout: fields on both sides
+/// of the caches read back what the API reports or set, and a fresh module has no cache yet.
+bool layout_matches(ndpi_detection_module_struct* mod) noexcept {
+  if (mod->ndpi_num_supported_protocols != ndpi_get_num_supported_protocols(mod) ||
+      mod->ticks_per_second != 1000) {
+    return false;
+  }
+  for (const void* c :
+       {static_cast<const void*>(mod->ookla_cache), static_cast<const void*>(mod->tinc_cache),
+        static_cast<const void*>(mod->bittorrent_cache), static_cast<const void*>(mod->zoom_cache),
+        static_cast<const void*>(mod->stun_cache), static_cast<const void*>(mod->tls_cert_cache),
+        static_cast<const void*>(mod->mining_cache),
+        static_cast<const void*>(mod->msteams_cache)}) {
+    if (c != nullptr) {
+      return false;
+    }
+  }
+  // The flag sits after the caches: set it through the API, read it back, clear it.
+  ndpi_set_detection_preferences(mod, ndpi_pref_direction_detect_disable, 1);
+  const bool after = mod->direction_detect_disable == 1;
+  ndpi_set_detection_preferences(mod, ndpi_pref_direction_detect_disable, 0);
+  return after && mod->direction_detect_disable == 0;
+}
+
+/// Frees every cache nDPI filled from earlier flows. nDPI 4.2 creates them on first use,
+/// so a NULL cache is the state of a fresh module.
+void clear_caches(ndpi_detection_module_struct* mod) noexcept {
+  for (ndpi_lru_cache** c :
+       {&mod->ookla_cache, &mod->bittorrent_cache, &mod->zoom_cache, &mod->stun_cache,
+        &mod->tls_cert_cache, &mod->mining_cache, &mod->msteams_cache}) {
+    if (*c != nullptr) {
+      ndpi_lru_free_cache(*c);
+      *c = nullptr;
+    }
+  }
+  if (mod->tinc_cache != nullptr) {
+    cache_free(mod->tinc_cache);
+    mod->tinc_cache = nullptr;
+  }
+}
+
 class NdpiClassifier final : public Classifier {
  public:
   NdpiClassifier(ndpi_detection_module_struct* mod, std::shared_ptr<const Signatures> sigs)
-      : mod_(mod), sigs_(std::move(sigs)) {
+      : mod_(mod), sigs_(std::move(sigs)), clearable_(layout_matches(mod)) {
     build_app_map();
   }
   ~NdpiClassifier() override { ndpi_exit_detection_module(mod_); }
@@ -161,6 +237,22 @@ class NdpiClassifier final : public Classifier {
       ndpi_free_flow(s.flow);
       s.flow = nullptr;
     }
+  }
+
+  bool reset() noexcept override {
+    if (clearable_) {
+      clear_caches(mod_);
+      return true;
+    }
+    // Unknown layout: a new module is the only state known to be clean. The protocol ids
+    // of one nDPI build are fixed, so the app map stays valid.
+    ndpi_detection_module_struct* fresh = new_module();
+    if (fresh == nullptr) {
+      return false;
+    }
+    ndpi_exit_detection_module(mod_);
+    mod_ = fresh;
+    return true;
   }
 
  private:
@@ -255,6 +347,7 @@ class NdpiClassifier final : public Classifier {
 
   ndpi_detection_module_struct* mod_;
   std::shared_ptr<const Signatures> sigs_;
+  bool clearable_;  // layout_matches(): reset() may clear the caches in place
   std::vector<AppId> by_id_;
 };
 
@@ -262,15 +355,11 @@ class NdpiClassifier final : public Classifier {
 
 std::unique_ptr<Classifier> make_ndpi_classifier(std::shared_ptr<const Signatures> sigs,
                                                  std::string& error) {
-  ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
+  ndpi_detection_module_struct* mod = new_module();
   if (mod == nullptr) {
     error = "nDPI: ndpi_init_detection_module failed (out of memory?)";
     return nullptr;
   }
-  NDPI_PROTOCOL_BITMASK all;
-  NDPI_BITMASK_SET_ALL(all);
-  ndpi_set_protocol_detection_bitmask2(mod, &all);
-  ndpi_finalize_initialization(mod);
   return std::make_unique<NdpiClassifier>(mod, std::move(sigs));
 }
 

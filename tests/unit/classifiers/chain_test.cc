@@ -123,7 +123,8 @@ TEST_CASE("payload-only classifiers are not called on bare ACKs", "[chain]") {
   Chain chain(std::move(list), Budget{});
   ChainFlowState st;
   CHECK_FALSE(chain.inspect(view_of(t::ipv4_tcp({}, "", 0x02)), FlowContext{}, st));
-  CHECK(st.data_packets == 0);
+  REQUIRE(st.scratch);
+  CHECK(st.scratch->data_packets == 0);
   CHECK(chain.inspect(view_of(t::ipv4_tcp({}, "<stream", 0x18)), FlowContext{}, st));
 }
 

@@ -127,6 +127,62 @@ TEST_CASE("a new SYN on a closed connection starts a new flow", "[flow]") {
   CHECK(second.flow->id != first_id);
 }
 
+TEST_CASE("stray packets of a closed TCP flow that left the table start no flow", "[flow]") {
+  Ended ended;
+  FlowTable::Config cfg;
+  cfg.closed_linger = 10s;
+  cfg.tcp_idle = 300s;
+  auto table = make(ended, cfg);
+  Fixture fx;
+  const t::Endpoints c{.sport = 7, .dport = 8};
+  const t::Endpoints s{.src = "10.0.0.2", .dst = "10.0.0.1", .sport = 8, .dport = 7};
+  table.track(fx.pkt(t::ipv4_tcp(c, "", 0x02), Timestamp{1}));
+  table.track(fx.pkt(t::ipv4_tcp(c, "x", 0x11), Timestamp{2}));  // FIN/ACK
+  table.track(fx.pkt(t::ipv4_tcp(s, "", 0x11), Timestamp{3}));   // FIN/ACK
+  table.expire_idle(Timestamp{std::chrono::microseconds(20s)});
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0].second == EndReason::kTcpClosed);
+  // A late FIN/ACK from the server and a retransmission from the client, 30 s on.
+  const auto late = Timestamp{std::chrono::microseconds(30s)};
+  const auto fin = table.track(fx.pkt(t::ipv4_tcp(s, "", 0x11), late));
+  const auto data = table.track(fx.pkt(t::ipv4_tcp(c, "x", 0x18), late));
+  CHECK(fin.flow == nullptr);
+  CHECK(fin.after_close);
+  CHECK(data.flow == nullptr);
+  CHECK(table.size() == 0);
+  CHECK(table.stats().after_close == 2);
+  // The same 5-tuple opened again by a SYN is a new connection.
+  const auto again = table.track(fx.pkt(t::ipv4_tcp(c, "", 0x02), late + 1s));
+  REQUIRE(again.flow != nullptr);
+  CHECK_FALSE(again.after_close);
+  CHECK(again.flow->client_port == 7);
+  // Past tcp_idle the 5-tuple is forgotten: a packet without SYN is a mid-stream flow.
+  table.flush();
+  const auto much_later = Timestamp{std::chrono::microseconds(1000s)};
+  CHECK(table.track(fx.pkt(t::ipv4_tcp(c, "y", 0x18), much_later)).flow != nullptr);
+}
+
+TEST_CASE("a flow seen from its middle is tracked; reset forgets closed 5-tuples", "[flow]") {
+  Ended ended;
+  FlowTable::Config cfg;
+  cfg.closed_linger = 1s;
+  auto table = make(ended, cfg);
+  Fixture fx;
+  const t::Endpoints mid{.sport = 9, .dport = 10};
+  CHECK(table.track(fx.pkt(t::ipv4_tcp(mid, "hello", 0x18), Timestamp{1})).flow != nullptr);
+  const t::Endpoints c{.sport = 11, .dport = 12};
+  table.track(fx.pkt(t::ipv4_tcp(c, "", 0x04), Timestamp{1}));  // RST
+  table.expire_idle(Timestamp{std::chrono::microseconds(5s)});
+  CHECK(table.track(fx.pkt(t::ipv4_tcp(c, "z", 0x18), Timestamp{std::chrono::microseconds(6s)}))
+            .after_close);
+  table.reset();
+  CHECK(table.stats().after_close == 0);
+  const auto fresh =
+      table.track(fx.pkt(t::ipv4_tcp(c, "z", 0x18), Timestamp{std::chrono::microseconds(7s)}));
+  REQUIRE(fresh.flow != nullptr);
+  CHECK(fresh.flow->id == 0);  // ids start over after reset()
+}
+
 TEST_CASE("memory per flow is known", "[flow]") {
   CHECK(FlowTable::bytes_per_flow() >= sizeof(Flow));
   CHECK(FlowTable::bytes_per_flow() < 1024);

@@ -85,7 +85,6 @@ void decide_monitored_throttle(FlowRecord& r) {
   r.decision.decision.rule = 0;
   r.decision.decision.user = 0;
   r.decision.identity.user = 0;
-  r.decision.identity.groups.set(0);
 }
 
 }  // namespace

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// One engine for many files: each file's result must not depend on the files before it.
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/offline.h"
+#include "packet_builder.h"
+#include "policy/loader.h"
+
+using namespace imguard::engine;
+using imguard::classifiers::AppId;
+using imguard::classifiers::Evidence;
+using imguard::packet::Timestamp;
+namespace t = imguard::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string pcap(const char* rel) {
+  return std::string(IMGUARD_SOURCE_DIR) + "/pcaps/" + rel;
+}
+
+/// What `imguard classify --format jsonl` prints for one report.
+std::string jsonl(const FileReport& rep, const imguard::policy::Config& policy) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* f = open_memstream(&buf, &len);
+  REQUIRE(f != nullptr);
+  write_jsonl(f, rep, &policy);
+  std::fclose(f);
+  std::string out(buf, len);
+  std::free(buf);
+  return out;
+}
+
+std::vector<std::string> run(const std::vector<std::string>& paths, unsigned jobs,
+                             const imguard::policy::Config& policy) {
+  std::vector<std::string> out;
+  const std::string err = analyze_files(paths, Analyzer::Config{}, &policy, jobs,
+                                        [&](FileReport& r) { out.push_back(jsonl(r, policy)); });
+  REQUIRE(err.empty());
+  return out;
+}
+
+struct Sink final : FlowSink {
+  std::vector<FlowRecord> records;
+  void on_flow_end(const FlowRecord& r) override { records.push_back(r); }
+};
+
+}  // namespace
+
+TEST_CASE("a file classified after others prints byte for byte what it prints alone", "[offline]") {
+  const auto policy = imguard::policy::default_config();
+  // A: DHT, uTP and a tracker (peer cache entries, many flows); B: an encrypted session
+  // classified from the peer cache and its own bytes.
+  const std::string a = pcap("bittorrent/libtorrent-utp-dht.pcap");
+  const std::string b = pcap("bittorrent/aria2-mse-encrypted.pcap");
+  const auto alone = run({b}, 1, policy);
+  const auto after = run({a, b}, 1, policy);
+  REQUIRE(alone.size() == 1);
+  REQUIRE(after.size() == 2);
+  CHECK(after[1] == alone[0]);
+  // Files in parallel: the same output in command-line order.
+  const auto serial = run({a, b, a, b, b, a}, 1, policy);
+  const auto parallel = run({a, b, a, b, b, a}, 2, policy);
+  CHECK(parallel == serial);
+  CHECK(serial[1] == alone[0]);
+  CHECK(serial[5] == serial[0]);
+}
+
+TEST_CASE("cross-flow hints from one file do not leak into the next", "[offline]") {
+  // File A: a plain BitTorrent handshake 10.9.0.1 -> 10.9.0.2:31337 teaches the peer cache
+  // that 10.9.0.2:31337 is a peer. File B: random bytes from 10.9.0.1 to that endpoint.
+  const t::Endpoints seed{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
+  const std::string hs = std::string(
+                             "\x13"
+                             "BitTorrent protocol") +
+                         std::string(8, '\0') + std::string(40, 'x');
+  const t::Endpoints next{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41001, .dport = 31337};
+  const t::Endpoints back{.src = "10.9.0.2", .dst = "10.9.0.1", .sport = 31337, .dport = 41001};
+  auto file_b = [&](Analyzer& an, Sink& sink) {
+    an.on_packet(t::ipv4_tcp(next, "", 0x02), Timestamp{10s});
+    for (int i = 0; i < 6; ++i) {
+      const std::string noise = "\x8f\x02\xd1\x77 random " + std::to_string(i * 7919);
+      an.on_packet(t::ipv4_tcp(i % 2 == 0 ? next : back, noise, 0x18), Timestamp{11s + i * 1ms});
+    }
+    an.flush();
+    REQUIRE(sink.records.size() == 1);
+    return sink.records[0];
+  };
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  an->on_packet(t::ipv4_tcp(seed, "", 0x02), Timestamp{1s});
+  an->on_packet(t::ipv4_tcp(seed, hs, 0x18), Timestamp{1s + 1ms});
+  an->flush();
+  REQUIRE(sink.records.size() == 1);
+  REQUIRE(sink.records[0].result.app == AppId::kBittorrent);
+  SECTION("without reset the hint reaches file B (what the test guards against)") {
+    sink.records.clear();
+    const FlowRecord r = file_b(*an, sink);
+    CHECK(r.result.app == AppId::kBittorrent);
+    CHECK(r.result.evidence == Evidence::kCrossFlow);
+    CHECK(r.id == 1);
+  }
+  SECTION("after reset file B is classified as by a fresh engine") {
+    REQUIRE(an->reset(error));
+    CHECK(an->stats().packets == 0);
+    CHECK(an->chain().peers().size() == 0);
+    sink.records.clear();
+    const FlowRecord r = file_b(*an, sink);
+    CHECK(r.result.app != AppId::kBittorrent);
+    CHECK(r.id == 0);
+    Sink fresh_sink;
+    auto fresh = Analyzer::create(Analyzer::Config{}, fresh_sink, error);
+    REQUIRE(fresh);
+    const FlowRecord f = file_b(*fresh, fresh_sink);
+    CHECK(f.result.app == r.result.app);
+    CHECK(f.result.evidence == r.result.evidence);
+    CHECK(f.classifier == r.classifier);
+  }
+}
+
+TEST_CASE("a missing file is an error in its report, the next file is still analysed",
+          "[offline]") {
+  const auto policy = imguard::policy::default_config();
+  std::vector<FileReport> reps;
+  const std::string err =
+      analyze_files({"/nonexistent/x.pcap", pcap("background/dns.pcap")}, Analyzer::Config{},
+                    &policy, 2, [&](FileReport& r) { reps.push_back(std::move(r)); });
+  CHECK(err.empty());
+  REQUIRE(reps.size() == 2);
+  CHECK_FALSE(reps[0].error.empty());
+  CHECK(reps[1].error.empty());
+  CHECK_FALSE(reps[1].flows.empty());
+}
+
+TEST_CASE("reading a file ahead on its own thread gives the same report", "[offline]") {
+  const auto policy = imguard::policy::default_config();
+  std::string error;
+  auto engine = OfflineEngine::create(Analyzer::Config{}, error);
+  REQUIRE(engine);
+  for (const char* f : {"bittorrent/libtorrent-utp-dht.pcap", "background/http-sll.pcap",
+                        "regression/tcp-after-close.pcap"}) {
+    engine->set_read_ahead_bytes(int64_t{1} << 40);
+    const std::string inline_read = jsonl(engine->analyze(pcap(f), &policy), policy);
+    engine->set_read_ahead_bytes(0);
+    const std::string read_ahead = jsonl(engine->analyze(pcap(f), &policy), policy);
+    CHECK(read_ahead == inline_read);
+  }
+  // A damaged file: the same flows before the damage, the same error.
+  const std::string cut = "/tmp/imguard-offline-test-" + std::to_string(::getpid()) + ".pcap";
+  {
+    std::FILE* in = std::fopen(pcap("bittorrent/lpd.pcap").c_str(), "rb");
+    REQUIRE(in != nullptr);
+    std::vector<char> head(20000);
+    head.resize(std::fread(head.data(), 1, head.size(), in));
+    std::fclose(in);
+    std::FILE* out = std::fopen(cut.c_str(), "wb");
+    REQUIRE(out != nullptr);
+    std::fwrite(head.data(), 1, head.size(), out);
+    std::fclose(out);
+  }
+  engine->set_read_ahead_bytes(int64_t{1} << 40);
+  const FileReport a = engine->analyze(cut, &policy);
+  engine->set_read_ahead_bytes(0);
+  const FileReport b = engine->analyze(cut, &policy);
+  std::remove(cut.c_str());
+  CHECK_FALSE(a.error.empty());
+  CHECK(b.error == a.error);
+  CHECK(jsonl(b, policy) == jsonl(a, policy));
+  const FileReport missing = engine->analyze("/nonexistent/y.pcap", &policy);
+  CHECK_FALSE(missing.error.empty());
+}
