@@ -183,6 +183,28 @@ TEST_CASE("a flow seen from its middle is tracked; reset forgets closed 5-tuples
   CHECK(fresh.flow->id == 0);  // ids start over after reset()
 }
 
+TEST_CASE("live, a closed port pair's next connection starts its flow without a SYN", "[flow]") {
+  Ended ended;
+  FlowTable::Config cfg;
+  cfg.closed_linger = 1s;
+  auto table = make(ended, cfg);
+  Fixture fx;
+  const t::Endpoints c{.sport = 13, .dport = 14};
+  imguard::engine::PacketMeta live;
+  live.conn_direction = Direction::kClientToServer;
+  live.start_seen = true;
+  table.track(fx.pkt(t::ipv4_tcp(c, "a", 0x18), Timestamp{1}), live);
+  table.track(fx.pkt(t::ipv4_tcp(c, "", 0x04), Timestamp{2}), live);  // RST
+  table.expire_idle(Timestamp{std::chrono::microseconds(5s)});
+  REQUIRE(table.size() == 0);
+  // The queue never sees the new connection's SYN; its first data must be classified.
+  const auto next = table.track(
+      fx.pkt(t::ipv4_tcp(c, "b", 0x18), Timestamp{std::chrono::microseconds(6s)}), live);
+  REQUIRE(next.flow != nullptr);
+  CHECK_FALSE(next.after_close);
+  CHECK(table.stats().after_close == 0);
+}
+
 TEST_CASE("memory per flow is known", "[flow]") {
   CHECK(FlowTable::bytes_per_flow() >= sizeof(Flow));
   CHECK(FlowTable::bytes_per_flow() < 1024);
