@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 namespace imguard::engine {
 
@@ -205,6 +206,148 @@ bool control_request(const std::string& path, const std::string& request, std::s
   }
   close(fd);
   return true;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) noexcept {
+  uint64_t n = 0;
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < 100'000'000) {
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0 || i + 1 != text.size() || n == 0) {
+    return std::nullopt;
+  }
+  switch (text[i]) {
+    case 's':
+      return std::chrono::seconds(n);
+    case 'm':
+      return std::chrono::seconds(n * 60);
+    case 'h':
+      return std::chrono::seconds(n * 3600);
+    case 'd':
+      return std::chrono::seconds(n * 86400);
+    default:
+      return std::nullopt;
+  }
+}
+
+namespace {
+
+/// The request as shown in an error reply: printable ASCII kept, other bytes as \xNN,
+/// at most 64 bytes of it.
+std::string shown(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (s.size() > 64) {
+    out += "...";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<ControlRequest> parse_control_request(std::string_view line, std::string& error) {
+  std::vector<std::string_view> w;
+  for (size_t at = 0; at < line.size();) {
+    const size_t sp = line.find(' ', at);
+    const std::string_view word =
+        line.substr(at, sp == std::string_view::npos ? line.npos : sp - at);
+    if (!word.empty()) {
+      w.push_back(word);
+    }
+    at = sp == std::string_view::npos ? line.size() : sp + 1;
+  }
+  ControlRequest r;
+  const std::string_view cmd = w.empty() ? std::string_view{} : w[0];
+  auto unknown = [&] {
+    error = "unknown request \"" + shown(line) +
+            "\" (expected: reload, status, flows, top, quota-reset RULE [USER], ping)";
+    return std::nullopt;
+  };
+  if (cmd == "ping" || cmd == "reload") {
+    r.kind = cmd == "ping" ? ControlRequest::Kind::kPing : ControlRequest::Kind::kReload;
+    return r;
+  }
+  if (cmd == "quota-reset") {
+    if (w.size() != 2 && w.size() != 3) {
+      return unknown();
+    }
+    r.kind = ControlRequest::Kind::kQuotaReset;
+    r.rule = w[1];
+    r.user = w.size() == 3 ? std::string(w[2]) : "";
+    return r;
+  }
+  if (cmd == "status") {
+    r.kind = ControlRequest::Kind::kStatus;
+  } else if (cmd == "flows") {
+    r.kind = ControlRequest::Kind::kFlows;
+  } else if (cmd == "top") {
+    r.kind = ControlRequest::Kind::kTop;
+  } else {
+    return unknown();
+  }
+  // Flags after the command; a flag that takes a value and has none is an error.
+  for (size_t i = 1; i < w.size(); ++i) {
+    const std::string_view f = w[i];
+    if (f == "--json") {
+      r.json = true;
+      continue;
+    }
+    const bool takes_value =
+        (r.kind == ControlRequest::Kind::kFlows && (f == "--user" || f == "--app")) ||
+        (r.kind == ControlRequest::Kind::kTop && (f == "--by" || f == "--limit" || f == "--since"));
+    if (!takes_value) {
+      error = "unknown flag \"" + shown(f) + "\" for " + std::string(cmd);
+      return std::nullopt;
+    }
+    if (i + 1 == w.size()) {
+      error = std::string(f) + ": a value is needed";
+      return std::nullopt;
+    }
+    const std::string_view v = w[++i];
+    if (f == "--user") {
+      r.user = v;
+    } else if (f == "--app") {
+      r.app = v;
+    } else if (f == "--by") {
+      if (v != "user" && v != "app" && v != "category") {
+        error = "--by: expected user, app or category";
+        return std::nullopt;
+      }
+      r.by = v;
+    } else if (f == "--limit") {
+      size_t n = 0;
+      bool ok = !v.empty() && v.size() <= 9;
+      for (const char c : v) {
+        ok = ok && c >= '0' && c <= '9';
+        n = ok ? n * 10 + static_cast<size_t>(c - '0') : n;
+      }
+      if (!ok) {
+        error = "bad --limit";
+        return std::nullopt;
+      }
+      r.limit = n;
+    } else {
+      const auto d = parse_duration(v);
+      if (!d) {
+        error = "--since \"" + shown(v) + "\": expected a duration like 90s, 15m, 1h, 2d";
+        return std::nullopt;
+      }
+      r.since = *d;
+    }
+  }
+  return r;
 }
 
 }  // namespace imguard::engine

@@ -473,31 +473,6 @@ packet::Timestamp wall_now() noexcept {
       std::chrono::system_clock::now().time_since_epoch());
 }
 
-/// "90s", "15m", "1h", "2d" (a positive integer and a unit).
-std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
-  uint64_t n = 0;
-  size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < 100'000'000) {
-    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
-    ++i;
-  }
-  if (i == 0 || i + 1 != text.size() || n == 0) {
-    return std::nullopt;
-  }
-  switch (text[i]) {
-    case 's':
-      return std::chrono::seconds(n);
-    case 'm':
-      return std::chrono::seconds(n * 60);
-    case 'h':
-      return std::chrono::seconds(n * 3600);
-    case 'd':
-      return std::chrono::seconds(n * 86400);
-    default:
-      return std::nullopt;
-  }
-}
-
 /// Adds one queue's counters (the kernel's drop counters as last read) to `s`.
 void add_queue_stats(DaemonStats& s, const nfq::QueueStats& q) noexcept {
   s.packets += q.packets;
@@ -1200,71 +1175,39 @@ struct Daemon::Control {
     return "ok\n" + json_dump(j) + "\n";
   }
 
-  std::string handle(const std::string& request) {
-    std::vector<std::string> w;
-    for (size_t at = 0; at < request.size();) {
-      const size_t sp = request.find(' ', at);
-      const std::string word =
-          request.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
-      if (!word.empty()) {
-        w.push_back(word);
-      }
-      at = sp == std::string::npos ? request.size() : sp + 1;
+  std::string handle(const std::string& line) {
+    std::string error;
+    const auto r = parse_control_request(line, error);
+    if (!r) {
+      return "error\n" + error + "\n";
     }
-    auto flag = [&](const char* name) { return std::find(w.begin(), w.end(), name) != w.end(); };
-    auto value = [&](const char* name, const std::string& def) {
-      auto it = std::find(w.begin(), w.end(), name);
-      return it != w.end() && it + 1 != w.end() ? *(it + 1) : def;
-    };
-    const std::string cmd = w.empty() ? "" : w[0];
-    if (cmd == "ping") {
-      return "ok\n";
+    using Kind = ControlRequest::Kind;
+    switch (r->kind) {
+      case Kind::kPing:
+        return "ok\n";
+      case Kind::kReload:
+        return reload("control socket");
+      case Kind::kQuotaReset:
+        return quotas.reset(r->rule, r->user, *fw, sys_now(), quota_events());
+      case Kind::kStatus:
+        return r->json ? status_json() : status();
+      case Kind::kFlows:
+      case Kind::kTop:
+        break;
     }
-    if (cmd == "reload") {
-      return reload("control socket");
+    write_records();  // decisions of the last few milliseconds show with their user
+    read_events();
+    const bool flows_view = r->kind == Kind::kFlows;
+    const auto flows = open_flows(flows_view ? r->user : "", flows_view ? r->app : "", error);
+    if (!error.empty() && flows.empty()) {
+      return "error\n" + error + "\n";
     }
-    if (cmd == "quota-reset" && (w.size() == 2 || w.size() == 3)) {
-      return quotas.reset(w[1], w.size() == 3 ? w[2] : "", *fw, sys_now(), quota_events());
+    if (flows_view) {
+      return "ok\n" + render_flows(flows, r->json);
     }
-    if (cmd == "status") {
-      return flag("--json") ? status_json() : status();
-    }
-    if (cmd == "flows" || cmd == "top") {
-      std::string error;
-      write_records();  // decisions of the last few milliseconds show with their user
-      read_events();
-      const auto flows = open_flows(cmd == "flows" ? value("--user", "") : "",
-                                    cmd == "flows" ? value("--app", "") : "", error);
-      if (!error.empty() && flows.empty()) {
-        return "error\n" + error + "\n";
-      }
-      if (cmd == "flows") {
-        return "ok\n" + render_flows(flows, flag("--json"));
-      }
-      size_t limit = 10;
-      try {
-        limit = std::stoul(value("--limit", "10"));
-      } catch (...) {
-        return "error\nbad --limit\n";
-      }
-      const std::string by = value("--by", "user");
-      if (by != "user" && by != "app" && by != "category") {
-        return "error\n--by: expected user, app or category\n";
-      }
-      std::chrono::seconds since{0};
-      if (const std::string v = value("--since", ""); !v.empty()) {
-        const auto parsed = parse_duration(v);
-        if (!parsed) {
-          return "error\n--since \"" + v + "\": expected a duration like 90s, 15m, 1h, 2d\n";
-        }
-        since = *parsed;
-      }
-      std::string quota_rows = flag("--json") ? "" : quotas.text();
-      return "ok\n" + render_top(flows, ended, by, limit, flag("--json"), since) +
-             (quota_rows.empty() ? "" : "\n" + quota_rows);
-    }
-    return "error\nunknown request \"" + request +
-           "\" (expected: reload, status, flows, top, quota-reset RULE [USER], ping)\n";
+    std::string quota_rows = r->json ? "" : quotas.text();
+    return "ok\n" + render_top(flows, ended, r->by, r->limit, r->json, r->since) +
+           (quota_rows.empty() ? "" : "\n" + quota_rows);
   }
 
   void tick() {

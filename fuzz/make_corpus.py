@@ -108,6 +108,13 @@ def main() -> None:
         b"1:q9:find_node1:t2:aa1:y1:qe")
     add("bencode", b"\x00d8:completei5e10:incompletei3e8:intervali1800e5:peers6:\x0a\x00\x00\x01\x1a\xe1e")
 
+    # What `imguard status/flows/top/quota-reset/reload` send over the control socket.
+    for req in (b"ping", b"reload", b"status", b"status --json", b"flows --json --user alice",
+                b"flows --app bittorrent", b"top --by app --limit 5 --since 15m --json",
+                b"top --by category --since 2d", b"quota-reset p2p-weekly alice",
+                b"quota-reset p2p-weekly"):
+        add("control_request", req)
+
     sig = (ROOT / "classifiers/signatures.conf").read_bytes()
     add("signatures", sig)
     lines = sig.splitlines(keepends=True)

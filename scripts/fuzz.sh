@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-30}"
 shift || true
 ALL_TARGETS=(packet_parse chain bencode tls_client_hello quic_initial signatures policy pcap
-  nfq_message)
+  nfq_message control_request)
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then TARGETS=("${ALL_TARGETS[@]}"); fi
 B=build-fuzz
