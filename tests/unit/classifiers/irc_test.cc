@@ -198,6 +198,28 @@ TEST_CASE("DCC CHAT offers name the chat connection, cleartext without file_tran
       chat(std::string(1024, 'F') + "\n", Direction::kServerToClient)));
 }
 
+TEST_CASE("a forged DCC CHAT offer before the server's welcome teaches nothing", "[irc]") {
+  PeerCache peers;
+  Irc c;
+  t::Probe st;
+  st.ctx.peers = &peers;
+  // One segment from a client that no IRC server ever answered: the offer must not make
+  // the next connection to 10.0.0.1:20002 a cross-flow `irc` chat.
+  t::probe_tcp(c, st,
+               "NICK a\r\nPRIVMSG b :\x01"
+               "DCC CHAT chat 167772161 20002\x01\r\n");
+  CHECK(peers.size() == 0);
+  IrcDcc dcc;
+  t::Probe d;
+  d.ctx.peers = &peers;
+  const auto r = t::probe_packet(
+      dcc, d,
+      t::ipv4_tcp({.src = "10.0.0.9", .dst = "10.0.0.1", .sport = 51000, .dport = 20002},
+                  "hi alice, chatting directly now\r\n"),
+      Direction::kClientToServer);
+  CHECK_FALSE(std::holds_alternative<Match>(r));
+}
+
 TEST_CASE("DCC CHAT parser", "[irc]") {
   Address a;
   uint16_t port = 0;
