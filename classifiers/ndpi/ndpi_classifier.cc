@@ -130,6 +130,22 @@ bool final_http_request(const packet::PacketView& pkt, const FlowContext& ctx,
          !has_header(head, "Upgrade");
 }
 
+/// nDPI 4.2 holds a DNS answer for the response (dns.c's extra dissection: the response
+/// code and the first answer's address, both metadata). The query names the looked-up host,
+/// which is all nDPI uses to name the service (and a lookup of an IM service is DNS
+/// traffic, not IM traffic: map()), so a well-formed query over UDP - client to server, the
+/// QR bit clear, one question - is final without the response. A gateway sees one such
+/// flow per name lookup; this halves the packets they queue.
+bool final_dns_query(const packet::PacketView& pkt, const FlowContext& ctx,
+                     const ndpi_protocol& p) noexcept {
+  if (p.master_protocol != NDPI_PROTOCOL_DNS && p.app_protocol != NDPI_PROTOCOL_DNS) {
+    return false;
+  }
+  const auto q = pkt.payload;
+  return ctx.direction == Direction::kClientToServer && pkt.l4 == packet::L4::kUdp &&
+         q.size() >= 12 && (q[2] & 0x80) == 0 && q[4] == 0 && q[5] == 1;
+}
+
 std::string lower(const char* s) {
   std::string out = s != nullptr ? s : "";
   for (auto& ch : out) {
@@ -254,7 +270,8 @@ class NdpiClassifier final : public Classifier {
     const bool weak = ev <= Evidence::kAddressList;
     const bool refinable = app_category(app) == Category::kOther &&
                            ndpi_extra_dissection_possible(mod_, s.flow) != 0 &&
-                           !(ev >= Evidence::kDpi && final_http_request(pkt, ctx, p, s.flow));
+                           !(ev >= Evidence::kDpi && (final_http_request(pkt, ctx, p, s.flow) ||
+                                                      final_dns_query(pkt, ctx, p)));
     if (weak || refinable) {
       s.held_master = p.master_protocol;
       s.held_app = p.app_protocol;

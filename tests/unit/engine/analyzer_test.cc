@@ -142,3 +142,32 @@ TEST_CASE("HTTP requests that may still say more are held: bodies, split headers
                       {"GET / HTTP/1.1\r\nHost: www.example.com\r\ncontent-length: 3\r\n\r\n"}));
   }
 }
+
+namespace {
+// A DNS query (id 0x1234, recursion desired, one question: IN A `name`).
+std::string dns_query(std::string_view name) {
+  std::string m("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    m += static_cast<char>(dot - start);
+    m += name.substr(start, dot - start);
+    start = dot + 1;
+  }
+  m += std::string("\x00\x00\x01\x00\x01", 5);  // the root label, type A, class IN
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a DNS query over UDP is decided on the query, not held for the response",
+          "[analyzer][ndpi]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41002, .dport = 53};
+  const auto out = an->on_packet(t::ipv4_udp(c, dns_query("www.example.org")), Timestamp{1});
+  REQUIRE(out.flow != nullptr);
+  CHECK(out.decided_now);
+  CHECK(out.flow->chain.result.app == AppId::kDns);
+}
