@@ -166,6 +166,12 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
           decide(state, s.hint_classifier, *before);  // a carrier under a specific app
           return true;
         }
+        if (weak && !outranks(*m, *weak)) {
+          // The same, guessed by a classifier before this one on this very packet (a
+          // cross-flow hint that became known just now): the carrier does not contradict it.
+          decide(state, weak_index, *weak);
+          return true;
+        }
         decide(state, static_cast<uint8_t>(i), *m);
         return true;
       }
