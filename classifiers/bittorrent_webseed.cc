@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -243,10 +244,23 @@ enum class Phase : uint8_t { kStart, kHead, kSwarm, kDone };
 // moment as the request). In practice nDPI settles the flow as HTTP on the response first.
 constexpr uint32_t kSwarmWaitPackets = 4;
 
+// One word, so that flows do not grow: the Head while the request is reassembled (heap
+// blocks are aligned, so bit 0 is clear), otherwise bit 0 set and the phase above it; 0 on
+// a new flow.
 struct Slot {
-  Head* head;
-  Phase phase;
+  uintptr_t word;
+
+  Head* head() const noexcept { return (word & 1) == 0 ? reinterpret_cast<Head*>(word) : nullptr; }
+  Phase phase() const noexcept {
+    if (word == 0) {
+      return Phase::kStart;
+    }
+    return (word & 1) == 0 ? Phase::kHead : static_cast<Phase>(word >> 1);
+  }
+  void set(Phase p) noexcept { word = 1 | (uintptr_t{static_cast<uint8_t>(p)} << 1); }
+  void hold(Head* h) noexcept { word = reinterpret_cast<uintptr_t>(h); }
 };
+static_assert(alignof(std::max_align_t) >= 2, "bit 0 of a heap pointer must be free");
 
 bool swarm_host(const packet::Address& host, const FlowContext& ctx,
                 packet::Timestamp now) noexcept {
@@ -262,14 +276,13 @@ constexpr Match kWebseed{
     .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 
 void drop_head(Slot& s) noexcept {
-  if (s.head != nullptr) {
-    if (s.head->limits != nullptr) {
-      s.head->limits->release(sizeof(Head));
+  if (Head* h = s.head(); h != nullptr) {
+    if (h->limits != nullptr) {
+      h->limits->release(sizeof(Head));
     }
-    delete s.head;
-    s.head = nullptr;
+    delete h;
   }
-  s.phase = Phase::kDone;
+  s.set(Phase::kDone);
 }
 
 bool keep_head(Slot& s, FlowLimits* limits, std::span<const uint8_t> p, uint32_t seq) noexcept {
@@ -287,8 +300,7 @@ bool keep_head(Slot& s, FlowLimits* limits, std::span<const uint8_t> p, uint32_t
   h->next_seq = seq + static_cast<uint32_t>(p.size());
   h->have = static_cast<uint16_t>(p.size());
   std::memcpy(h->data, p.data(), p.size());
-  s.head = h;
-  s.phase = Phase::kHead;
+  s.hold(h);
   return true;
 }
 
@@ -309,7 +321,7 @@ Result settle(webseed::Request r, const packet::PacketView& pkt, const FlowConte
     if (swarm_host(pkt.src, ctx, pkt.ts)) {
       return kSwarmWebseed;
     }
-    s.phase = Phase::kSwarm;
+    s.set(Phase::kSwarm);
     return NeedMore{};
   }
   return NotMine{};
@@ -326,7 +338,7 @@ Result BittorrentWebseed::inspect(const packet::PacketView& pkt, const FlowConte
   auto& s = slot.as<Slot>();
   const auto p = pkt.payload;
   const bool client = ctx.direction == Direction::kClientToServer;
-  switch (s.phase) {
+  switch (s.phase()) {
     case Phase::kStart: {
       // The request is the connection's first payload: a server that speaks first is not
       // an HTTP server.
@@ -345,7 +357,7 @@ Result BittorrentWebseed::inspect(const packet::PacketView& pkt, const FlowConte
         drop_head(s);  // answered before the request ended: not a web server's exchange
         return NotMine{};
       }
-      Head& h = *s.head;
+      Head& h = *s.head();
       // Bytes already kept (a retransmission) are skipped; a gap ends the attempt.
       const uint32_t behind = h.next_seq - pkt.tcp_seq;
       if (behind > h.have) {
@@ -365,11 +377,11 @@ Result BittorrentWebseed::inspect(const packet::PacketView& pkt, const FlowConte
     case Phase::kSwarm: {
       const packet::Address& requester = client ? pkt.src : pkt.dst;
       if (swarm_host(requester, ctx, pkt.ts)) {
-        s.phase = Phase::kDone;
+        s.set(Phase::kDone);
         return kSwarmWebseed;
       }
       if (ctx.payload_packets[0] + ctx.payload_packets[1] >= kSwarmWaitPackets) {
-        s.phase = Phase::kDone;
+        s.set(Phase::kDone);
         return NotMine{};
       }
       return NeedMore{};

@@ -67,6 +67,14 @@ J
   finish "$out"
 }
 
+# aria2c as a BitTorrent client in namespace leech (10.10.0.3), DHT/LPD/PEX off
+aria2_leech() {
+  nsx leech timeout 40 aria2c --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+    --enable-peer-exchange=false --disable-ipv6=true --summary-interval=0 --console-log-level=warn \
+    --file-allocation=none --seed-time=0 --listen-port=39544 -d "$TMP/leech" "$TMP/t.torrent" 2>&1 | tail -1
+  verify "$TMP/leech/payload.bin"
+}
+
 # aria2c 1.36 as a BitTorrent client: the url-list entry (a directory URL, BEP 19: the
 # client appends the file name) on port 8000
 aria2() {
@@ -75,10 +83,7 @@ aria2() {
   make_torrent -w http://10.10.0.1:8000/files/
   start_web 8000
   lab_capture "$out" 60
-  nsx leech timeout 40 aria2c --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
-    --enable-peer-exchange=false --disable-ipv6=true --summary-interval=0 --console-log-level=warn \
-    --file-allocation=none --seed-time=0 --listen-port=39544 -d "$TMP/leech" "$TMP/t.torrent" 2>&1 | tail -3
-  verify "$TMP/leech/payload.bin"
+  aria2_leech
   finish "$out"
 }
 
@@ -94,10 +99,7 @@ aria2_tracker() {
   lab_wait_port tracker 16969
   start_web 8000
   lab_capture "$out" 60
-  nsx leech timeout 40 aria2c --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
-    --enable-peer-exchange=false --disable-ipv6=true --summary-interval=0 --console-log-level=warn \
-    --file-allocation=none --seed-time=0 --listen-port=39544 -d "$TMP/leech" "$TMP/t.torrent" 2>&1 | tail -1
-  verify "$TMP/leech/payload.bin"
+  aria2_leech
   finish "$out"
 }
 
