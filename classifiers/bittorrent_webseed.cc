@@ -17,6 +17,7 @@
 
 #include "classifiers/flow_limits.h"
 #include "classifiers/peer_cache.h"
+#include "classifiers/stream_prefix.h"
 
 namespace imguard::classifiers {
 namespace webseed {
@@ -230,12 +231,7 @@ namespace {
 using webseed::Kind;
 
 // A request head cut across segments, on the heap only until it is complete.
-struct Head {
-  FlowLimits* limits;  // the budget this is charged to, nullptr: unbounded
-  uint32_t next_seq;
-  uint16_t have;
-  uint8_t data[webseed::kMaxHead];
-};
+using Head = StreamPrefix<webseed::kMaxHead>;
 
 enum class Phase : uint8_t { kStart, kHead, kSwarm, kDone };
 
@@ -276,30 +272,15 @@ constexpr Match kWebseed{
     .app = AppId::kBittorrent, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 
 void drop_head(Slot& s) noexcept {
-  if (Head* h = s.head(); h != nullptr) {
-    if (h->limits != nullptr) {
-      h->limits->release(sizeof(Head));
-    }
-    delete h;
-  }
+  Head::release(s.head());
   s.set(Phase::kDone);
 }
 
 bool keep_head(Slot& s, FlowLimits* limits, std::span<const uint8_t> p, uint32_t seq) noexcept {
-  if (p.size() >= webseed::kMaxHead || (limits != nullptr && !limits->reserve(sizeof(Head)))) {
-    return false;
-  }
-  auto* h = new (std::nothrow) Head;
+  Head* h = Head::start(limits, p, seq);
   if (h == nullptr) {
-    if (limits != nullptr) {
-      limits->release(sizeof(Head));
-    }
     return false;
   }
-  h->limits = limits;
-  h->next_seq = seq + static_cast<uint32_t>(p.size());
-  h->have = static_cast<uint16_t>(p.size());
-  std::memcpy(h->data, p.data(), p.size());
   s.hold(h);
   return true;
 }
@@ -358,21 +339,18 @@ Result BittorrentWebseed::inspect(const packet::PacketView& pkt, const FlowConte
         return NotMine{};
       }
       Head& h = *s.head();
-      // Bytes already kept (a retransmission) are skipped; a gap ends the attempt.
-      const uint32_t behind = h.next_seq - pkt.tcp_seq;
-      if (behind > h.have) {
-        drop_head(s);
-        return NotMine{};
+      // Bytes already kept (a retransmission) are skipped; a gap, or a head longer than
+      // kMaxHead, ends the attempt.
+      switch (h.append(p, pkt.tcp_seq)) {
+        case Head::Append::kOld:
+          return NeedMore{};
+        case Head::Append::kRefused:
+          drop_head(s);
+          return NotMine{};
+        case Head::Append::kAdded:
+          break;
       }
-      if (p.size() <= behind) {
-        return NeedMore{};
-      }
-      const auto fresh = p.subspan(behind);
-      const size_t take = std::min(fresh.size(), webseed::kMaxHead - h.have);
-      std::memcpy(h.data + h.have, fresh.data(), take);
-      h.have = static_cast<uint16_t>(h.have + take);
-      h.next_seq += static_cast<uint32_t>(take);
-      return settle(webseed::parse_request({h.data, h.have}), pkt, ctx, s);
+      return settle(webseed::parse_request(h.bytes()), pkt, ctx, s);
     }
     case Phase::kSwarm: {
       const packet::Address& requester = client ? pkt.src : pkt.dst;
