@@ -1,6 +1,7 @@
 #!/bin/bash
 # BitTorrent web-seed and magnet captures, and the HTTP range downloads they resemble.
-# Usage: webseed.sh [transmission|aria2|aria2_tracker|libtorrent|hoffman|lookalikes|magnet|all]
+# Usage: webseed.sh [transmission|aria2|aria2_tracker|libtorrent|hoffman|lookalikes|magnet|
+#                    magnet_transmission|all]
 #
 # Web seeds: a plain web server (webseed_server.py, Range-capable) on 10.10.0.1 holds the
 # payload; the torrent names it as its only source (mktorrent -w, BEP 19 url-list; or a
@@ -187,7 +188,38 @@ magnet() {
   lab_stop_capture; lab_cleanup; lab_summary "$out"
 }
 
+# The same magnet download with transmission-cli 3.00 as the leecher (encryption
+# tolerated: plain handshake; uTP, DHT, LPD, PEX off), the libtorrent seeder as above.
+magnet_transmission() {
+  local out=$OUT/magnet-transmission-tcp.pcap
+  lab_init; lab_host tracker 10.10.0.1; lab_host seed 10.10.0.2; lab_host leech 10.10.0.3
+  make_torrent -a http://10.10.0.1:16969/announce
+  mkdir -p "$TMP/ot"; echo "$HASH" > "$TMP/ot/whitelist"; chmod -R a+rX "$TMP/ot"
+  (cd "$TMP/ot" && lab_run tracker 90 opentracker -i 10.10.0.1 -p 16969 -P 16969 -d "$TMP/ot" -w whitelist -u nobody >"$TMP/ot.log" 2>&1)
+  lab_wait_port tracker 16969
+  mkdir -p "$TMP/cl"
+  cat > "$TMP/cl/settings.json" <<J
+{
+  "dht-enabled": false, "lpd-enabled": false, "pex-enabled": false, "utp-enabled": false,
+  "encryption": 0, "peer-port": 52817, "peer-port-random-on-start": false,
+  "port-forwarding-enabled": false, "rpc-enabled": false, "blocklist-enabled": false,
+  "incomplete-dir-enabled": false, "start-added-torrents": true, "message-level": 2
+}
+J
+  lab_capture "$out" 90
+  lab_run seed 60 $PY "$HERE/lt_peer.py" --listen 10.10.0.2:47011 --save "$TMP/seed" --torrent "$TMP/t.torrent" \
+    --enc plain --transport tcp --time 50 >"$TMP/seed.log" 2>&1
+  sleep 3
+  lab_run leech 45 transmission-cli -g "$TMP/cl" -p 52817 -et -w "$TMP/leech" \
+    "magnet:?xt=urn:btih:$HASH&tr=http%3A%2F%2F10.10.0.1%3A16969%2Fannounce" >"$TMP/leech.log" 2>&1
+  local i; for i in $(seq 1 40); do
+    cmp -s "$TMP/www/files/payload.bin" "$TMP/leech/payload.bin" && break; sleep 1; done
+  verify "$TMP/leech/payload.bin"
+  sleep 2
+  lab_stop_capture; lab_cleanup; lab_summary "$out"
+}
+
 what=${1:-all}
-if [ "$what" = all ]; then for w in transmission aria2 aria2_tracker libtorrent hoffman lookalikes magnet; do ( $w ); done
+if [ "$what" = all ]; then for w in transmission aria2 aria2_tracker libtorrent hoffman lookalikes magnet magnet_transmission; do ( $w ); done
 else ( $what ); fi
 rm -rf "$TMP"
