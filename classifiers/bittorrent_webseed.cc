@@ -303,7 +303,7 @@ Result settle(webseed::Request r, const packet::PacketView& pkt, const FlowConte
       return kSwarmWebseed;
     }
     s.set(Phase::kSwarm);
-    return NeedMore{};
+    return NeedMore{Hold::kWait};  // nDPI's `http` must not settle it on this request
   }
   return NotMine{};
 }
@@ -362,7 +362,7 @@ Result BittorrentWebseed::inspect(const packet::PacketView& pkt, const FlowConte
         s.set(Phase::kDone);
         return NotMine{};
       }
-      return NeedMore{};
+      return NeedMore{Hold::kWait};
     }
     case Phase::kDone:
       break;

@@ -155,6 +155,7 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   // classifier.h), unless a classifier after it shows stronger evidence on the same packet.
   std::optional<Match> weak;
   uint8_t weak_index = kNoClassifier;
+  bool waiting = false;  // a classifier before this one asked for more packets (Hold::kWait)
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
@@ -163,6 +164,9 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
     }
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
     if (const auto* m = std::get_if<Match>(&r)) {
+      if (waiting && !weak && generic_carrier(m->app)) {
+        continue;  // asked again on the next packet, once the waiting classifier has spoken
+      }
       if (m->evidence >= Evidence::kDpi) {
         if (before && m->app == before->app) {
           // The payload confirms the held answer. A hint keeps its more specific knowledge
@@ -200,6 +204,8 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
     }
     if (std::holds_alternative<NotMine>(r)) {
       s.done |= bit;
+    } else if (std::get<NeedMore>(r).hold == Hold::kWait) {
+      waiting = true;
     } else if (std::get<NeedMore>(r).hold == Hold::kClaim) {
       if (const auto m = e.classifier->give_up(ctx, slot_of(e, s))) {
         state.result.app = m->app;

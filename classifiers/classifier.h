@@ -68,6 +68,12 @@ enum class Hold : uint8_t {
   /// claim for a provisional result, so policy can act on the app before the features are
   /// settled); give_up() of a claiming classifier must therefore have no side effects.
   kClaim,
+  /// Not recognised yet, but a few more packets may show the flow is this classifier's
+  /// (e.g. a cross-flow hint about the requester that arrives just after the request): a
+  /// generic carrier answer (HTTP, TLS, QUIC) from a later classifier does not decide the
+  /// flow on this packet. The wait must be bounded by the classifier (it says NotMine or
+  /// Match within a few packets); the flow's packet budget bounds it in any case.
+  kWait,
 };
 struct NeedMore {
   Hold hold = Hold::kNone;

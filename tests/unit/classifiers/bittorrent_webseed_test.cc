@@ -79,7 +79,7 @@ struct Segments {
 };
 
 bool waiting(const Result& r) {
-  return std::holds_alternative<NeedMore>(r) && std::get<NeedMore>(r).hold == Hold::kNone;
+  return std::holds_alternative<NeedMore>(r) && std::get<NeedMore>(r).hold != Hold::kClaim;
 }
 
 bool webseed_dpi(const Result& r) {
