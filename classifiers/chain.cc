@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "classifiers/chain.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +39,11 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
   size_t offset = 0;
   for (auto& c : classifiers) {
     const Interest interest = c->interest();
-    const size_t size = (size_t{interest.state_bytes} + 7) & ~size_t{7};
+    // Slots are packed at their state's natural alignment: a struct's size is a multiple of
+    // its alignment, so the lowest set bit of the size (at most 8, FlowSlot::as) is enough.
+    const size_t size = interest.state_bytes;
+    const size_t align = size == 0 ? 1 : std::min<size_t>(8, size & (~size + 1));
+    offset = (offset + align - 1) & ~(align - 1);
     if (offset + size > kFlowStateBytes) {
       std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
                    kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
