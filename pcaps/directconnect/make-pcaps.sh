@@ -3,7 +3,8 @@
 # scripted NMDC hub (../tools/nmdc_hub.py; Debian 12 packages no NMDC hub), two ncdc
 # clients in network namespaces, each sharing one file, logging in, searching for the
 # other's file and downloading it (`cmp` checks the copy). ncdc is driven through tmux.
-# Usage (root, from anywhere): make-pcaps.sh [adc|adc-tls-c2c|adcs|nmdc|nmdc-tls-c2c|lookalike|all]
+# Needs uhub, ncdc, tmux, tcpdump, openssl and python3 (only to remake the captures; the
+# tests read the pcaps). Usage (root, from anywhere): make-pcaps.sh [adc|adc-tls-c2c|adcs|nmdc|nmdc-tls-c2c|lookalike|all]
 #   adc          cleartext hub, cleartext client-to-client (CSUP), UDP search result (URES)
 #   adc-tls-c2c  cleartext hub, the transfer over ADCS/0.10 (DCTM ... ADCS/0.10 port)
 #   adcs         adcs:// hub (TLS), transfer over TLS: nothing of it is visible
