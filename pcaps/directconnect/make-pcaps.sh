@@ -17,6 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOOLS=$(cd "$HERE/../tools" && pwd)
 PY=/usr/bin/python3
 LAB=dc$$
+# shellcheck source=pcaps/tools/lab.sh
 . "$TOOLS/lab.sh"
 TMP=$(mktemp -d /tmp/dc-lab.XXXXXX)
 HUB=10.20.0.1 ALICE=10.20.0.2 BOB=10.20.0.3
@@ -72,8 +73,8 @@ session() {
   sleep 2
   key bob "/search alice-file" 4
   tmux -L "$LAB-bob" send-keys d   # download the first search result
-  local i
-  for i in $(seq 1 40); do
+  local _
+  for _ in $(seq 1 40); do
     cmp -s "$TMP/alice/share/alice-file.bin" "$TMP/bob/ncdc/dl/alice-file.bin" 2>/dev/null && break
     sleep 0.5
   done
