@@ -20,7 +20,9 @@ HUB_PORT=$((20000 + RANDOM % 10000))
 BOB_PORT=$((30000 + RANDOM % 10000))
 ALICE_PORT=$((40000 + RANDOM % 10000))
 
-# write_config FILE ACTION : the cross_flow rule's action
+# write_config FILE ACTION : the cross_flow rule's action. One worker: cross-flow hints live
+# in each worker's cache, and the hub session and the transfer are different connections
+# (classifiers/README.md).
 write_config() {
   cat >"$1" <<C
 version: 1
