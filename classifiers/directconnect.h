@@ -42,8 +42,8 @@ namespace imguard::classifiers {
 ///   to the client (NMDC) speaks only for the client's own connections to that endpoint;
 /// - ports from kMinPort up (a request for 443 of some server is ignored);
 /// - kHintTtl (60 s): clients connect within seconds of the request;
-/// - only a TLS ClientHello without SNI, as the first payload, takes the hint: a browser
-///   naming a server, or anything cleartext, is left to the other classifiers;
+/// - only a TLS ClientHello without SNI, whole in the flow's first payload, takes the hint:
+///   a browser naming a server, or anything cleartext, is left to the other classifiers;
 /// - commands are read whole: a segment's leading fragment after a split command is
 ///   skipped, never read as a command.
 /// Not covered: an ADC hub that relays a peer's DCTM names the peer by SID only (its

@@ -150,6 +150,27 @@ TEST_CASE("ADC: the listener's DCTM over ADCS names its TLS transfer", "[directc
   CHECK(m->features == kFeatureFileTransfer);
 }
 
+TEST_CASE("ADC: the DCTM hint holds over IPv6", "[directconnect]") {
+  Flow hub;
+  hub.v6 = true;
+  adc_login(hub);
+  hub.c2s("DCTM AAAB AAAC ADCS/0.10 52013 Q2EYOBRCRCKFE\n");
+  Flow x;
+  x.cache = hub.cache;
+  x.v6 = true;
+  x.client6 = "2001:db8::7";
+  x.server6 = "2001:db8::1";  // the hub session's client, listening
+  x.port = 52013;
+  CHECK(hinted(x.c2s(kHello)));
+  Flow y;
+  y.cache = hub.cache;
+  y.v6 = true;
+  y.client6 = "2001:db8::7";
+  y.server6 = "2001:db8::3";  // another host on that port
+  y.port = 52013;
+  CHECK(std::holds_alternative<NotMine>(y.c2s(kHello)));
+}
+
 TEST_CASE("ADC: forged or weak requests teach nothing", "[directconnect][regression]") {
   SECTION("one segment of ADC text, no hub answer") {
     Flow f;
