@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "classifiers/chain.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -36,28 +37,36 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
     std::abort();
   }
   // A flow is TCP or UDP, never both: the slots of TCP-only and of UDP-only classifiers
-  // share the bytes after those of the classifiers that see both.
-  const auto size_of = [](const Interest& i) { return (size_t{i.state_bytes} + 7) & ~size_t{7}; };
+  // share the bytes after those of the classifiers that see both. Slots are packed at
+  // their state's natural alignment: a struct's size is a multiple of its alignment, so
+  // the lowest set bit of the size (at most 8, FlowSlot::as) is enough.
+  const auto place = [](size_t at, const Interest& i) {
+    const size_t size = i.state_bytes;
+    const size_t align = size == 0 ? 1 : std::min<size_t>(8, size & (~size + 1));
+    return (at + align - 1) & ~(align - 1);
+  };
   const auto both = [](const Interest& i) { return i.tcp == i.udp; };
   size_t shared = 0;
   for (const auto& c : classifiers) {
     if (const Interest i = c->interest(); both(i)) {
-      shared += size_of(i);
+      shared = place(shared, i) + i.state_bytes;
     }
   }
+  shared = (shared + 7) & ~size_t{7};
   size_t offset = 0;
   size_t tcp_offset = shared;
   size_t udp_offset = shared;
   for (auto& c : classifiers) {
     const Interest interest = c->interest();
     size_t& at = both(interest) ? offset : (interest.tcp ? tcp_offset : udp_offset);
-    if (at + size_of(interest) > kFlowStateBytes) {
+    at = place(at, interest);
+    if (at + interest.state_bytes > kFlowStateBytes) {
       std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
                    kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
       std::abort();
     }
     entries_.push_back(Entry{std::move(c), interest, at});
-    at += size_of(interest);
+    at += interest.state_bytes;
   }
 }
 

@@ -122,16 +122,6 @@ bool parse_u32(std::string_view t, uint32_t& v) noexcept {
   return r.ec == std::errc{} && r.ptr == t.data() + t.size();
 }
 
-/// RFC 1918, RFC 6598 (carrier-grade NAT), RFC 4193 (ULA): addresses behind a NAT.
-bool is_private(const packet::Address& a) noexcept {
-  const auto& b = a.bytes;
-  if (a.is_v4()) {
-    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
-           (b[0] == 100 && (b[1] & 0xc0) == 64);
-  }
-  return (b[0] & 0xfe) == 0xfc;
-}
-
 /// Records a DCC SEND (`file_transfer`) or CHAT (`cleartext`) offer seen on a welcomed IRC
 /// session for the parties it can speak for.
 void learn_offer(const packet::PacketView& pkt, const FlowContext& ctx,
@@ -145,9 +135,7 @@ void learn_offer(const packet::PacketView& pkt, const FlowContext& ctx,
     return;
   }
   // Offered by this client: its own listener, where the receiver will connect.
-  if (offered == pkt.src || (is_private(pkt.src) && !is_private(offered))) {
-    ctx.peers->remember(pkt.src, pkt.src, port, AppId::kIrc, pkt.ts, features);
-  }
+  ctx.peers->remember_announced(pkt.src, offered, port, AppId::kIrc, pkt.ts, features);
 }
 
 /// A DCC CHAT line: printable text (tabs and UTF-8 allowed) ending in a newline.

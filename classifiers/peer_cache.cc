@@ -67,7 +67,8 @@ size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Addres
 }
 
 void PeerCache::remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
-                         AppId app, packet::Timestamp now, uint8_t features) noexcept {
+                         AppId app, packet::Timestamp now, uint8_t features,
+                         std::chrono::seconds ttl) noexcept {
   if (is_unspecified(addr) || is_unspecified(learner) || entries_.empty()) {
     return;
   }
@@ -101,7 +102,27 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
     ++stats_.inserted;
     ++(victim->expires >= now ? stats_.evicted_live : stats_.evicted_expired);
   }
-  *victim = Entry{learner, addr, port, app, now + ttl_, true, features};
+  const auto lifetime = ttl.count() > 0 ? std::min(ttl_, std::chrono::microseconds(ttl)) : ttl_;
+  *victim = Entry{learner, addr, port, app, now + lifetime, true, features};
+}
+
+bool PeerCache::remember_announced(const packet::Address& host, const packet::Address& announced,
+                                   uint16_t port, AppId app, packet::Timestamp now,
+                                   uint8_t features, std::chrono::seconds ttl) noexcept {
+  if (!(announced == host || (is_private_address(host) && !is_private_address(announced)))) {
+    return false;
+  }
+  remember(host, host, port, app, now, features, ttl);
+  return true;
+}
+
+bool is_private_address(const packet::Address& a) noexcept {
+  const auto& b = a.bytes;
+  if (a.is_v4()) {
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 100 && (b[1] & 0xc0) == 64);
+  }
+  return (b[0] & 0xfe) == 0xfc;
 }
 
 std::optional<AppId> PeerCache::lookup(const packet::Address& learner, const packet::Address& addr,
@@ -189,9 +210,9 @@ Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx
     }
     features = kFeatureFileTransfer;
   }
-  // Other classifiers may keep their own endpoints here (e.g. IRC DCC offers); they
-  // decide those flows themselves.
-  if (!app || app_category(*app) != Category::kP2p) {
+  // Other classifiers may keep their own endpoints here (IRC DCC offers, Direct Connect
+  // TLS transfers); they decide those flows themselves.
+  if (!app || app_category(*app) != Category::kP2p || *app == AppId::kDirectConnect) {
     return NotMine{};
   }
   return Match{.app = *app, .evidence = Evidence::kCrossFlow, .features = features};

@@ -57,9 +57,20 @@ class PeerCache {
 
   /// Remembers, on behalf of `learner`, `app` at (addr, port), refreshing the expiry.
   /// `features`: what the learner knows the connection there will carry (an IRC DCC CHAT
-  /// is `cleartext`, a DCC SEND `file_transfer`). Ignores unspecified addresses.
+  /// is `cleartext`, a DCC SEND `file_transfer`). `ttl`: a shorter lifetime for this entry
+  /// than the configured one (zero: the configured TTL; never longer). Ignores
+  /// unspecified addresses.
   void remember(const packet::Address& learner, const packet::Address& addr, uint16_t port,
-                AppId app, packet::Timestamp now, uint8_t features = 0) noexcept;
+                AppId app, packet::Timestamp now, uint8_t features = 0,
+                std::chrono::seconds ttl = std::chrono::seconds{0}) noexcept;
+  /// Remembers a listener that `host` announced as its own (an IRC DCC offer, a Direct
+  /// Connect ConnectToMe): `announced` must be `host`'s address, or, from a private address
+  /// (is_private_address), a public one (its NAT's, whose port forward arrives at `host`).
+  /// The entry is recorded at `host`'s own address, as its own learner. False (nothing
+  /// stored) when the announced address speaks for some other host.
+  bool remember_announced(const packet::Address& host, const packet::Address& announced,
+                          uint16_t port, AppId app, packet::Timestamp now, uint8_t features,
+                          std::chrono::seconds ttl = std::chrono::seconds{0}) noexcept;
   /// The app `learner` last learned at (addr, port) if that is not older than the TTL.
   std::optional<AppId> lookup(const packet::Address& learner, const packet::Address& addr,
                               uint16_t port, packet::Timestamp now) const noexcept;
@@ -121,6 +132,9 @@ class KnownPeers final : public Classifier {
   Result inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                  FlowSlot slot) noexcept override;
 };
+
+/// RFC 1918, RFC 6598 (carrier-grade NAT) and RFC 4193 (ULA) addresses: hosts behind a NAT.
+bool is_private_address(const packet::Address& a) noexcept;
 
 /// True when `p` opens with the framing of a common non-P2P protocol (TLS record, SSH
 /// banner, HTTP request or response line, QUIC long header, STUN). Shared by the

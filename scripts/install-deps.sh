@@ -15,6 +15,7 @@ PACKAGES=(
   # tests, lab and benchmarks
   libndpi-bin iproute2 nftables iptables conntrack conntrackd ethtool tcpdump iperf3 procps psmisc
   faketime  # e2e/clock-step: the wall clock stepped under the running daemon (libfaketime)
+  uhub ncdc tmux  # e2e/dc-tls-transfer: a Direct Connect hub and two clients (ncdc driven by tmux)
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
   linux-perf  # bench/conn_rate.sh CONN_PROFILE: where the daemon's time goes
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit

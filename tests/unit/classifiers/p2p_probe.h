@@ -29,6 +29,7 @@ struct P2pFlow {
   std::string server6 = "2001:db8::2";
   uint16_t client_port = 40000;
   uint16_t port = 4242;
+  packet::Timestamp ts{};  // capture time of the next packet
 
   classifiers::Result send(classifiers::Direction dir, const std::string& payload) {
     const bool c2s = dir == classifiers::Direction::kClientToServer;
@@ -38,7 +39,7 @@ struct P2pFlow {
         c2s ? Endpoints{a, b, client_port, port} : Endpoints{b, a, port, client_port};
     const auto v = v6 ? (udp ? ipv6_udp(e, payload) : ipv6_tcp(e, payload))
                       : (udp ? ipv4_udp(e, payload) : ipv4_tcp(e, payload));
-    const auto pkt = std::get<packet::PacketView>(packet::parse_ip(v, {}));
+    const auto pkt = std::get<packet::PacketView>(packet::parse_ip(v, ts));
     classifiers::FlowContext ctx;
     ctx.direction = dir;
     ++payloads[c2s ? 0 : 1];
