@@ -35,10 +35,24 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
                  classifiers.size(), kMaxClassifiers);
     std::abort();
   }
-  size_t offset = 0;
+  // Slots of classifiers that take both transports first, then the TCP-only and the
+  // UDP-only ones, each set from the same offset (a flow is one or the other).
+  size_t shared = 0;
+  for (const auto& c : classifiers) {
+    const Interest interest = c->interest();
+    if (interest.tcp == interest.udp) {
+      shared += (size_t{interest.state_bytes} + 7) & ~size_t{7};
+    }
+  }
+  size_t offset_both = 0;
+  size_t offset_tcp = shared;
+  size_t offset_udp = shared;
   for (auto& c : classifiers) {
     const Interest interest = c->interest();
     const size_t size = (size_t{interest.state_bytes} + 7) & ~size_t{7};
+    size_t& offset = interest.tcp == interest.udp ? offset_both
+                     : interest.tcp               ? offset_tcp
+                                                  : offset_udp;
     if (offset + size > kFlowStateBytes) {
       std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
                    kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
@@ -47,6 +61,10 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
     entries_.push_back(Entry{std::move(c), interest, offset});
     offset += size;
   }
+}
+
+bool Chain::Entry::takes(bool tcp) const noexcept {
+  return tcp ? interest.tcp : interest.udp;
 }
 
 FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
@@ -129,6 +147,7 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   ChainScratch& s = *state.scratch;
   const bool has_payload = !pkt.payload.empty();
   const bool tcp = pkt.l4 == packet::L4::kTcp;
+  s.tcp = tcp;
   s.packets = static_cast<uint8_t>(s.packets + (s.packets < 0xff ? 1 : 0));
   if (has_payload && s.data_packets < 0xff) {
     ++s.data_packets;
@@ -141,8 +160,7 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
-    if ((s.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
-        (e.interest.needs_payload && !has_payload)) {
+    if ((s.done & bit) != 0 || !e.takes(tcp) || (e.interest.needs_payload && !has_payload)) {
       continue;
     }
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
@@ -225,7 +243,11 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   uint8_t best_index = best ? s.hint_classifier : kNoClassifier;
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
+    // One for the other transport never saw the flow, and its slot is another's.
     const Entry& e = entries_[i];
+    if (!e.takes(s.tcp)) {
+      continue;
+    }
     auto m = e.classifier->give_up(ctx, slot_of(e, s));
     if (m && (!best || outranks(*m, *best))) {
       best = m;
@@ -246,7 +268,9 @@ void Chain::release(ChainFlowState& state) noexcept {
     return;
   }
   for (const Entry& e : entries_) {
-    e.classifier->release(slot_of(e, *state.scratch));
+    if (e.takes(state.scratch->tcp)) {
+      e.classifier->release(slot_of(e, *state.scratch));
+    }
   }
   state.scratch.reset();
 }

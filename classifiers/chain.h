@@ -13,8 +13,11 @@
 
 namespace imguard::classifiers {
 
-/// Bytes of per-flow classifier state every flow carries (all slots together). The chain
-/// refuses, at construction, a set of classifiers that needs more.
+/// Bytes of per-flow classifier state every undecided flow carries (all slots together).
+/// A flow is TCP or UDP for its whole life, so the slots of TCP-only and of UDP-only
+/// classifiers share the bytes after those of the classifiers that take both: the limit
+/// holds for each of the two sets. The chain refuses, at construction, a set of
+/// classifiers that needs more.
 inline constexpr size_t kFlowStateBytes = 128;
 /// Most classifiers one chain can hold (one bit each in ChainScratch::done).
 inline constexpr size_t kMaxClassifiers = 32;
@@ -52,6 +55,9 @@ struct ChainScratch {
   uint8_t hint_features : 4 = kFeatureNone;
   uint8_t hint_evidence : 4 = static_cast<uint8_t>(Evidence::kNone);
   uint8_t hint_classifier = kNoClassifier;
+  /// The flow's transport, set on its first packet: which classifiers' slots are live
+  /// (TCP-only and UDP-only slots overlap).
+  bool tcp = false;
 };
 
 /// Per-flow chain state, embedded in each flow-table entry: the classification and, while
@@ -115,6 +121,8 @@ class Chain {
     std::unique_ptr<Classifier> classifier;
     Interest interest;
     size_t offset = 0;
+    /// Whether the classifier looks at flows of this transport (its slot is live there).
+    bool takes(bool tcp) const noexcept;
   };
   FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;

@@ -74,6 +74,8 @@ bool unframed(std::span<const uint8_t> p, uint32_t start, uint32_t msg_at,
 bool follow_frames(Side& side, std::span<const uint8_t> p, uint32_t start,
                    uint8_t& aligned) noexcept {
   const uint32_t end = start + static_cast<uint32_t>(p.size());
+  // A frame ends in this segment: one whose length an earlier segment gave, or one read here.
+  bool frame_ends = side.header_at > start && side.len_have == 0;
   for (;;) {
     uint32_t len = 0;
     if (side.len_have == 1) {
@@ -95,8 +97,9 @@ bool follow_frames(Side& side, std::span<const uint8_t> p, uint32_t start,
       return false;
     }
     side.header_at += 2 + len;
+    frame_ends = true;
   }
-  if (side.len_have == 0 && side.header_at == end && aligned < 255) {
+  if (frame_ends && side.len_have == 0 && side.header_at == end && aligned < 255) {
     ++aligned;
   }
   return true;
@@ -180,8 +183,9 @@ Result Threema::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
       if (c2s || !unframed(p, start, kServerHello, kLoginAck)) {
         return NotMine{};  // the client waits for the acknowledgement
       }
-      if (side.bytes < kServerHello + kLoginAck) {
-        return NeedMore{};
+      if (side.bytes <= kServerHello + kLoginAck) {
+        s.phase = side.bytes == kServerHello + kLoginAck ? kFrames : kWaitLoginAck;
+        return NeedMore{};  // the acknowledgement alone: no frame yet
       }
       s.phase = kFrames;
       return frames(s, side, p, start, ctx);
