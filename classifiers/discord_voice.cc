@@ -10,6 +10,12 @@
 // nothing is decided on the client's request; the server's first datagram must be the
 // response, with an IPv4 or IPv6 address in text and a port (also when the capture starts
 // with it). A request answered with anything else, or never answered, is not Discord.
+// Mid-call ("Voice Connections: Transport Encryption Modes"): in the rtpsize AEAD and the
+// xsalsa20_poly1305_lite modes every packet is the RTP header, the encrypted payload with
+// its 16-byte tag, and the sender's nonce: a 32-bit big-endian counter incremented per
+// packet (audio and video share it). Evidence: pcaps/discord_voice/mid-call.pcap
+// (synthetic). Look-alikes: RTP/SRTP media (pcaps/negative/), RTP ending in a constant,
+// a falling counter or a timestamp (pcaps/discord_voice/rtp-counter-lookalike.pcap).
 #include "classifiers/discord_voice.h"
 
 #include <algorithm>
@@ -26,6 +32,30 @@ constexpr size_t kAddressSize = 64;
 constexpr size_t kPortAt = 72;
 // Client datagrams within which the server's response must come.
 constexpr uint32_t kWaitPackets = 3;
+// Mid-call media: RTP header, at least a tag, and the 4-byte nonce.
+constexpr size_t kRtpHeader = 12;
+constexpr size_t kMinMedia = kRtpHeader + 16 + 4;
+constexpr uint8_t kDynamicTypeFirst = 96;
+constexpr uint8_t kDynamicTypeLast = 127;
+// Packets lost or sent in between (RTCP, another SSRC elsewhere) allowed per step.
+constexpr uint32_t kMaxStep = 3;
+// Steps of the nonce (either direction) that make a match, and breaks that end the try.
+constexpr uint8_t kSteps = 3;
+constexpr uint8_t kMaxBreaks = 3;
+
+struct Side {
+  uint32_t ssrc;
+  uint32_t nonce;
+  uint16_t seq;
+  uint8_t have;
+};
+
+struct State {
+  Side side[2];
+  uint8_t media;   // RTP-shaped datagrams seen
+  uint8_t steps;   // nonce steps of one to kMaxStep
+  uint8_t breaks;  // nonce changes of anything else
+};
 
 /// Dotted-quad IPv4 (each part 0-255, no empty parts).
 bool is_ipv4_text(std::string_view t) noexcept {
@@ -100,23 +130,61 @@ Kind discovery_kind(std::span<const uint8_t> p) noexcept {
   return is_address_text(addr) && packet::be16(p, kPortAt) != 0 ? Kind::kResponse : Kind::kNone;
 }
 
+/// RTP version 2 without CSRCs, of a dynamic payload type (Opus, video), long enough to
+/// carry a tag and the nonce.
+bool rtp_media(std::span<const uint8_t> p) noexcept {
+  const uint8_t type = p.size() >= kMinMedia ? static_cast<uint8_t>(p[1] & 0x7f) : 0;
+  return p.size() >= kMinMedia && (p[0] & 0xc0) == 0x80 && (p[0] & 0x2f) == 0 &&
+         type >= kDynamicTypeFirst && type <= kDynamicTypeLast;
+}
+
+/// Follows the nonce suffix of one direction's media packets.
+void follow_nonce(State& s, Side& side, std::span<const uint8_t> p) noexcept {
+  const uint32_t ssrc = packet::be32(p, 8);
+  const auto seq = packet::be16(p, 2);
+  const uint32_t nonce = packet::be32(p, p.size() - 4);
+  if (side.have != 0) {
+    const uint32_t step = nonce - side.nonce;
+    const auto seq_step = static_cast<uint16_t>(seq - side.seq);
+    const bool ok = step >= 1 && step <= kMaxStep &&
+                    (ssrc != side.ssrc || (seq_step >= 1 && seq_step <= kMaxStep));
+    if (ok) {
+      ++s.steps;
+    } else {
+      ++s.breaks;
+    }
+  }
+  side = Side{.ssrc = ssrc, .nonce = nonce, .seq = seq, .have = 1};
+}
+
 }  // namespace
 
 Interest DiscordVoice::interest() const noexcept {
-  return Interest{.tcp = false, .udp = true, .needs_payload = true, .state_bytes = 0};
+  return Interest{.tcp = false, .udp = true, .needs_payload = true, .state_bytes = sizeof(State)};
 }
 
 Result DiscordVoice::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
-                             FlowSlot /*slot*/) noexcept {
+                             FlowSlot slot) noexcept {
+  auto& s = slot.as<State>();
   const bool c2s = ctx.direction == Direction::kClientToServer;
   const Kind kind = discovery_kind(pkt.payload);
-  if (!c2s) {
-    // The server's first word decides: the response, or not Discord.
-    return kind == Kind::kResponse
-               ? Result{Match{.app = AppId::kDiscord, .evidence = Evidence::kDpi}}
-               : Result{NotMine{}};
+  // The discovery: the server's first datagram is the response, and it comes within the
+  // client's first datagrams.
+  if (!c2s && ctx.payload_packets[1] == 1 && kind == Kind::kResponse) {
+    return Match{.app = AppId::kDiscord, .evidence = Evidence::kDpi};
   }
-  return ctx.payload_packets[0] < kWaitPackets ? Result{NeedMore{}} : Result{NotMine{}};
+  const bool discovery_open =
+      c2s && ctx.payload_packets[0] < kWaitPackets && ctx.payload_packets[1] == 0;
+  if (kind == Kind::kNone && rtp_media(pkt.payload)) {
+    s.media = static_cast<uint8_t>(s.media < 255 ? s.media + 1 : s.media);
+    follow_nonce(s, s.side[c2s ? 0 : 1], pkt.payload);
+    if (s.steps >= kSteps) {
+      return Match{.app = AppId::kDiscord, .evidence = Evidence::kBehaviour};
+    }
+    return s.breaks >= kMaxBreaks ? Result{NotMine{}} : Result{NeedMore{}};
+  }
+  // Neither media nor a discovery still awaited: not Discord, unless media came before.
+  return discovery_open || s.media > 0 ? Result{NeedMore{}} : Result{NotMine{}};
 }
 
 }  // namespace imguard::classifiers

@@ -447,6 +447,50 @@ struct Filler final : Classifier {
 
 }  // namespace
 
+namespace {
+
+/// A classifier of one transport with a large slot that it fills with its own byte, and
+/// counters of the calls made to it.
+struct OneTransport final : Classifier {
+  struct State {
+    std::array<uint8_t, 112> bytes;
+  };
+  bool tcp = true;
+  uint8_t mark = 0;
+  int inspected = 0;
+  int gave_up = 0;
+  int released = 0;
+  bool slot_intact = true;
+
+  std::string_view name() const noexcept override { return tcp ? "tcp_only" : "udp_only"; }
+  Interest interest() const noexcept override {
+    return {.tcp = tcp, .udp = !tcp, .needs_payload = true, .state_bytes = sizeof(State)};
+  }
+  Result inspect(const PacketView&, const FlowContext&, FlowSlot slot) noexcept override {
+    ++inspected;
+    check(slot);
+    slot.as<State>().bytes.fill(mark);
+    return NeedMore{};
+  }
+  std::optional<Match> give_up(const FlowContext&, FlowSlot slot) noexcept override {
+    ++gave_up;
+    check(slot);
+    return Match{.app = tcp ? AppId::kIrc : AppId::kTox, .evidence = Evidence::kBehaviour};
+  }
+  void release(FlowSlot slot) noexcept override {
+    ++released;
+    check(slot);
+  }
+  // The slot holds zeros or this classifier's own byte, never another's.
+  void check(FlowSlot slot) noexcept {
+    for (const uint8_t b : slot.as<State>().bytes) {
+      slot_intact = slot_intact && (b == 0 || b == mark);
+    }
+  }
+};
+
+}  // namespace
+
 TEST_CASE("classifier slots are packed at their natural alignment, never overlapping", "[chain]") {
   // Packed at natural alignment these take 104 of the 128 bytes; with every slot rounded up
   // to 8 bytes they would need 160, and the chain would refuse them.
@@ -476,4 +520,41 @@ TEST_CASE("classifier slots are packed at their natural alignment, never overlap
     CHECK(f->aligned);
   }
   chain.release(st);
+}
+
+TEST_CASE("TCP-only and UDP-only classifiers share the slot bytes without touching each other",
+          "[chain]") {
+  auto both = std::make_unique<Scripted>();  // takes both transports: 8 bytes before them
+  both->nm = "both";
+  auto tcp_only = std::make_unique<OneTransport>();
+  tcp_only->mark = 0x7c;
+  auto udp_only = std::make_unique<OneTransport>();
+  udp_only->tcp = false;
+  udp_only->mark = 0x5a;
+  OneTransport* tcp_c = tcp_only.get();
+  OneTransport* udp_c = udp_only.get();
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(both));
+  list.push_back(std::move(tcp_only));
+  list.push_back(std::move(udp_only));
+  // 8 + 112 + 112 bytes: more than kFlowStateBytes together, but each transport's set fits.
+  Chain chain(std::move(list), Budget{.tcp_data_packets = 2, .udp_data_packets = 2});
+  FlowContext ctx;
+  ChainFlowState udp;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_udp({}, "one")), ctx, udp));
+  CHECK(chain.inspect(view_of(t::ipv4_udp({}, "two")), ctx, udp));
+  CHECK(udp.result.app == AppId::kTox);
+  ChainFlowState tcp;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_tcp({}, "one")), ctx, tcp));
+  CHECK(chain.inspect(view_of(t::ipv4_tcp({}, "two")), ctx, tcp));
+  CHECK(tcp.result.app == AppId::kIrc);
+  // Each was shown, asked and released for its own transport's flow only.
+  CHECK(udp_c->inspected == 2);
+  CHECK(udp_c->gave_up == 1);
+  CHECK(udp_c->released == 1);
+  CHECK(tcp_c->inspected == 2);
+  CHECK(tcp_c->gave_up == 1);
+  CHECK(tcp_c->released == 1);
+  CHECK(udp_c->slot_intact);
+  CHECK(tcp_c->slot_intact);
 }
