@@ -35,34 +35,32 @@ constexpr Match kPeer{.app = AppId::kGnutella,
 constexpr Match kSignalling{
     .app = AppId::kGnutella, .evidence = Evidence::kDpi, .features = kFeatureFileTransfer};
 
-/// Openings recognised even when the sender's stack splits them over several segments.
-struct Marker {
-  std::string_view text;
-  Direction direction;
-};
-constexpr std::array<Marker, 4> kMarkers{{
-    {"GNUTELLA CONNECT/", Direction::kClientToServer},
-    {"GET /uri-res/N2R?urn:", Direction::kClientToServer},
-    {"GNUTELLA/0.6 ", Direction::kServerToClient},
-    {"GNUTELLA OK", Direction::kServerToClient},
+/// Openings recognised even when the sender's stack splits them over several segments,
+/// per direction (client to server, then server to client).
+constexpr std::array<std::array<std::string_view, 2>, 2> kMarkers{{
+    {"GNUTELLA CONNECT/", "GET /uri-res/N2R?urn:"},
+    {"GNUTELLA/0.6 ", "GNUTELLA OK"},
 }};
 
 /// Where one direction's byte stream stands in the message chain (mid-stream flows).
 struct ChainState {
-  uint32_t remaining;  // payload bytes of the current message still to come
+  uint16_t remaining;  // payload bytes of the current message still to come
   uint8_t have;        // header bytes of the next message seen so far (0..22)
-  uint8_t type;        // its payload type and TTL, once seen
-  uint8_t ttl;
-  uint8_t synced;    // 1 once a segment began with a well-formed message
-  uint8_t messages;  // complete messages chained (saturating)
-  uint8_t segments;  // segments the chain ran through (saturating)
+  uint8_t ttl;         // its TTL, while its header is split over segments
+  uint8_t messages;    // complete messages chained (saturating)
+  uint8_t segments;    // segments the chain ran through (saturating); 0: no chain
 };
 
+/// 14 bytes: the chain's per-flow state is shared by every classifier (chain.h).
 struct State {
   ChainState chain[2];
-  uint8_t candidates[2];  // kMarkers still matching the stream's first bytes (bit per marker)
-  uint8_t matched[2];     // stream bytes matched against them so far
+  /// Per direction: which of its kMarkers still match the stream's first bytes (bits 6-7)
+  /// and how many bytes matched so far (bits 0-5).
+  uint8_t opening[2];
 };
+
+constexpr uint8_t kOpeningCandidates = 0xc0;
+constexpr uint8_t kOpeningMatched = 0x3f;
 
 size_t dir_index(Direction d) noexcept {
   return static_cast<size_t>(d);
@@ -140,13 +138,15 @@ bool has_gnutella_header(Bytes p) noexcept {
 
 enum class Opening : uint8_t { kMatch, kPartial, kNone };
 
-/// The stream's first bytes in this direction against kMarkers, continuing a prefix that
-/// earlier segments left open. Called only while candidates remain.
-Opening match_marker(Bytes p, Direction dir, uint8_t& candidates, uint8_t& matched) noexcept {
+/// The stream's first bytes in this direction against its kMarkers, continuing a prefix
+/// that earlier segments left open. Called only while candidates remain.
+Opening match_marker(Bytes p, Direction dir, uint8_t& opening) noexcept {
+  const auto& markers = kMarkers[dir_index(dir)];
+  const size_t matched = opening & kOpeningMatched;
   uint8_t still = 0;
-  for (size_t m = 0; m < kMarkers.size(); ++m) {
-    const std::string_view text = kMarkers[m].text;
-    if ((candidates & (1u << m)) == 0 || kMarkers[m].direction != dir || matched >= text.size()) {
+  for (size_t m = 0; m < markers.size(); ++m) {
+    const std::string_view text = markers[m];
+    if ((opening & (0x40u << m)) == 0 || matched >= text.size()) {
       continue;
     }
     const size_t n = std::min(p.size(), text.size() - matched);
@@ -158,10 +158,10 @@ Opening match_marker(Bytes p, Direction dir, uint8_t& candidates, uint8_t& match
     if (matched + n == text.size()) {
       return Opening::kMatch;
     }
-    still = static_cast<uint8_t>(still | (1u << m));
+    still = static_cast<uint8_t>(still | (0x40u << m));
   }
-  candidates = still;
-  matched = static_cast<uint8_t>(matched + p.size());  // p is shorter than every candidate
+  // p is shorter than every marker still open, so the count stays below 0x3f.
+  opening = static_cast<uint8_t>(still | (matched + p.size()));
   return still != 0 ? Opening::kPartial : Opening::kNone;
 }
 
@@ -183,18 +183,20 @@ std::optional<Result> first_segment_text(Bytes p, Direction dir) noexcept {
   return std::nullopt;
 }
 
+bool header_ok(Bytes h) noexcept {
+  return wire::header_fits(h[wire::kTypeAt], h[17], h[18], wire::Transport::kTcp) &&
+         p2p::le32(h, wire::kLengthAt) <= wire::kMaxPayload;
+}
+
 /// Advances one direction's message chain over one segment. False when the segment does
 /// not continue the chain (the chain is then dropped, to be looked for again).
 bool step_chain(ChainState& c, Bytes p) noexcept {
-  if (c.synced == 0) {
+  if (c.segments == 0) {
     // A chain starts only where a segment starts with a whole, well-formed header.
-    if (p.size() < wire::kHeader ||
-        !wire::header_fits(p[wire::kTypeAt], p[17], p[18], wire::Transport::kTcp) ||
-        p2p::le32(p, wire::kLengthAt) > wire::kMaxPayload) {
+    if (p.size() < wire::kHeader || !header_ok(p)) {
       return false;
     }
     c = ChainState{};
-    c.synced = 1;
   }
   c.segments = saturating_inc(c.segments);
   size_t at = 0;
@@ -202,19 +204,18 @@ bool step_chain(ChainState& c, Bytes p) noexcept {
     if (c.remaining > 0) {
       const size_t n = std::min<size_t>(c.remaining, p.size() - at);
       at += n;
-      c.remaining -= static_cast<uint32_t>(n);
+      c.remaining = static_cast<uint16_t>(c.remaining - n);
       c.messages = c.remaining == 0 ? saturating_inc(c.messages) : c.messages;
       continue;
     }
     if (c.have == 0 && p.size() - at >= wire::kHeader) {
       // The common case: a whole header here, and maybe its whole payload.
       const Bytes h = p.subspan(at, wire::kHeader);
-      const uint32_t len = p2p::le32(h, wire::kLengthAt);
-      if (!wire::header_fits(h[wire::kTypeAt], h[17], h[18], wire::Transport::kTcp) ||
-          len > wire::kMaxPayload) {
+      if (!header_ok(h)) {
         c = ChainState{};
         return false;
       }
+      const uint32_t len = p2p::le32(h, wire::kLengthAt);
       at += wire::kHeader;
       if (len <= p.size() - at) {
         if (!wire::payload_fits(h[wire::kTypeAt], p.subspan(at, len))) {
@@ -224,38 +225,41 @@ bool step_chain(ChainState& c, Bytes p) noexcept {
         at += len;
         c.messages = saturating_inc(c.messages);
       } else {
-        c.remaining = len;  // runs into later segments; only its framing can be checked
+        c.remaining = static_cast<uint16_t>(len);  // only its framing can be checked
       }
       continue;
     }
-    // A header split over segments: take it byte by byte.
+    // A header split over segments: take it byte by byte (TCP carries no Mojito, so the
+    // type alone says whether bytes 17-18 are TTL and hops).
     const uint8_t b = p[at++];
     const uint8_t pos = c.have++;
+    bool ok = true;
     if (pos == wire::kTypeAt) {
-      c.type = b;
+      ok = wire::header_fits(b, 1, 0, wire::Transport::kTcp);
     } else if (pos == wire::kTypeAt + 1) {
       c.ttl = b;
     } else if (pos == wire::kTypeAt + 2) {
-      if (!wire::header_fits(c.type, c.ttl, b, wire::Transport::kTcp)) {
-        c = ChainState{};
-        return false;
-      }
-    } else if (pos >= wire::kLengthAt) {
-      c.remaining |= uint32_t{b} << (8 * (pos - wire::kLengthAt));
-      if (pos + 1 == wire::kHeader) {
+      ok = wire::header_fits(0x00, c.ttl, b, wire::Transport::kTcp);
+    } else if (pos == wire::kLengthAt || pos == wire::kLengthAt + 1) {
+      c.remaining = static_cast<uint16_t>(c.remaining | (b << (8 * (pos - wire::kLengthAt))));
+    } else if (pos > wire::kLengthAt + 1) {
+      ok = b == 0;  // a payload length over kMaxPayload
+      if (ok && pos + 1 == wire::kHeader) {
         c.have = 0;
-        if (c.remaining > wire::kMaxPayload) {
-          c = ChainState{};
-          return false;
-        }
         c.messages = c.remaining == 0 ? saturating_inc(c.messages) : c.messages;
       }
+    }
+    if (!ok) {
+      c = ChainState{};
+      return false;
     }
   }
   return true;
 }
 
 }  // namespace
+
+static_assert(sizeof(State) <= 16, "gnutella's slot must stay within 16 bytes");
 
 Interest Gnutella::interest() const noexcept {
   return Interest{.tcp = true, .udp = true, .needs_payload = true, .state_bytes = sizeof(State)};
@@ -271,10 +275,10 @@ Result Gnutella::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   const size_t d = dir_index(ctx.direction);
   const bool first = ctx.payload_packets[d] == 1;
   if (first) {
-    s.candidates[d] = 0xff;
+    s.opening[d] = kOpeningCandidates;
   }
-  if (s.candidates[d] != 0) {
-    switch (match_marker(p, ctx.direction, s.candidates[d], s.matched[d])) {
+  if ((s.opening[d] & kOpeningCandidates) != 0) {
+    switch (match_marker(p, ctx.direction, s.opening[d])) {
       case Opening::kMatch:
         return kPeer;
       case Opening::kPartial:
@@ -300,9 +304,9 @@ Result Gnutella::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   const ChainState& mine = s.chain[d];
   const ChainState& other = s.chain[1 - d];
   const auto long_chain = [](const ChainState& c) {
-    return c.synced != 0 && c.messages >= kChainMessages && c.segments >= kChainSegments;
+    return c.messages >= kChainMessages && c.segments >= kChainSegments;
   };
-  const auto framed = [](const ChainState& c) { return c.synced != 0 && c.messages >= 1; };
+  const auto framed = [](const ChainState& c) { return c.segments != 0 && c.messages >= 1; };
   if ((long_chain(mine) && framed(other)) || (long_chain(other) && framed(mine))) {
     return kPeer;
   }

@@ -32,48 +32,7 @@ constexpr size_t kPushFixed = 26;  // servent id, file index, IPv4, port
 // A DHT size estimate is at most a 160-bit number.
 constexpr uint8_t kMaxDhtSizeBytes = 20;
 
-/// Bounds-checked reader over one payload: any read past the end fails the whole parse.
-class Cursor {
- public:
-  explicit Cursor(Bytes b) noexcept : b_(b) {}
-  bool skip(size_t n) noexcept {
-    if (n > b_.size() - at_) {
-      return false;
-    }
-    at_ += n;
-    return true;
-  }
-  bool u8(uint8_t& v) noexcept {
-    if (at_ >= b_.size()) {
-      return false;
-    }
-    v = b_[at_++];
-    return true;
-  }
-  bool be16(uint16_t& v) noexcept {
-    if (b_.size() - at_ < 2) {
-      return false;
-    }
-    v = packet::be16(b_, at_);
-    at_ += 2;
-    return true;
-  }
-  /// A field of `n` bytes that follows, as a view.
-  bool take(size_t n, Bytes& out) noexcept {
-    if (n > b_.size() - at_) {
-      return false;
-    }
-    out = b_.subspan(at_, n);
-    at_ += n;
-    return true;
-  }
-  bool at_end() const noexcept { return at_ == b_.size(); }
-  Bytes rest() const noexcept { return b_.subspan(at_); }
-
- private:
-  Bytes b_;
-  size_t at_ = 0;
-};
+using Cursor = packet::ByteReader;
 
 bool all_of_class(Bytes b, bool (*pred)(uint8_t)) noexcept {
   return std::all_of(b.begin(), b.end(), pred);
@@ -90,7 +49,7 @@ bool empty_or_ggep(Bytes b) noexcept {
 /// A NUL-terminated string starting at the cursor whose bytes are all text (no control
 /// characters): Gnutella search criteria and file names are UTF-8 text.
 bool text_z(Cursor& c) noexcept {
-  for (uint8_t v = 0; c.u8(v);) {
+  for (size_t v = 0; c.u8(v);) {
     if (v == 0) {
       return true;
     }
@@ -112,22 +71,22 @@ bool query_hit(Bytes p) noexcept {
   // Hit count, port, IPv4, speed; the results (file index, file size, name and an
   // extension block, each NUL-terminated); an optional trailer; the servent id.
   Cursor c(p);
-  uint8_t hits = 0;
+  size_t hits = 0;
   if (!c.u8(hits) || hits == 0 || !c.skip(2 + 4 + 4)) {
     return false;
   }
-  for (uint8_t i = 0; i < hits; ++i) {
+  for (size_t i = 0; i < hits; ++i) {
     if (!c.skip(8) || !text_z(c)) {
       return false;
     }
     // The extension block may carry binary GGEP (COBS-encoded, so free of NULs).
-    for (uint8_t v = 1; v != 0;) {
+    for (size_t v = 1; v != 0;) {
       if (!c.u8(v)) {
         return false;
       }
     }
   }
-  return c.rest().size() >= kServentId;
+  return c.left() >= kServentId;
 }
 
 bool bye(Bytes p) noexcept {
@@ -172,30 +131,30 @@ bool route_table(Bytes p) noexcept {
 
 /// Address length (4 or 16; 0 only where an address may be absent), address, port.
 bool socket_address(Cursor& c, bool may_be_absent) noexcept {
-  uint8_t len = 0;
+  size_t len = 0;
   if (!c.u8(len)) {
     return false;
   }
   if (len == 0) {
     return may_be_absent;
   }
-  uint16_t port = 0;
-  return (len == 4 || len == 16) && c.skip(len) && c.be16(port) && port != 0;
+  size_t port = 0;
+  return (len == 4 || len == 16) && c.skip(len) && c.u16(port) && port != 0;
 }
 
 /// Vendor, version, node id, contact address.
 bool contact(Cursor& c) noexcept {
   Bytes vendor;
-  return c.take(4, vendor) && all_of_class(vendor, is_alnum) && c.skip(2 + kKuid) &&
+  return c.sub(4, vendor) && all_of_class(vendor, is_alnum) && c.skip(2 + kKuid) &&
          socket_address(c, false);
 }
 
 bool contacts(Cursor& c) noexcept {
-  uint8_t n = 0;
+  size_t n = 0;
   if (!c.u8(n)) {
     return false;
   }
-  for (uint8_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     if (!contact(c)) {
       return false;
     }
@@ -204,25 +163,25 @@ bool contacts(Cursor& c) noexcept {
 }
 
 bool kuids(Cursor& c) noexcept {
-  uint8_t n = 0;
-  return c.u8(n) && c.skip(size_t{n} * kKuid);
+  size_t n = 0;
+  return c.u8(n) && c.skip(n * kKuid);
 }
 
 /// Length byte then that many bytes (security tokens, the DHT size estimate).
-bool short_blob(Cursor& c, uint8_t max) noexcept {
-  uint8_t n = 0;
+bool short_blob(Cursor& c, size_t max) noexcept {
+  size_t n = 0;
   return c.u8(n) && n <= max && c.skip(n);
 }
 
 /// Creator contact, primary key, value type, value version, value length and data.
 bool value_entities(Cursor& c) noexcept {
-  uint8_t n = 0;
+  size_t n = 0;
   if (!c.u8(n)) {
     return false;
   }
-  for (uint8_t i = 0; i < n; ++i) {
-    uint16_t len = 0;
-    if (!contact(c) || !c.skip(kKuid + 4 + 2) || !c.be16(len) || !c.skip(len)) {
+  for (size_t i = 0; i < n; ++i) {
+    size_t len = 0;
+    if (!contact(c) || !c.skip(kKuid + 4 + 2) || !c.u16(len) || !c.skip(len)) {
       return false;
     }
   }
@@ -230,20 +189,20 @@ bool value_entities(Cursor& c) noexcept {
 }
 
 bool store_status_codes(Cursor& c) noexcept {
-  uint8_t n = 0;
+  size_t n = 0;
   if (!c.u8(n)) {
     return false;
   }
-  for (uint8_t i = 0; i < n; ++i) {
-    uint16_t text = 0;
-    if (!c.skip(2 * kKuid + 2) || !c.be16(text) || !c.skip(text)) {
+  for (size_t i = 0; i < n; ++i) {
+    size_t text = 0;
+    if (!c.skip(2 * kKuid + 2) || !c.u16(text) || !c.skip(text)) {
       return false;
     }
   }
   return true;
 }
 
-bool mojito_body(uint8_t opcode, Cursor& c) noexcept {
+bool mojito_body(size_t opcode, Cursor& c) noexcept {
   switch (opcode) {
     case 0x01:  // PING_REQUEST: no body
       return true;
@@ -322,32 +281,32 @@ bool payload_fits(uint8_t type, Bytes p) noexcept {
 
 bool is_mojito(Bytes p) noexcept {
   Cursor c(p);
-  uint8_t opcode = 0;
-  uint16_t extended = 0;
-  if (!c.u8(opcode) || !contact(c) || !c.skip(2) || !c.be16(extended) || !c.skip(extended)) {
+  size_t opcode = 0;
+  size_t extended = 0;
+  if (!c.u8(opcode) || !contact(c) || !c.skip(2) || !c.u16(extended) || !c.skip(extended)) {
     return false;
   }
-  return mojito_body(opcode, c) && c.at_end();
+  return mojito_body(opcode, c) && c.left() == 0;
 }
 
 bool is_ggep(Bytes b) noexcept {
   Cursor c(b);
-  uint8_t magic = 0;
+  size_t magic = 0;
   if (!c.u8(magic) || magic != kGgepMagic) {
     return false;
   }
   for (;;) {
-    uint8_t flags = 0;
+    size_t flags = 0;
     Bytes id;
     // Flags: last (0x80), COBS (0x40), deflate (0x20), reserved (0x10, zero), id length.
-    if (!c.u8(flags) || (flags & 0x10) != 0 || (flags & 0x0f) == 0 || !c.take(flags & 0x0f, id) ||
+    if (!c.u8(flags) || (flags & 0x10) != 0 || (flags & 0x0f) == 0 || !c.sub(flags & 0x0f, id) ||
         std::find(id.begin(), id.end(), 0) != id.end()) {
       return false;
     }
     // Data length: 1-3 bytes of 6 bits each, 0x80 on all but the last, 0x40 on the last.
     size_t len = 0;
     for (int i = 0;; ++i) {
-      uint8_t v = 0;
+      size_t v = 0;
       if (i == 3 || !c.u8(v) || (v & 0xc0) == 0 || (v & 0xc0) == 0xc0) {
         return false;
       }
@@ -360,7 +319,7 @@ bool is_ggep(Bytes b) noexcept {
       return false;
     }
     if ((flags & 0x80) != 0) {
-      return c.at_end();
+      return c.left() == 0;
     }
   }
 }

@@ -16,8 +16,9 @@ using Bytes = std::span<const uint8_t>;
 inline constexpr size_t kHeader = 23;
 inline constexpr size_t kTypeAt = 16;
 inline constexpr size_t kLengthAt = 19;
-/// LimeWire drops messages longer than this; no servent sends them.
-inline constexpr uint32_t kMaxPayload = 64 * 1024;
+/// Servents drop messages with longer payloads (LimeWire's limit is 64 KiB); none sends
+/// them.
+inline constexpr uint32_t kMaxPayload = 0xffff;
 
 enum class Transport : uint8_t { kTcp, kUdp };
 
