@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "classifiers/chain.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -35,17 +36,23 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
                  classifiers.size(), kMaxClassifiers);
     std::abort();
   }
-  size_t offset = 0;
+  // Two layouts over the same bytes, one per transport: a classifier for both takes the
+  // same place in each, one for a single transport only advances that one's layout.
+  size_t tcp_end = 0;
+  size_t udp_end = 0;
   for (auto& c : classifiers) {
     const Interest interest = c->interest();
     const size_t size = (size_t{interest.state_bytes} + 7) & ~size_t{7};
+    const bool both = interest.tcp == interest.udp;
+    const size_t offset = both ? std::max(tcp_end, udp_end) : interest.tcp ? tcp_end : udp_end;
     if (offset + size > kFlowStateBytes) {
       std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
                    kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
       std::abort();
     }
     entries_.push_back(Entry{std::move(c), interest, offset});
-    offset += size;
+    tcp_end = interest.tcp || both ? offset + size : tcp_end;
+    udp_end = interest.udp || both ? offset + size : udp_end;
   }
 }
 
@@ -114,6 +121,7 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
       finish(flow_ctx, state);  // out of memory: settled as unknown
       return true;
     }
+    state.scratch->tcp = pkt.l4 == packet::L4::kTcp;
   }
   // A decided flow needs no classifier state: nDPI's flow struct and any reassembly
   // buffer go as soon as the answer is known, not when the flow leaves the table.
@@ -141,8 +149,7 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
-    if ((s.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
-        (e.interest.needs_payload && !has_payload)) {
+    if ((s.done & bit) != 0 || !applies(e, s) || (e.interest.needs_payload && !has_payload)) {
       continue;
     }
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
@@ -226,6 +233,9 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];
+    if (!applies(e, s)) {
+      continue;  // its slot belongs to the other transport's classifiers
+    }
     auto m = e.classifier->give_up(ctx, slot_of(e, s));
     if (m && (!best || outranks(*m, *best))) {
       best = m;
@@ -246,7 +256,9 @@ void Chain::release(ChainFlowState& state) noexcept {
     return;
   }
   for (const Entry& e : entries_) {
-    e.classifier->release(slot_of(e, *state.scratch));
+    if (applies(e, *state.scratch)) {
+      e.classifier->release(slot_of(e, *state.scratch));
+    }
   }
   state.scratch.reset();
 }

@@ -13,8 +13,9 @@
 
 namespace imguard::classifiers {
 
-/// Bytes of per-flow classifier state every flow carries (all slots together). The chain
-/// refuses, at construction, a set of classifiers that needs more.
+/// Bytes of per-flow classifier state every flow carries (all slots of its transport
+/// together: a flow is TCP or UDP, so the slots of TCP-only and of UDP-only classifiers
+/// overlap). The chain refuses, at construction, a set of classifiers that needs more.
 inline constexpr size_t kFlowStateBytes = 128;
 /// Most classifiers one chain can hold (one bit each in ChainScratch::done).
 inline constexpr size_t kMaxClassifiers = 32;
@@ -52,6 +53,9 @@ struct ChainScratch {
   uint8_t hint_features : 4 = kFeatureNone;
   uint8_t hint_evidence : 4 = static_cast<uint8_t>(Evidence::kNone);
   uint8_t hint_classifier = kNoClassifier;
+  /// The flow is TCP: which slots are live (those of classifiers interested in its
+  /// transport; the others overlap them and are never handed out for this flow).
+  bool tcp = false;
 };
 
 /// Per-flow chain state, embedded in each flow-table entry: the classification and, while
@@ -117,6 +121,10 @@ class Chain {
     size_t offset = 0;
   };
   FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
+  /// Whether `e` takes part in the flow `s` belongs to (its Interest names the transport).
+  static bool applies(const Entry& e, const ChainScratch& s) noexcept {
+    return s.tcp ? e.interest.tcp : e.interest.udp;
+  }
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
   /// The held weak Match of the flow, if any.
   static std::optional<Match> held(const ChainScratch& s) noexcept;

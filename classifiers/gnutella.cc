@@ -201,7 +201,7 @@ bool step_chain(ChainState& c, Bytes p) noexcept {
   c.segments = saturating_inc(c.segments);
   size_t at = 0;
   while (at < p.size()) {
-    if (c.remaining > 0) {
+    if (c.have == 0 && c.remaining > 0) {  // (while have > 0 it collects the length)
       const size_t n = std::min<size_t>(c.remaining, p.size() - at);
       at += n;
       c.remaining = static_cast<uint16_t>(c.remaining - n);
