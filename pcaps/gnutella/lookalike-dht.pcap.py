@@ -1,21 +1,18 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Writes lookalike-dht.pcap: UDP that resembles Gnutella or Mojito but is not (none of it
-may be labelled gnutella; the other DHTs keep their own label):
-  1. BitTorrent mainline DHT (BEP 5): bencoded ping and find_node queries and answers;
-  2. eMule Kad: KADEMLIA2_REQ answered by a KADEMLIA2_RES with one contact;
-  3. OpenDHT-style msgpack maps (ping query and reply with 20-byte ids);
-  4. random datagrams whose first 23 bytes are shaped like a Gnutella header (a payload
+"""Writes lookalike-dht.pcap: UDP that resembles Gnutella or Mojito but is not (no IM or
+P2P label at all; the Kademlia DHTs that are P2P are in other-dhts.pcap):
+  1. OpenDHT-style msgpack maps (ping query and reply with 20-byte ids);
+  2. random datagrams whose first 23 bytes are shaped like a Gnutella header (a payload
      type byte, TTL 1, hops 0, a little-endian length equal to the rest of the datagram)
      but whose payload does not fit the type: a 10-byte Pong, a Query without its NUL,
      a Push cut short, a vendor message with a binary vendor code, a Ping with a broken
      GGEP block;
-  5. datagrams shaped like Mojito (payload type 0x44, length chained) that break one of
+  3. datagrams shaped like Mojito (payload type 0x44, length chained) that break one of
      its rules: the deprecated STATS op code, a contact address of length 7, an extended
      header running past the end, a FIND_NODE request with a short id, and a valid
      message with trailing bytes.
-Synthetic, from BEP 5, the Kademlia 2 layout in eMule and the Gnutella/Mojito formats
-(see ../tools/gnutella_synth.py).
+Synthetic, from the Gnutella/Mojito formats (see ../tools/gnutella_synth.py).
 
   /usr/bin/python3 pcaps/gnutella/lookalike-dht.pcap.py pcaps/gnutella/lookalike-dht.pcap
 """
@@ -29,26 +26,7 @@ from p2p_synth import Capture  # noqa: E402
 cap = Capture(seed=6380)
 A, B = "192.0.2.71", "203.0.113.72"
 
-# 1. BitTorrent mainline DHT.
-nid, oid = cap.rand(20), cap.rand(20)
-cap.udp(A, B, 46001, 6881, [
-    (True, b"d1:ad2:id20:" + nid + b"e1:q4:ping1:t2:aa1:y1:qe"),
-    (False, b"d1:rd2:id20:" + oid + b"e1:t2:aa1:y1:re"),
-    (True, b"d1:ad2:id20:" + nid + b"6:target20:" + cap.rand(20) + b"e1:q9:find_node1:t2:ab1:y1:qe"),
-    (False, b"d1:rd2:id20:" + oid + b"5:nodes26:" + cap.rand(26) + b"e1:t2:ab1:y1:re"),
-])
-
-# 2. eMule Kad: KADEMLIA2_REQ (type, target, receiver) and KADEMLIA2_RES (target, count,
-# contacts of id, IPv4 little-endian, UDP port, TCP port, version).
-target = cap.rand(16)
-kad_contact = cap.rand(16) + bytes([80, 113, 0, 203]) + g.le16(4672) + g.le16(4662) + b"\x08"
-cap.udp(A, B, 46002, 4672, [
-    (True, b"\xe4\x21\x0b" + target + cap.rand(16)),
-    (False, b"\xe4\x29" + target + b"\x01" + kad_contact),
-])
-
-
-# 3. OpenDHT-style msgpack: {"a": {"id": bin20}, "q": "ping", "t": bin4, "y": "q"}.
+# 1. OpenDHT-style msgpack: {"a": {"id": bin20}, "q": "ping", "t": bin4, "y": "q"}.
 def fixstr(s):
     return bytes([0xA0 | len(s)]) + s
 
@@ -65,7 +43,7 @@ cap.udp(A, B, 46003, 4222, [
 ])
 
 
-# 4. Gnutella-header-shaped prefixes whose payload does not fit the type.
+# 2. Gnutella-header-shaped prefixes whose payload does not fit the type.
 def shaped(kind, payload, ttl=1, hops=0):
     return g.header(cap.rand(16), kind, ttl, hops, payload)
 
@@ -78,7 +56,7 @@ cap.udp(A, B, 46004, 7001, [
     (True, shaped(g.PING, b"\xc3\x83SCP\x81")),
 ])
 
-# 5. Mojito-shaped datagrams, each breaking one rule.
+# 3. Mojito-shaped datagrams, each breaking one rule.
 node = cap.rand(20)
 ok = g.mojito(cap.rand(16), 0x05, node, A, 46005, cap.rand(20))
 stats = g.mojito(cap.rand(16), 0x09, node, A, 46005, b"\x00")
