@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <array>
+
 #include "classifiers/chain.h"
 #include "packet_builder.h"
 
@@ -343,4 +345,80 @@ TEST_CASE("a weak guess made first never outranks dpi on a later packet", "[chai
     CHECK(st.result.app == AppId::kEdonkey);
     CHECK(st.result.evidence == Evidence::kCrossFlow);
   }
+}
+
+namespace {
+
+/// A classifier for one transport with a large slot: fills it on every call, and records
+/// whether its slot was ever found holding bytes it did not write.
+struct OneTransport final : Classifier {
+  struct State {
+    std::array<uint8_t, 64> bytes;
+  };
+  bool tcp = true;
+  uint8_t fill = 0;
+  int calls = 0;
+  int give_ups = 0;
+  int releases = 0;
+  bool foreign_bytes = false;
+
+  std::string_view name() const noexcept override { return tcp ? "tcp_only" : "udp_only"; }
+  Interest interest() const noexcept override {
+    return {.tcp = tcp, .udp = !tcp, .needs_payload = true, .state_bytes = sizeof(State)};
+  }
+  Result inspect(const PacketView&, const FlowContext&, FlowSlot slot) noexcept override {
+    auto& s = slot.as<State>();
+    for (uint8_t b : s.bytes) {
+      foreign_bytes = foreign_bytes || (b != 0 && b != fill);
+    }
+    s.bytes.fill(fill);
+    ++calls;
+    return NeedMore{};
+  }
+  std::optional<Match> give_up(const FlowContext&, FlowSlot) noexcept override {
+    ++give_ups;
+    return std::nullopt;
+  }
+  void release(FlowSlot) noexcept override { ++releases; }
+};
+
+}  // namespace
+
+TEST_CASE("TCP-only and UDP-only classifiers share slot bytes, never a flow", "[chain]") {
+  // 64 + 64 + 8 bytes would not fit kFlowStateBytes side by side.
+  auto tcp_only = std::make_unique<OneTransport>();
+  tcp_only->fill = 0x11;
+  auto udp_only = std::make_unique<OneTransport>();
+  udp_only->tcp = false;
+  udp_only->fill = 0x22;
+  OneTransport* t_ptr = tcp_only.get();
+  OneTransport* u_ptr = udp_only.get();
+  int released_both = 0;
+  auto both = std::make_unique<Scripted>();
+  both->nm = "both";
+  both->released = &released_both;
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(tcp_only));
+  list.push_back(std::move(udp_only));
+  list.push_back(std::move(both));
+  Chain chain(std::move(list), Budget{.tcp_data_packets = 3, .udp_data_packets = 3});
+  FlowContext ctx;
+  ChainFlowState tcp_flow;
+  ChainFlowState udp_flow;
+  for (int i = 0; i < 3; ++i) {
+    chain.inspect(view_of(t::ipv4_tcp({}, "tcp data")), ctx, tcp_flow);
+    chain.inspect(view_of(t::ipv4_udp({}, "udp data")), ctx, udp_flow);
+  }
+  REQUIRE(tcp_flow.result.final);
+  REQUIRE(udp_flow.result.final);
+  CHECK(t_ptr->calls == 3);
+  CHECK(u_ptr->calls == 3);
+  CHECK_FALSE(t_ptr->foreign_bytes);
+  CHECK_FALSE(u_ptr->foreign_bytes);
+  // Each is asked for a last answer and released on its own transport's flow only.
+  CHECK(t_ptr->give_ups == 1);
+  CHECK(u_ptr->give_ups == 1);
+  CHECK(t_ptr->releases == 1);
+  CHECK(u_ptr->releases == 1);
+  CHECK(released_both == 6);  // its own 8 bytes counted three calls on each flow
 }
