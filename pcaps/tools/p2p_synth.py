@@ -16,8 +16,10 @@ class Capture:
         self.packets = []
 
     def emit(self, pkt):
-        pkt.time = self.t0 + len(self.packets) * 0.01
-        self.packets.append(Ether(src="02:00:00:00:10:01", dst="02:00:00:00:10:02") / pkt)
+        # The time goes on the whole frame: stacking makes a new packet, stamped "now".
+        frame = Ether(src="02:00:00:00:10:01", dst="02:00:00:00:10:02") / pkt
+        frame.time = self.t0 + len(self.packets) * 0.01
+        self.packets.append(frame)
 
     def tcp(self, cli, srv, sport, dport, exchanges, start=True):
         """exchanges: (True = client→server | False, payload bytes). start=False leaves out
