@@ -149,17 +149,23 @@ bool contact(Cursor& c) noexcept {
          socket_address(c, false);
 }
 
-bool contacts(Cursor& c) noexcept {
+/// A count byte, then that many items, each read by `item`.
+template <typename Item>
+bool counted(Cursor& c, Item item) noexcept {
   size_t n = 0;
   if (!c.u8(n)) {
     return false;
   }
   for (size_t i = 0; i < n; ++i) {
-    if (!contact(c)) {
+    if (!item(c)) {
       return false;
     }
   }
   return true;
+}
+
+bool contacts(Cursor& c) noexcept {
+  return counted(c, contact);
 }
 
 bool kuids(Cursor& c) noexcept {
@@ -173,33 +179,20 @@ bool short_blob(Cursor& c, size_t max) noexcept {
   return c.u8(n) && n <= max && c.skip(n);
 }
 
-/// Creator contact, primary key, value type, value version, value length and data.
-bool value_entities(Cursor& c) noexcept {
+/// 16-bit length, then that many bytes.
+bool blob16(Cursor& c) noexcept {
   size_t n = 0;
-  if (!c.u8(n)) {
-    return false;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    size_t len = 0;
-    if (!contact(c) || !c.skip(kKuid + 4 + 2) || !c.u16(len) || !c.skip(len)) {
-      return false;
-    }
-  }
-  return true;
+  return c.u16(n) && c.skip(n);
 }
 
+/// Creator contact, primary key, value type, value version, value length and data.
+bool value_entities(Cursor& c) noexcept {
+  return counted(c, [](Cursor& v) { return contact(v) && v.skip(kKuid + 4 + 2) && blob16(v); });
+}
+
+/// Primary and secondary key, status code, status text.
 bool store_status_codes(Cursor& c) noexcept {
-  size_t n = 0;
-  if (!c.u8(n)) {
-    return false;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    size_t text = 0;
-    if (!c.skip(2 * kKuid + 2) || !c.u16(text) || !c.skip(text)) {
-      return false;
-    }
-  }
-  return true;
+  return counted(c, [](Cursor& v) { return v.skip(2 * kKuid + 2) && blob16(v); });
 }
 
 bool mojito_body(size_t opcode, Cursor& c) noexcept {
