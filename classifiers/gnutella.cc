@@ -28,6 +28,11 @@ constexpr uint8_t kMaxGndParts = 32;
 // while the other direction chains at least one of its own.
 constexpr uint8_t kChainMessages = 3;
 constexpr uint8_t kChainSegments = 2;
+// Mid-stream payload packets (both directions) after which a flow where no segment began
+// a message is given up: servents write messages back to back, so segment starts meet
+// message starts within a few segments; this keeps other mid-stream flows from being
+// held in the queue for the whole budget.
+constexpr uint32_t kSyncPackets = 8;
 
 constexpr Match kPeer{.app = AppId::kGnutella,
                       .evidence = Evidence::kDpi,
@@ -309,6 +314,10 @@ Result Gnutella::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   const auto framed = [](const ChainState& c) { return c.segments != 0 && c.messages >= 1; };
   if ((long_chain(mine) && framed(other)) || (long_chain(other) && framed(mine))) {
     return kPeer;
+  }
+  const uint32_t seen = ctx.payload_packets[0] + ctx.payload_packets[1];
+  if (mine.segments == 0 && other.segments == 0 && seen >= kSyncPackets) {
+    return NotMine{};
   }
   return NeedMore{};
 }

@@ -46,15 +46,28 @@ bool empty_or_ggep(Bytes b) noexcept {
   return b.empty() || is_ggep(b);
 }
 
-/// A NUL-terminated string starting at the cursor whose bytes are all text (no control
-/// characters): Gnutella search criteria and file names are UTF-8 text.
+/// A NUL-terminated string starting at the cursor that is UTF-8 text without control
+/// characters: Gnutella search criteria, file names and Bye reasons (Gnutella 0.6: UTF-8).
 bool text_z(Cursor& c) noexcept {
+  size_t continuation = 0;  // bytes still owed to a multi-byte sequence
   for (size_t v = 0; c.u8(v);) {
-    if (v == 0) {
+    if (continuation > 0) {
+      if ((v & 0xc0) != 0x80) {
+        return false;
+      }
+      --continuation;
+    } else if (v == 0) {
       return true;
-    }
-    if (v < 0x20) {
+    } else if (v < 0x20 || v == 0x7f) {
       return false;
+    } else if (v >= 0xc2 && v <= 0xdf) {
+      continuation = 1;
+    } else if (v >= 0xe0 && v <= 0xef) {
+      continuation = 2;
+    } else if (v >= 0xf0 && v <= 0xf4) {
+      continuation = 3;
+    } else if (v >= 0x80) {
+      return false;  // a stray continuation byte, or a lead byte UTF-8 never uses
     }
   }
   return false;

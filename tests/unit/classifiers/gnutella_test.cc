@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "classifiers/gnutella.h"
 #include "classifiers/gnutella_wire.h"
 #include "p2p_probe.h"
@@ -259,8 +261,38 @@ TEST_CASE("Mid-stream Gnutella sessions need chained messages in both directions
     CHECK(need_more(f.c2s(ping + message(0x01, 1, 0, "short"))));
     CHECK(need_more(f.c2s("GNUTELLA-shaped? no")));
   }
+  SECTION("a mid-stream flow where no segment starts a message is given up") {
+    Flow f;
+    for (int i = 0; i < 7; ++i) {
+      CHECK(need_more(i % 2 == 0 ? f.c2s(std::string(100, 'x')) : f.s2c(std::string(80, 'y'))));
+    }
+    CHECK(not_mine(f.s2c(std::string(80, 'y'))));
+  }
   SECTION("a connection seen from its start must open with the handshake") {
     Flow f = seen();
     CHECK(not_mine(f.c2s(ping + q)));
   }
+}
+
+TEST_CASE("Random payloads behind a Gnutella-shaped UDP header are refused", "[gnutella]") {
+  // The header alone (a known type, TTL + hops 1..16, the exact length) is what a look-alike
+  // can imitate; the payload must still fit its type. Measured here over random payloads.
+  std::mt19937 rng(6346);
+  const int types[] = {0x00, 0x01, 0x31, 0x32, 0x40, 0x44, 0x80, 0x81};
+  int accepted = 0;
+  constexpr int kTrials = 20000;
+  for (int i = 0; i < kTrials; ++i) {
+    std::string payload(rng() % 600, '\0');
+    for (auto& c : payload) {
+      c = static_cast<char>(rng() & 0xff);
+    }
+    const int type = types[rng() % std::size(types)];
+    std::string d = message(type, 1, 0, payload);
+    if (type == 0x44) {
+      d[17] = d[18] = 0;  // Mojito: message version 0.0
+    }
+    accepted += matches(udp_flow().c2s(d)) ? 1 : 0;
+  }
+  INFO(accepted << " of " << kTrials << " accepted");
+  CHECK(accepted * 200 < kTrials);  // under 0.5% (40 of 20,000 when written)
 }
