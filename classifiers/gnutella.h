@@ -19,8 +19,9 @@ namespace imguard::classifiers {
 ///   chain exactly from a segment's start across segment boundaries, payloads fitting
 ///   their type (Ping/Pong/Push with exact GGEP blocks, Query/Query Hit strings, Bye, QRP,
 ///   vendor messages); one direction must chain at least three messages over at least two
-///   segments and the other at least one message of its own. A connection seen from its
-///   SYN must open with the handshake: binary framing alone never makes it Gnutella.
+///   segments and the other at least one message of its own. A flow where no segment began
+///   a message within 8 payload packets is given up. A connection seen from its SYN must
+///   open with the handshake: binary framing alone never makes it Gnutella.
 /// - UDP: one Gnutella message whose length equals the rest of the datagram and whose
 ///   payload fits its type (OOB reply-number/claim vendor messages, Query Hits, Pings,
 ///   Pongs, Pushes), a Mojito DHT message (type 0x44: op code PING/PONG/STORE/FIND_NODE/
@@ -31,7 +32,8 @@ namespace imguard::classifiers {
 /// What separates it from its look-alikes (pcaps/gnutella/lookalike-*.pcap):
 /// - random UDP with a 23-byte header-shaped prefix: besides the exact length, the payload
 ///   must fit the type (a Pong is 14 bytes plus an exact GGEP block, a Query's criteria are
-///   NUL-terminated text, a vendor code is four letters), and Bye/QRP never travel over UDP;
+///   NUL-terminated UTF-8 text, a vendor code is four letters), and Bye/QRP never travel
+///   over UDP (of random payloads behind such a header, 0.2% pass: gnutella_test.cc);
 /// - other Kademlia DHTs (BitTorrent mainline's bencoding, eMule Kad's 0xE4/0xE5 opcodes,
 ///   OpenDHT's msgpack) have no Gnutella header at offset 16..22 and keep their own label
 ///   (bittorrent_udp and edonkey also run earlier in the chain); Mojito's deprecated STATS
