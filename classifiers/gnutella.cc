@@ -124,8 +124,8 @@ bool is_push_answer(Bytes p) noexcept {
 }
 
 /// A Gnutella download header in the HTTP header block, names compared case-insensitively
-/// (RFC 9110): X-Gnutella-* (e.g. X-Gnutella-Content-URN), or the alternate-location lists
-/// X-Alt / X-NAlt that only Gnutella servents exchange.
+/// (RFC 9110): X-Gnutella-* (e.g. X-Gnutella-Content-URN), the alternate-location lists
+/// X-Alt / X-NAlt, or X-Queue (download queueing), which only Gnutella servents exchange.
 bool has_gnutella_header(Bytes p) noexcept {
   constexpr std::string_view kEnd = "\r\n\r\n";
   const auto end = std::search(p.begin(), p.end(), kEnd.begin(), kEnd.end(),
@@ -133,7 +133,8 @@ bool has_gnutella_header(Bytes p) noexcept {
   const auto ieq = [](uint8_t a, char b) {
     return std::tolower(a) == std::tolower(static_cast<unsigned char>(b));
   };
-  for (const std::string_view name : {"\r\nX-Gnutella-", "\r\nX-Alt:", "\r\nX-NAlt:"}) {
+  for (const std::string_view name :
+       {"\r\nX-Gnutella-", "\r\nX-Alt:", "\r\nX-NAlt:", "\r\nX-Queue:"}) {
     if (std::search(p.begin(), end, name.begin(), name.end(), ieq) != end) {
       return true;
     }

@@ -11,9 +11,10 @@ namespace imguard::classifiers {
 ///   "GNUTELLA CONNECT/0.4" / "GNUTELLA OK") or a HUGE request ("GET /uri-res/N2R?urn:"),
 ///   also when the sender's stack splits them over several segments (each segment must
 ///   continue the marker exactly); a push answer ("GIV <index>:<32 hex servent id>/") and
-///   HTTP requests/answers carrying X-Gnutella-*, X-Alt or X-NAlt headers (any case) in
-///   their first segment. A session that negotiates "Content-Encoding: deflate" is known by
-///   this handshake, which precedes the compressed stream.
+///   HTTP requests/answers carrying X-Gnutella-*, X-Alt, X-NAlt or X-Queue headers (any
+///   case) in their first segment (an answer counts only while nDPI holds the request, i.e.
+///   when the request's headers were split). A session that negotiates "Content-Encoding: deflate"
+///   is known by this handshake, which precedes the compressed stream.
 /// - TCP captured mid-stream (FlowContext::start_seen false): binary messages (23-byte
 ///   header: GUID, type, TTL + hops 1..16, little-endian length <= 64 KiB) whose lengths
 ///   chain exactly from a segment's start across segment boundaries, payloads fitting

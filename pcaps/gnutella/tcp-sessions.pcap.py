@@ -11,8 +11,9 @@ around) the handshake, each on a random port:
      directions;
   3. the same mid-stream, with Nagle-style coalescing splitting a message header itself
      over two segments;
-  4. an HTTP download by URN path with X-Alt / X-Gnutella-Content-URN headers (the answer
-     carries them; the request is a plain GET /get/ path);
+  4. an HTTP download of a shared file by index (GET /get/<index>/<name>) whose request
+     asks for a queue slot (X-Queue) and whose answer names the content by URN and lists
+     alternate locations (X-Gnutella-Content-URN, X-Alt);
   5. an HTTP upload answer to a request whose only Gnutella header is a lower-case
      "x-alt:" (header names are case-insensitive).
 Synthetic (no Gnutella client in Debian 12), from the Gnutella 0.6 RFC draft, GGEP, QRP
@@ -98,7 +99,7 @@ cap.tcp(A, B, 44003, 6348, [
 # 4. HTTP download; the servent's answer names the content by URN and lists alternates.
 cap.tcp(A, B, 44004, 6349, [
     (True, b"GET /get/9/jazz.mp3 HTTP/1.1\r\nHost: 198.51.100.52:6349\r\nUser-Agent: "
-           b"LimeWire/4.18.8\r\nRange: bytes=0-99999\r\n\r\n"),
+           b"LimeWire/4.18.8\r\nRange: bytes=0-99999\r\nX-Queue: 0.1\r\n\r\n"),
     (False, b"HTTP/1.1 206 Partial Content\r\nServer: LimeWire/4.18.8\r\nContent-Type: "
             b"application/binary\r\nX-Gnutella-Content-URN: urn:sha1:PLSTHIPQGSSZTS5FJUPAKUZWUGYQYPFB"
             b"\r\nX-Alt: 203.0.113.90:6346,203.0.113.91\r\nContent-Range: bytes 0-99999/1804000\r\n"

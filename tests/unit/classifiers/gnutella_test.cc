@@ -202,6 +202,7 @@ TEST_CASE("Gnutella HTTP transfers are known by their X-Gnutella and X-Alt heade
   CHECK(t::serving(seen().c2s(
       "GET /get/4/song.ogg HTTP/1.1\r\nHost: b\r\nX-Gnutella-Content-URN: urn:sha1:X\r\n\r\n")));
   CHECK(t::serving(seen().c2s("GET /get/4/song.ogg HTTP/1.1\r\nx-alt: 10.1.1.1:6346\r\n\r\n")));
+  CHECK(t::serving(seen().c2s("GET /get/4/song.ogg HTTP/1.1\r\nX-Queue: 0.1\r\n\r\n")));
   Flow answer = seen();
   CHECK(need_more(answer.c2s("GET /get/4/song.ogg HTTP/1.1\r\n\r\n")));
   CHECK(t::serving(answer.s2c("HTTP/1.1 200 OK\r\nX-NAlt: 10.1.1.2:6346\r\n\r\n")));
