@@ -4,6 +4,8 @@
 // "incomplete" only while the outer handshake length says more bytes are still to come.
 #include "classifiers/tls_client_hello.h"
 
+#include "packet/bytes.h"
+
 namespace imguard::classifiers {
 namespace {
 
@@ -13,44 +15,7 @@ constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtAlpn = 16;
 constexpr size_t kRandomBytes = 32;
 
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> b) noexcept : b_(b) {}
-  bool u8(size_t& v) noexcept { return take(1, v); }
-  bool u16(size_t& v) noexcept { return take(2, v); }
-  bool u24(size_t& v) noexcept { return take(3, v); }
-  bool skip(size_t n) noexcept {
-    if (b_.size() - pos_ < n) {
-      return false;
-    }
-    pos_ += n;
-    return true;
-  }
-  bool sub(size_t n, std::span<const uint8_t>& out) noexcept {
-    if (b_.size() - pos_ < n) {
-      return false;
-    }
-    out = b_.subspan(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  size_t left() const noexcept { return b_.size() - pos_; }
-
- private:
-  bool take(size_t n, size_t& v) noexcept {
-    if (b_.size() - pos_ < n) {
-      return false;
-    }
-    v = 0;
-    for (size_t i = 0; i < n; ++i) {
-      v = (v << 8) | b_[pos_ + i];
-    }
-    pos_ += n;
-    return true;
-  }
-  std::span<const uint8_t> b_;
-  size_t pos_ = 0;
-};
+using Reader = packet::ByteReader;
 
 std::string_view as_text(std::span<const uint8_t> b) noexcept {
   return {reinterpret_cast<const char*>(b.data()), b.size()};

@@ -16,19 +16,24 @@ class Capture:
         self.packets = []
 
     def emit(self, pkt):
-        pkt.time = self.t0 + len(self.packets) * 0.01
-        self.packets.append(Ether(src="02:00:00:00:10:01", dst="02:00:00:00:10:02") / pkt)
+        # The time goes on the whole frame: stacking makes a new packet, stamped "now".
+        frame = Ether(src="02:00:00:00:10:01", dst="02:00:00:00:10:02") / pkt
+        frame.time = self.t0 + len(self.packets) * 0.01
+        self.packets.append(frame)
 
-    def tcp(self, cli, srv, sport, dport, exchanges):
-        """exchanges: (True = client→server | False, payload bytes)."""
+    def tcp(self, cli, srv, sport, dport, exchanges, start=True):
+        """exchanges: (True = client→server | False, payload bytes). start=False leaves out
+        the three-way handshake: a capture that begins in the middle of the connection."""
         cseq, sseq = self.rng.randrange(1 << 31), self.rng.randrange(1 << 31)
         c = lambda **kw: IP(src=cli, dst=srv) / TCP(sport=sport, dport=dport, **kw)  # noqa: E731
         s = lambda **kw: IP(src=srv, dst=cli) / TCP(sport=dport, dport=sport, **kw)  # noqa: E731
-        self.emit(c(flags="S", seq=cseq))
-        self.emit(s(flags="SA", seq=sseq, ack=cseq + 1))
+        if start:
+            self.emit(c(flags="S", seq=cseq))
+            self.emit(s(flags="SA", seq=sseq, ack=cseq + 1))
         cseq += 1
         sseq += 1
-        self.emit(c(flags="A", seq=cseq, ack=sseq))
+        if start:
+            self.emit(c(flags="A", seq=cseq, ack=sseq))
         for to_server, data in exchanges:
             if to_server:
                 self.emit(c(flags="PA", seq=cseq, ack=sseq) / Raw(data))

@@ -23,6 +23,8 @@ struct P2pFlow {
   uint32_t payloads[2] = {0, 0};
   bool udp = false;
   bool v6 = false;
+  /// The flow's first packets were seen (FlowContext::start_seen).
+  bool start_seen = false;
   std::string client = "10.0.0.1";
   std::string server = "198.51.100.2";
   std::string client6 = "2001:db8::1";
@@ -42,6 +44,7 @@ struct P2pFlow {
     const auto pkt = std::get<packet::PacketView>(packet::parse_ip(v, ts));
     classifiers::FlowContext ctx;
     ctx.direction = dir;
+    ctx.start_seen = start_seen;
     ++payloads[c2s ? 0 : 1];
     ctx.payload_packets[0] = payloads[0];
     ctx.payload_packets[1] = payloads[1];
