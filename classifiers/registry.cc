@@ -19,6 +19,7 @@
 #include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
 #include "classifiers/syncthing.h"
+#include "classifiers/telegram_call.h"
 #include "classifiers/tls_records.h"
 #include "classifiers/tls_sni.h"
 #include "classifiers/tox.h"
@@ -43,6 +44,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers(
   list.push_back(std::make_unique<Ymsg>());
   list.push_back(std::make_unique<Mtproto>());
   list.push_back(std::make_unique<Stun>(sigs));
+  list.push_back(std::make_unique<TelegramCall>());
   list.push_back(std::make_unique<DiscordVoice>());
   list.push_back(std::make_unique<Tox>());
   list.push_back(std::make_unique<Bittorrent>());

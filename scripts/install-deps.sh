@@ -16,6 +16,7 @@ PACKAGES=(
   libndpi-bin iproute2 nftables iptables conntrack conntrackd ethtool tcpdump iperf3 procps psmisc
   faketime  # e2e/clock-step: the wall clock stepped under the running daemon (libfaketime)
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
+  coturn baresip  # pcaps/tools/calls.sh: generic TURN/STUN and ICE call look-alikes
   linux-perf  # bench/conn_rate.sh CONN_PROFILE: where the daemon's time goes
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
   # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test

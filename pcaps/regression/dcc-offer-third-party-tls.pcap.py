@@ -10,37 +10,11 @@ second offer naming the client's own address on port 22 (below the DCC port floo
 SSH connection there. Regression for classifiers/irc.cc. Run from this folder."""
 import os, struct, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from im_synth import C2S, S2C, tcp_session, write
+from im_synth import C2S, S2C, tcp_session, write, tls_client_hello as client_hello, tls_server_hello as server_hello
 
 
 def ipnum(s):
     return sum(int(b) << (8 * (3 - i)) for i, b in enumerate(s.split(".")))
-
-
-def client_hello(sni):
-    name = sni.encode()
-    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
-    groups = struct.pack("!HHHH", 10, 4, 2, 0x001d)
-    versions = struct.pack("!HHBH", 43, 3, 2, 0x0304)
-    sigalgs = struct.pack("!HHHHH", 13, 6, 4, 0x0403, 0x0804)
-    keyshare = struct.pack("!HHHHH", 51, 38, 36, 0x001d, 32) + bytes(range(32))
-    exts = sni_ext + groups + versions + sigalgs + keyshare
-    body = (b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32, 64)) +
-            struct.pack("!H", 4) + b"\x13\x01\x13\x02" + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
-
-
-def server_hello():
-    keyshare = struct.pack("!HHHH", 51, 36, 0x001d, 32) + bytes(range(100, 132))
-    versions = struct.pack("!HHH", 43, 2, 0x0304)
-    exts = versions + keyshare
-    body = (b"\x03\x03" + bytes(range(64, 96)) + b"\x20" + bytes(range(32, 64)) + b"\x13\x01\x00" +
-            struct.pack("!H", len(exts)) + exts)
-    hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
-    ccs = b"\x14\x03\x03\x00\x01\x01"
-    app = b"\x17\x03\x03\x00\x40" + bytes(range(0x40))
-    return b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs + ccs + app
 
 
 client = "10.20.0.66"

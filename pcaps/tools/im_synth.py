@@ -2,6 +2,8 @@
 """Helpers for the synthetic IM captures: a TCP session with a real handshake, sequence
 numbers and teardown, or a UDP exchange, written with scapy. Used by the *.pcap.py
 generators under pcaps/<proto>/ for protocols that have no client in Debian."""
+import struct
+
 from scapy.all import Ether, IP, IPv6, TCP, UDP, Raw, wrpcap
 
 C2S, S2C = 0, 1
@@ -89,3 +91,31 @@ def write(path, pkts):
 def write_flows(path, flows):
     """flows: lists of packets, merged in time order."""
     wrpcap(path, sorted((p for f in flows for p in f), key=lambda p: float(p.time)))
+
+
+def tls_client_hello(sni):
+    """A TLS 1.3 ClientHello record naming `sni` (fixed random and key share)."""
+    name = sni.encode()
+    sni_ext = struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    groups = struct.pack("!HHHH", 10, 4, 2, 0x001d)
+    versions = struct.pack("!HHBH", 43, 3, 2, 0x0304)
+    sigalgs = struct.pack("!HHHHH", 13, 6, 4, 0x0403, 0x0804)
+    keyshare = struct.pack("!HHHHH", 51, 38, 36, 0x001d, 32) + bytes(range(32))
+    exts = sni_ext + groups + versions + sigalgs + keyshare
+    body = (b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32, 64)) +
+            struct.pack("!H", 4) + b"\x13\x01\x13\x02" + b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def tls_server_hello():
+    """The server's answer: ServerHello, ChangeCipherSpec and one application record."""
+    keyshare = struct.pack("!HHHH", 51, 36, 0x001d, 32) + bytes(range(100, 132))
+    versions = struct.pack("!HHH", 43, 2, 0x0304)
+    exts = versions + keyshare
+    body = (b"\x03\x03" + bytes(range(64, 96)) + b"\x20" + bytes(range(32, 64)) + b"\x13\x01\x00" +
+            struct.pack("!H", len(exts)) + exts)
+    hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    app = b"\x17\x03\x03\x00\x40" + bytes(range(0x40))
+    return b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs + ccs + app
