@@ -19,7 +19,7 @@
 // Evidence: pcaps/stun/ (synthetic WhatsApp and Teams relays; coturn's own Allocate and
 // binding, and plain ICE checks, as look-alikes). False positives: none known; generic
 // STUN and TURN (a WebRTC ICE check, pcaps/stun/stun-plain-binding.pcap; coturn's
-// turnutils_uclient, pcaps/stun/coturn-allocate.pcap) are not matched here.
+// turnutils_uclient, pcaps/stun/coturn-turn-lookalike.pcap) are not matched here.
 #include "classifiers/stun.h"
 
 #include "classifiers/im_text.h"

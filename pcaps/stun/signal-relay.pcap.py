@@ -1,29 +1,25 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Writes signal-relay.pcap and signal-relay-lookalike.pcap: the cross-flow hint for Signal
+"""Writes signal-relay.pcap and signal-relay-unlearned.pcap: the cross-flow hint for Signal
 calls. A Signal client (RingRTC, i.e. WebRTC) gathers candidates from every relay URL the
 service hands out at once: TURN over TLS to the relay's host name (the ClientHello names
 turn3.voip.signal.org) and TURN over UDP to the same address. The UDP allocation itself is
 plain RFC 8656 (REQUESTED-TRANSPORT; the 401 with REALM and NONCE; the authenticated
 retry), indistinguishable from any WebRTC client's, so only the TLS sibling says Signal.
   signal-relay.pcap: 10.7.0.10 opens TLS to 10.7.0.50:443, then TURN/UDP to 10.7.0.50:3478.
-  signal-relay-lookalike.pcap: the same TLS connection, then the same TURN exchange from a
+  signal-relay-unlearned.pcap: the same TLS connection, then the same TURN exchange from a
   second client 10.7.0.11 to that relay (it did not learn it), from 10.7.0.10 to a
   neighbouring address 10.7.0.51, and from 10.7.0.12 to 10.7.0.52 after TLS to
   chat.signal.org there (Signal's chat service, not a relay).
 Run from this folder."""
 import os, random, struct, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from im_synth import C2S, S2C, tcp_session, udp_exchange, write_flows, tls_client_hello, tls_server_hello
+from im_synth import C2S, S2C, stun_attr as attr, stun_message, tcp_session, udp_exchange, write_flows, tls_client_hello, tls_server_hello
 
 rnd = random.Random(8656)
 
-def attr(t, v):
-    pad = (4 - len(v) % 4) % 4
-    return struct.pack(">HH", t, len(v)) + v + b"\x00" * pad
-
 def stun(mtype, attrs):
-    return struct.pack(">HHI", mtype, len(attrs), 0x2112A442) + rnd.randbytes(12) + attrs
+    return stun_message(mtype, attrs, rnd.randbytes(12))
 
 def turn(client, relay, t0):
     transport = attr(0x0019, b"\x11\x00\x00\x00")
@@ -46,7 +42,7 @@ def tls(client, server, sni, t0):
 T = 1700000000.0
 relay_tls = tls("10.7.0.10", "10.7.0.50", "turn3.voip.signal.org", T)
 write_flows("signal-relay.pcap", [relay_tls, turn("10.7.0.10", "10.7.0.50", T + 0.2)])
-write_flows("signal-relay-lookalike.pcap", [
+write_flows("signal-relay-unlearned.pcap", [
     relay_tls,
     turn("10.7.0.11", "10.7.0.50", T + 0.2),
     turn("10.7.0.10", "10.7.0.51", T + 0.3),

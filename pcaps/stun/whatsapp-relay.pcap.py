@@ -9,16 +9,12 @@ header extension profile 0xDEBE. Two flows: the Allocate exchange on one 5-tuple
 keepalives on another (a capture that misses the Allocate). Run from this folder."""
 import os, random, struct, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from im_synth import C2S, S2C, udp_exchange, write_flows
+from im_synth import C2S, S2C, stun_attr as attr, stun_message, udp_exchange, write_flows
 
 rnd = random.Random(8489)
 
-def attr(t, v):
-    pad = (4 - len(v) % 4) % 4
-    return struct.pack(">HH", t, len(v)) + v + b"\x00" * pad
-
 def stun(mtype, attrs):
-    return struct.pack(">HHI", mtype, len(attrs), 0x2112A442) + rnd.randbytes(12) + attrs
+    return stun_message(mtype, attrs, rnd.randbytes(12))
 
 def token(n):  # a protobuf-shaped value: field 1 (bytes) holding n opaque bytes
     return b"\x0a" + bytes([n]) + rnd.randbytes(n)

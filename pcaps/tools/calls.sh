@@ -9,9 +9,9 @@
 #   baresip: two baresip 1.0 user agents calling each other directly (SIP over UDP, no
 #            registrar), media as WebRTC sends it: ICE (host and server-reflexive
 #            candidates from the coturn STUN server on 10.10.0.1), DTLS-SRTP keys, Opus
-#            audio from a sine source, about 6 s of call (baresip-ice-call.pcap); then
+#            audio from a sine source, about 6 s of call (baresip-ice-call-lookalike.pcap); then
 #            the same call with both agents' media relayed by coturn (TURN allocations
-#            with long-term credentials, media in ChannelData; baresip-turn-call.pcap).
+#            with long-term credentials, media in ChannelData; baresip-turn-call-lookalike.pcap).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "$HERE/.." && pwd)/stun
@@ -20,23 +20,27 @@ LAB=${LAB:-igc$$}
 TMP=$(mktemp -d /tmp/calls.XXXXXX)
 trap 'lab_cleanup; rm -rf "$TMP"' EXIT
 
+turn_server() { # $1 seconds: coturn on 10.10.0.1:3478, long-term credentials alice/lab-secret
+  lab_run srv "$1" turnserver -n --no-cli --no-tls --no-dtls --listening-ip=10.10.0.1 \
+    --relay-ip=10.10.0.1 --listening-port=3478 --min-port=49152 --max-port=49200 \
+    --lt-cred-mech --user=alice:lab-secret --realm=lab.example --log-file=stdout \
+    --pidfile="$TMP/turn.pid" --userdb="$TMP/turn.db" >"$TMP/turn.log" 2>&1
+}
+
 coturn() {
   lab_init
   lab_host srv 10.10.0.1
   lab_host cli 10.10.0.2
-  lab_run srv 30 turnserver -n --no-cli --no-tls --no-dtls --listening-ip=10.10.0.1 \
-    --relay-ip=10.10.0.1 --listening-port=3478 --min-port=49152 --max-port=49200 \
-    --lt-cred-mech --user=alice:lab-secret --realm=lab.example --log-file=stdout \
-    --pidfile="$TMP/turn.pid" --userdb="$TMP/turn.db" >"$TMP/turn.log" 2>&1
+  turn_server 30
   sleep 2
-  lab_capture "$OUT/coturn-allocate.pcap" 20 udp
+  lab_capture "$OUT/coturn-turn-lookalike.pcap" 20 udp
   nsx cli timeout 5 turnutils_stunclient -p 3478 10.10.0.1 >/dev/null 2>&1
   nsx cli timeout 10 turnutils_uclient -u alice -w lab-secret -y -n 3 -m 1 -l 100 \
     -p 3478 10.10.0.1 >"$TMP/uclient.log" 2>&1
   sleep 1
   lab_stop_capture
   lab_cleanup
-  tcpdump -nr "$OUT/coturn-allocate.pcap" 2>/dev/null | wc -l
+  tcpdump -nr "$OUT/coturn-turn-lookalike.pcap" 2>/dev/null | wc -l
 }
 
 baresip_conf() { # $1 dir, $2 own address, $3 account line
@@ -68,17 +72,14 @@ baresip_call() { # $1 ice|turn
   lab_host srv 10.10.0.1
   lab_host alice 10.10.0.2
   lab_host bob 10.10.0.3
-  lab_run srv 40 turnserver -n --no-cli --no-tls --no-dtls --listening-ip=10.10.0.1 \
-    --relay-ip=10.10.0.1 --listening-port=3478 --min-port=49152 --max-port=49200 \
-    --lt-cred-mech --user=alice:lab-secret --realm=lab.example --log-file=stdout \
-    --pidfile="$TMP/turn.pid" --userdb="$TMP/turn.db" >"$TMP/turn.log" 2>&1
+  turn_server 40
   # (account.so is loaded after the modules that register ice, turn and dtls_srtp.)
   if [ "$nat" = ice ]; then
     media=";regint=0;medianat=ice;mediaenc=dtls_srtp;stunserver=stun:10.10.0.1:3478;audio_codecs=opus"
   else
     media=";regint=0;medianat=turn;mediaenc=dtls_srtp;stunserver=turn:10.10.0.1:3478;stunuser=alice;stunpass=lab-secret;audio_codecs=opus"
   fi
-  out="$OUT/baresip-$nat-call.pcap"
+  out="$OUT/baresip-$nat-call-lookalike.pcap"
   baresip_conf "$TMP/alice" 10.10.0.2 "<sip:alice@10.10.0.2>$media"
   baresip_conf "$TMP/bob" 10.10.0.3 "<sip:bob@10.10.0.3>$media;answermode=auto"
   sleep 1

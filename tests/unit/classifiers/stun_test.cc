@@ -194,34 +194,22 @@ TEST_CASE("A relay learned by another client, or another address, is not a hint"
           "[stun][negative]") {
   Stun c(Signatures::builtin());
   const auto other = imguard::packet::Address::parse("10.0.0.9");
+  const imguard::packet::Timestamp now{};
   const std::string binding = stun_typed(0x0001, attr(0x0006, "a:b"));
+  PeerCache cache;
   SECTION("another client's relay") {
-    PeerCache cache;
-    remember_call_relay(cache, other, kRelay, AppId::kSignal, imguard::packet::Timestamp{});
-    t::Probe st;
-    st.ctx.peers = &cache;
-    CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
+    remember_call_relay(cache, other, kRelay, AppId::kSignal, now);
   }
   SECTION("the client's relay at another address") {
-    PeerCache cache;
-    remember_call_relay(cache, kClient, other, AppId::kSignal, imguard::packet::Timestamp{});
-    t::Probe st;
-    st.ctx.peers = &cache;
-    CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
+    remember_call_relay(cache, kClient, other, AppId::kSignal, now);
   }
   SECTION("a P2P entry for the same address") {
-    PeerCache cache;
-    cache.remember(kClient, kRelay, 0, AppId::kBittorrent, imguard::packet::Timestamp{});
-    t::Probe st;
-    st.ctx.peers = &cache;
-    CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
+    cache.remember(kClient, kRelay, 0, AppId::kBittorrent, now);
   }
   SECTION("after the cache's TTL") {
-    PeerCache cache;
-    remember_call_relay(cache, kClient, kRelay, AppId::kSignal,
-                        imguard::packet::Timestamp{} - std::chrono::seconds(301));
-    t::Probe st;
-    st.ctx.peers = &cache;
-    CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
+    remember_call_relay(cache, kClient, kRelay, AppId::kSignal, now - std::chrono::seconds(301));
   }
+  t::Probe st;
+  st.ctx.peers = &cache;
+  CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
 }
