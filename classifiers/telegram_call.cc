@@ -7,19 +7,17 @@
 //    0x27D9371C and its IPv6 form 0x83FC73B1, UDP_REFLECTOR_SELF_INFO 0xC01572C7,
 //    UDP_REFLECTOR_LAST_PACKETS_INFO 0x0E107305), at least 36 bytes;
 //  - FF FF FF FF, 32 bytes in all: libtgvoip's public-endpoints request. Sixteen 0xFF
-//    bytes after sixteen others is the weakest of the three shapes, so it decides only
-//    when a later datagram of the flow opens with the same peer tag (the reflector's
-//    answer, a resent request or relayed call data).
+//    bytes after sixteen others is the weakest of the three shapes, so it decides nothing
+//    itself: the flow is Telegram once the reflector answers with one of the codes above.
 // Evidence: pcaps/telegram_call/ (synthetic, from the two libraries' sources). Look-alikes
 // (pcaps/telegram_call/reflector-lookalikes.pcap): a Wake-on-LAN magic packet and other
 // 0xFF-padded datagrams, an all-0xFF datagram, an unknown code after the 0xFF run, an
-// endpoints-request shape never followed by its tag. False positives: none known.
+// endpoints-request shape that is never answered. False positives: none known.
 // Not covered: calls between two clients directly (WebRTC ICE/DTLS-SRTP, plain STUN) and
 // group calls (WebRTC to Telegram's SFUs); see classifiers/README.md.
 #include "classifiers/telegram_call.h"
 
 #include <algorithm>
-#include <array>
 
 namespace imguard::classifiers {
 namespace {
@@ -36,12 +34,6 @@ constexpr uint32_t kAnswerCodes[] = {0x27d9371c, 0x83fc73b1, 0xc01572c7, 0x0e107
 /// Datagrams looked at before giving up: a reflector answers within a round trip, and
 /// libtgvoip resends its request only every 5 s.
 constexpr uint8_t kMaxPackets = 6;
-
-struct TelegramCallSlot {
-  std::array<uint8_t, kTag> tag;
-  uint8_t have_tag;
-  uint8_t seen;
-};
 
 enum class Shape : uint8_t { kNone, kRequest, kDecisive };
 
@@ -78,33 +70,25 @@ Shape shape_of(std::span<const uint8_t> p) noexcept {
 }  // namespace
 
 Interest TelegramCall::interest() const noexcept {
-  return Interest{
-      .tcp = false, .udp = true, .needs_payload = true, .state_bytes = sizeof(TelegramCallSlot)};
+  return Interest{.tcp = false, .udp = true, .needs_payload = true, .state_bytes = 0};
 }
 
-Result TelegramCall::inspect(const packet::PacketView& pkt, const FlowContext& /*ctx*/,
-                             FlowSlot slot) noexcept {
-  auto& s = slot.as<TelegramCallSlot>();
-  const auto& p = pkt.payload;
-  if (s.have_tag != 0 && p.size() >= kTag && std::equal(s.tag.begin(), s.tag.end(), p.begin())) {
-    return Match{.app = AppId::kTelegram, .evidence = Evidence::kDpi};
-  }
-  switch (shape_of(p)) {
+Result TelegramCall::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
+                             FlowSlot /*slot*/) noexcept {
+  switch (shape_of(pkt.payload)) {
     case Shape::kDecisive:
       return Match{.app = AppId::kTelegram, .evidence = Evidence::kDpi};
     case Shape::kRequest:
-      if (s.have_tag == 0) {
-        std::copy_n(p.begin(), kTag, s.tag.begin());
-        s.have_tag = 1;
-      }
       break;
     case Shape::kNone:
-      if (s.have_tag == 0) {
-        return NotMine{};  // a reflector flow opens with its signalling
+      // A reflector flow opens with its signalling. Called again only after a request
+      // (every other first packet was NotMine), so this waits for the answer.
+      if (ctx.packet_index == 0) {
+        return NotMine{};
       }
       break;
   }
-  return ++s.seen < kMaxPackets ? Result{NeedMore{}} : Result{NotMine{}};
+  return ctx.packet_index + 1 < kMaxPackets ? Result{NeedMore{}} : Result{NotMine{}};
 }
 
 }  // namespace imguard::classifiers

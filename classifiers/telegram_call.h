@@ -9,7 +9,7 @@ namespace imguard::classifiers {
 /// tgcalls library of today's clients). Every datagram between a client and a reflector
 /// opens with the call's 16-byte peer tag; the reflector's own signalling follows the tag
 /// with twelve 0xFF bytes and a 4-byte code. DPI evidence from the payload alone: no port,
-/// no address. Per-flow state: the peer tag of an unanswered endpoints request.
+/// no address. Stateless per flow (the packet index says whether a request came first).
 class TelegramCall final : public Classifier {
  public:
   std::string_view name() const noexcept override { return "telegram_call"; }

@@ -12,7 +12,7 @@ ReflectorPort):
   reflector-lookalikes.pcap  datagrams that share parts of the shape: a Wake-on-LAN magic
                           packet (UDP 9), a 40-byte all-0xFF datagram, an unknown code
                           after the 0xFF run, and the endpoints-request shape never
-                          followed by its tag (random replies).
+                          answered by a reflector code (replies opening with the same tag).
 Reflector addresses are documentation-style lab addresses, outside Telegram's published
 ranges, so only the payload can decide. Run from this folder."""
 import os, random, struct, sys
@@ -44,6 +44,7 @@ wol = udp_exchange(("10.6.0.10", 40300), ("10.6.0.255", 9), [(C2S, b"\xff" * 6 +
 allff = udp_exchange(("10.6.0.10", 40301), ("10.6.0.41", 7000), [(C2S, b"\xff" * 40), (S2C, b"\xff" * 40)])
 unknown = udp_exchange(("10.6.0.10", 40302), ("10.6.0.41", 7001),
                        [(C2S, rnd.randbytes(16) + RUN + b"\x78\x56\x34\x12" + rnd.randbytes(32))] * 2)
+otag = rnd.randbytes(16)
 orphan = udp_exchange(("10.6.0.10", 40303), ("10.6.0.41", 7002),
-                      [(C2S, rnd.randbytes(16) + b"\xff" * 16)] + [(S2C, rnd.randbytes(48)) for _ in range(7)])
+                      [(C2S, otag + b"\xff" * 16)] + [(S2C, otag + rnd.randbytes(48)) for _ in range(7)])
 write_flows("reflector-lookalikes.pcap", [wol, allff, unknown, orphan])

@@ -81,11 +81,11 @@ TEST_CASE("0xFF-padded look-alikes are not Telegram", "[telegram_call][negative]
     t::Probe q;
     CHECK(std::holds_alternative<NotMine>(t::probe_udp(c, q, request() + "pad!")));
   }
-  SECTION("an endpoints-request shape never followed by its tag") {
+  SECTION("an endpoints-request shape that is never answered") {
     t::Probe st;
     Result r = t::probe_udp(c, st, request());
     for (int i = 0; i < 8 && std::holds_alternative<NeedMore>(r); ++i) {
-      r = t::probe_udp(c, st, std::string(48, static_cast<char>(i + 1)),
+      r = t::probe_udp(c, st, kTag + std::string(48, static_cast<char>(i + 1)),
                        Direction::kServerToClient);
     }
     CHECK(std::holds_alternative<NotMine>(r));
