@@ -129,17 +129,17 @@ std::string stun_typed(uint16_t type, const std::string& attrs) {
 
 TEST_CASE("WhatsApp relay keepalives and Allocate tokens are WhatsApp", "[stun]") {
   Stun c(Signatures::builtin());
-  for (uint16_t type : {0x0800, 0x0801, 0x0802, 0x0805}) {
+  for (int type : {0x0800, 0x0801, 0x0802, 0x0805}) {
     t::Probe st;
-    const auto r = t::probe_udp(c, st, stun_typed(type, attr(0x0006, "id")));
+    const auto r = t::probe_udp(c, st, stun_typed(static_cast<uint16_t>(type), attr(0x0006, "id")));
     REQUIRE(std::holds_alternative<Match>(r));
     CHECK(std::get<Match>(r).app == AppId::kWhatsapp);
     CHECK(std::get<Match>(r).evidence == Evidence::kDpi);
   }
-  for (uint16_t type : {0x0003, 0x0103, 0x0113}) {
+  for (int type : {0x0003, 0x0103, 0x0113}) {
     t::Probe st;
     const auto token = attr(0x0019, t::bytes({17, 0, 0, 0})) + attr(0x4024, "\x0a\x04relay");
-    const auto r = t::probe_udp(c, st, stun_typed(type, token));
+    const auto r = t::probe_udp(c, st, stun_typed(static_cast<uint16_t>(type), token));
     REQUIRE(std::holds_alternative<Match>(r));
     CHECK(std::get<Match>(r).app == AppId::kWhatsapp);
   }

@@ -140,7 +140,7 @@ TEST_CASE("Attachment hosts set file_transfer, chat hosts of the same app do not
       t::probe_tcp(c, lookalike, t::client_hello_record("cdn.discordapp.com.example.net", {}))));
 }
 
-TEST_CASE("TLS to a call relay host teaches the client's relay; other hosts do not", "[tls_sni]") {
+TEST_CASE("TLS to a call relay host teaches the client's relay, other hosts do not", "[tls_sni]") {
   TlsSni c(Signatures::builtin());
   const auto client = imguard::packet::Address::parse("10.0.0.1");
   const auto server = imguard::packet::Address::parse("10.0.0.2");
