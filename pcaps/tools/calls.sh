@@ -20,6 +20,11 @@ LAB=${LAB:-igc$$}
 TMP=$(mktemp -d /tmp/calls.XXXXXX)
 trap 'lab_cleanup; rm -rf "$TMP"' EXIT
 
+calls_lab() { # lab_init installs its own EXIT trap; keep removing $TMP too
+  lab_init
+  trap 'lab_cleanup; rm -rf "$TMP"' EXIT
+}
+
 turn_server() { # $1 seconds: coturn on 10.10.0.1:3478, long-term credentials alice/lab-secret
   lab_run srv "$1" turnserver -n --no-cli --no-tls --no-dtls --listening-ip=10.10.0.1 \
     --relay-ip=10.10.0.1 --listening-port=3478 --min-port=49152 --max-port=49200 \
@@ -28,7 +33,7 @@ turn_server() { # $1 seconds: coturn on 10.10.0.1:3478, long-term credentials al
 }
 
 coturn() {
-  lab_init
+  calls_lab
   lab_host srv 10.10.0.1
   lab_host cli 10.10.0.2
   turn_server 30
@@ -68,7 +73,7 @@ CONF
 
 baresip_call() { # $1 ice|turn
   local nat=$1 out media
-  lab_init
+  calls_lab
   lab_host srv 10.10.0.1
   lab_host alice 10.10.0.2
   lab_host bob 10.10.0.3
