@@ -98,10 +98,12 @@ namespace {
 static_assert(kFeaturePeer < 16 && static_cast<uint8_t>(Evidence::kDpi) < 16,
               "ChainScratch keeps a held Match's features and evidence in 4 bits each");
 
-/// TLS, QUIC and HTTP carry any application: recognising one of them says nothing
-/// against a specific app (Telegram by its address list is still Telegram inside TLS).
+/// TLS, QUIC and HTTP carry any application, and STUN/TURN any application's calls:
+/// recognising one of them says nothing against a specific app (Telegram by its address
+/// list is still Telegram inside TLS; plain TURN to a relay its client reached as Signal's
+/// is still a Signal call).
 bool generic_carrier(AppId app) noexcept {
-  return app == AppId::kHttp || app == AppId::kTls || app == AppId::kQuic;
+  return app == AppId::kHttp || app == AppId::kTls || app == AppId::kQuic || app == AppId::kStun;
 }
 
 bool specific(AppId app) noexcept {

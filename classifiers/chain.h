@@ -46,7 +46,7 @@ struct ChainScratch {
   /// cross_flow hint from other flows or a guess from this flow's own packets (behaviour,
   /// address list). It decides once the flow showed Budget::hint_data_packets payload
   /// packets with nothing stronger, or at once when the payload is recognised only as a
-  /// generic carrier (TLS, QUIC, HTTP), which does not contradict a specific app.
+  /// generic carrier (TLS, QUIC, HTTP, STUN), which does not contradict a specific app.
   AppId hint_app = AppId::kUnknown;
   // Feature bits (all below 16, classifier.h) and the Evidence share one byte, so flows do
   // not grow.

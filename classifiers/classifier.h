@@ -25,7 +25,8 @@ namespace imguard::classifiers {
 /// from other flows, possibly forged by a third party, or a guess from the flow's own
 /// packets), or a stronger give_up() answer, decides. A weak guess never outranks strong
 /// evidence; the one exception is a kDpi answer that names only a generic carrier (TLS,
-/// QUIC, HTTP): it does not contradict a specific app guessed for the flow, which stands.
+/// QUIC, HTTP, STUN): it does not contradict a specific app guessed for the flow, which
+/// stands.
 enum class Evidence : uint8_t {
   kNone,
   kPortGuess,    // only the port number suggested it

@@ -6,7 +6,7 @@
 // address (the capture's second flow, just outside the range; unit test "Neighbouring
 // addresses are not IM"): only containment in a listed prefix counts. The answer is
 // address_list, weak: the chain holds it while the payload is inspected, so a protocol
-// recognised in the payload (other than a generic TLS/QUIC/HTTP carrier) wins. False
+// recognised in the payload (other than a generic TLS/QUIC/HTTP/STUN carrier) wins. False
 // positives: a prefix that a service re-assigns; keep the data current.
 #include "classifiers/im_address.h"
 

@@ -218,4 +218,16 @@ Result KnownPeers::inspect(const packet::PacketView& pkt, const FlowContext& ctx
   return Match{.app = *app, .evidence = Evidence::kCrossFlow, .features = features};
 }
 
+std::optional<AppId> call_relay_app(const PeerCache& cache, const packet::Address& client,
+                                    const packet::Address& relay, packet::Timestamp now) noexcept {
+  if (client == relay) {
+    return std::nullopt;  // (host, host, 0) is remember_host()'s key
+  }
+  const auto app = cache.lookup(client, relay, 0, now);
+  if (app && app_category(*app) == Category::kIm) {
+    return app;
+  }
+  return std::nullopt;
+}
+
 }  // namespace imguard::classifiers

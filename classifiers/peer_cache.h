@@ -116,6 +116,19 @@ class PeerCache {
   Stats stats_;
 };
 
+/// An IM app's call relay, learned by `client` from a TLS handshake naming one of the app's
+/// `call_relay` hosts (signatures.h) at address `relay`. Kept as port 0, the relay as a
+/// whole: its STUN/TURN port is not the TLS one. Scoped to the client like every entry, so
+/// one host's relay never labels another host's flows.
+inline void remember_call_relay(PeerCache& cache, const packet::Address& client,
+                                const packet::Address& relay, AppId app,
+                                packet::Timestamp now) noexcept {
+  cache.remember(client, relay, 0, app, now);
+}
+/// The app whose call relay `client` learned at `relay`, if any (IM apps only).
+std::optional<AppId> call_relay_app(const PeerCache& cache, const packet::Address& client,
+                                    const packet::Address& relay, packet::Timestamp now) noexcept;
+
 /// Matches a flow to or from a cached P2P endpoint ("a new connection to a peer learned
 /// from DHT is BitTorrent even when encrypted"), as learned by one of the flow's own two
 /// hosts. Its cross_flow match is a hint: the chain holds it while the flow's own payload

@@ -20,6 +20,7 @@
 #include "classifiers/soulseek.h"
 #include "classifiers/stun.h"
 #include "classifiers/syncthing.h"
+#include "classifiers/telegram_call.h"
 #include "classifiers/threema.h"
 #include "classifiers/tls_records.h"
 #include "classifiers/tls_sni.h"
@@ -46,6 +47,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers(
   list.push_back(std::make_unique<Mtproto>());
   list.push_back(std::make_unique<Threema>());
   list.push_back(std::make_unique<Stun>(sigs));
+  list.push_back(std::make_unique<TelegramCall>());
   list.push_back(std::make_unique<DiscordVoice>());
   list.push_back(std::make_unique<Tox>());
   list.push_back(std::make_unique<Bittorrent>());

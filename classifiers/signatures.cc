@@ -97,7 +97,7 @@ std::optional<Signatures> Signatures::parse(std::string_view text, std::string_v
     if (f.size() != 3 && !(host_kind && f.size() == 4)) {
       return fail(
           "expected '<kind> <value> <app>' (sni and sni-suffix: optionally "
-          "'file_transfer' after the app), got " +
+          "'file_transfer' or 'call_relay' after the app), got " +
           std::to_string(f.size()) + " fields");
     }
     const auto app = app_from_name(f[2]);
@@ -111,10 +111,14 @@ std::optional<Signatures> Signatures::parse(std::string_view text, std::string_v
       }
       HostMatch entry{.app = *app, .features = 0};
       if (f.size() == 4) {
-        if (f[3] != "file_transfer") {
-          return fail("unknown host feature '" + std::string(f[3]) + "' (expected: file_transfer)");
+        if (f[3] == "file_transfer") {
+          entry.features = kFeatureFileTransfer;
+        } else if (f[3] == "call_relay") {
+          entry.call_relay = true;
+        } else {
+          return fail("unknown host feature '" + std::string(f[3]) +
+                      "' (expected: file_transfer, call_relay)");
         }
-        entry.features = kFeatureFileTransfer;
       }
       (f[0] == "sni" ? sigs.sni_exact_ : sigs.sni_suffix_)[value] = entry;
     } else if (f[0] == "alpn") {

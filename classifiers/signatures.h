@@ -19,16 +19,19 @@ namespace imguard::classifiers {
 ///
 /// Text format, one signature a line; `#` starts a comment, blank lines are ignored:
 ///
-///     sni <host> <app> [file_transfer]           TLS/QUIC server name equal to <host>
-///     sni-suffix <domain> <app> [file_transfer]  server name equal to <domain> or ending
-///                                                in ".<domain>"
+///     sni <host> <app> [file_transfer|call_relay]   TLS/QUIC server name equal to <host>
+///     sni-suffix <domain> <app> [file_transfer|call_relay]  server name equal to <domain>
+///                                                   or ending in ".<domain>"
 ///     alpn <protocol-id> <app>     an ALPN protocol offered in the ClientHello
 ///     cidr <address>/<bits> <app>  IPv4 or IPv6 prefix of the app's own servers
 ///     stun-software <prefix> <app> STUN SOFTWARE attribute starting with <prefix>
 ///
 /// Host names and prefixes match case-insensitively; `<app>` is a name from apps.cc. The
 /// optional `file_transfer` marks a host that carries the app's attachments and media and
-/// nothing else (its flows get kFeatureFileTransfer). The most specific name wins: an exact
+/// nothing else (its flows get kFeatureFileTransfer). The optional `call_relay` marks an
+/// app's own call relay (TURN) hosts: a TLS connection to one teaches the client's worker
+/// that the server's address relays that app's calls, so the client's STUN/TURN flows to
+/// the same address get the app as a cross-flow hint (Stun). The most specific name wins: an exact
 /// `sni`, then the longest matching `sni-suffix`, so `sni-suffix cdn.example.com app
 /// file_transfer` refines `sni-suffix example.com app`.
 /// The built-in set is classifiers/signatures.conf, embedded at build time; users may add
@@ -49,6 +52,8 @@ class Signatures {
   struct HostMatch {
     AppId app = AppId::kUnknown;
     uint8_t features = 0;
+    /// The host is one of the app's call relays (`call_relay`).
+    bool call_relay = false;
   };
   std::optional<HostMatch> match_sni(std::string_view host) const noexcept;
   std::optional<AppId> app_for_sni(std::string_view host) const noexcept;

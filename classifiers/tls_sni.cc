@@ -9,9 +9,12 @@
 // pcaps/syncthing/tls-22000-lookalike.pcap) and XMPP direct TLS without ALPN
 // (pcaps/xmpp/prosody-direct-tls-no-alpn.pcap) stay `tls`. False positives: none known; a
 // look-alike (TLS to a non-IM name, pcaps/tls_sni/openssl-web-sni.pcap) falls through to nDPI.
+// A `call_relay` host (Signal's voip.signal.org relays) also teaches the worker's PeerCache
+// that the server's address relays the app's calls, for the client's STUN flows (stun.cc).
 #include "classifiers/tls_sni.h"
 
 #include "classifiers/flow_limits.h"
+#include "classifiers/peer_cache.h"
 
 #include <algorithm>
 #include <cstring>
@@ -191,6 +194,11 @@ Result TlsSni::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
   }
   drop_buffer(s);
   if (app) {
+    if (app->call_relay && ctx.peers != nullptr) {
+      // The client reached one of the app's call relays: its STUN/TURN flows to this
+      // address carry the app's calls (classifiers/stun.cc).
+      remember_call_relay(*ctx.peers, pkt.src, pkt.dst, app->app, pkt.ts);
+    }
     return Match{.app = app->app,
                  .evidence = Evidence::kDpi,
                  .features = static_cast<uint8_t>(app->features | hello_features(app->app))};

@@ -17,6 +17,7 @@ PACKAGES=(
   faketime  # e2e/clock-step: the wall clock stepped under the running daemon (libfaketime)
   uhub ncdc tmux  # e2e/dc-tls-transfer: a Direct Connect hub and two clients (ncdc driven by tmux)
   python3 python3-scapy netcat-openbsd curl dnsmasq-base bind9-dnsutils bc
+  coturn baresip  # pcaps/tools/calls.sh: generic TURN/STUN and ICE call look-alikes
   linux-perf  # bench/conn_rate.sh CONN_PROFILE: where the daemon's time goes
   prometheus  # for promtool (ctest unit/metrics-promtool); also installs the server unit
   # packaging: the .deb (cpack's DEB generator uses dpkg-shlibdeps) and its test

@@ -119,3 +119,18 @@ def server_hello():
     ccs = b"\x14\x03\x03\x00\x01\x01"
     app = b"\x17\x03\x03\x00\x40" + bytes(range(0x40))
     return b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs + ccs + app
+
+
+def stun_attr(atype, value):
+    """One STUN attribute (RFC 8489 14): type, length, value padded to 4 bytes."""
+    return struct.pack(">HH", atype, len(value)) + value + b"\x00" * ((4 - len(value) % 4) % 4)
+
+
+def stun_message(mtype, attrs, txid):
+    """A STUN message with the RFC 8489 magic cookie and the 12-byte transaction id `txid`."""
+    return struct.pack(">HHI", mtype, len(attrs), 0x2112A442) + txid + attrs
+
+
+# The names the call generators use.
+tls_client_hello = client_hello
+tls_server_hello = server_hello

@@ -336,6 +336,15 @@ TEST_CASE("a weak guess made first never outranks dpi on a later packet", "[chai
     CHECK(st.result.app == AppId::kTelegram);
     CHECK(st.result.evidence == Evidence::kAddressList);
   }
+  SECTION("plain STUN (a carrier of any app's calls) does not displace a relay's app") {
+    auto chain = make(Match{AppId::kSignal, Evidence::kCrossFlow},
+                      {NeedMore{}, Match{AppId::kStun, Evidence::kDpi}});
+    ChainFlowState st;
+    CHECK_FALSE(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(chain->inspect(view_of(data), FlowContext{}, st));
+    CHECK(st.result.app == AppId::kSignal);
+    CHECK(st.result.evidence == Evidence::kCrossFlow);
+  }
   SECTION("a cross_flow hint outranks a behaviour guess of the flow itself") {
     auto a = std::make_unique<Scripted>();
     a->nm = "behaviour";

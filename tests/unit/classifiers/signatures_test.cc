@@ -93,7 +93,7 @@ TEST_CASE("Attachment hosts carry file_transfer, chat hosts do not", "[signature
   CHECK_FALSE(sigs->match_sni("files.slack.com.example.org"));
 }
 
-TEST_CASE("Host signatures take file_transfer and nothing else", "[signatures]") {
+TEST_CASE("Host signatures take file_transfer or call_relay and nothing else", "[signatures]") {
   std::string error;
   auto sigs = Signatures::parse(
       "sni-suffix chat.example matrix\nsni media.chat.example matrix file_transfer\n", "s.conf",
@@ -101,8 +101,16 @@ TEST_CASE("Host signatures take file_transfer and nothing else", "[signatures]")
   REQUIRE(sigs);
   CHECK(sigs->match_sni("media.chat.example")->features == kFeatureFileTransfer);
   CHECK(sigs->match_sni("a.chat.example")->features == kFeatureNone);
+  CHECK_FALSE(sigs->match_sni("media.chat.example")->call_relay);
+  auto relay =
+      Signatures::parse("sni-suffix voip.chat.example signal call_relay\n", "s.conf", error);
+  REQUIRE(relay);
+  CHECK(relay->match_sni("turn1.voip.chat.example")->call_relay);
+  CHECK(relay->match_sni("turn1.voip.chat.example")->features == kFeatureNone);
+  CHECK(Signatures::builtin()->match_sni("sfu.voip.signal.org")->call_relay);
+  CHECK_FALSE(Signatures::builtin()->match_sni("chat.signal.org")->call_relay);
   CHECK_FALSE(Signatures::parse("sni a.example matrix files\n", "s.conf", error));
-  CHECK(error == "s.conf:1: unknown host feature 'files' (expected: file_transfer)");
+  CHECK(error == "s.conf:1: unknown host feature 'files' (expected: file_transfer, call_relay)");
   CHECK_FALSE(Signatures::parse("alpn x matrix file_transfer\n", "s.conf", error));
   CHECK(error.rfind("s.conf:1: expected", 0) == 0);
 }

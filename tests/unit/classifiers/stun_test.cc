@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "classifiers/discord_voice.h"
+#include "classifiers/peer_cache.h"
 #include "classifiers/stun.h"
 #include "im_test_util.h"
 
@@ -114,4 +115,101 @@ TEST_CASE("Game keepalives shaped like a discovery request are not Discord",
     CHECK(std::holds_alternative<NotMine>(t::probe_udp(
         c, st, discovery(2, std::string("\x7f\x01\x02\x03"), 5000), Direction::kServerToClient)));
   }
+}
+
+namespace {
+std::string stun_typed(uint16_t type, const std::string& attrs) {
+  std::string m;
+  t::put16(m, type);
+  t::put16(m, attrs.size());
+  m += t::bytes({0x21, 0x12, 0xa4, 0x42}) + std::string(12, 'y');
+  return m + attrs;
+}
+}  // namespace
+
+TEST_CASE("WhatsApp relay keepalives and Allocate tokens are WhatsApp", "[stun]") {
+  Stun c(Signatures::builtin());
+  for (int type : {0x0800, 0x0801, 0x0802, 0x0805}) {
+    t::Probe st;
+    const auto r = t::probe_udp(c, st, stun_typed(static_cast<uint16_t>(type), attr(0x0006, "id")));
+    REQUIRE(std::holds_alternative<Match>(r));
+    CHECK(std::get<Match>(r).app == AppId::kWhatsapp);
+    CHECK(std::get<Match>(r).evidence == Evidence::kDpi);
+  }
+  for (int type : {0x0003, 0x0103, 0x0113}) {
+    t::Probe st;
+    const auto token = attr(0x0019, t::bytes({17, 0, 0, 0})) + attr(0x4024, "\x0a\x04relay");
+    const auto r = t::probe_udp(c, st, stun_typed(static_cast<uint16_t>(type), token));
+    REQUIRE(std::holds_alternative<Match>(r));
+    CHECK(std::get<Match>(r).app == AppId::kWhatsapp);
+  }
+}
+
+TEST_CASE("Generic TURN and STUN outside WhatsApp's block are not WhatsApp", "[stun][negative]") {
+  Stun c(Signatures::builtin());
+  // A generic Allocate (REQUESTED-TRANSPORT, LIFETIME, SOFTWARE), its 401 answer (NONCE,
+  // REALM), a binding with an attribute in the 0x4000 block (not an Allocate), and the
+  // methods just outside 0x200-0x205.
+  const std::string allocate = stun_typed(0x0003, attr(0x0019, t::bytes({17, 0, 0, 0})) +
+                                                      attr(0x000d, t::bytes({0, 0, 2, 0x58})) +
+                                                      attr(0x8022, "Coturn-4.6.1 'Gorst'"));
+  const std::string unauthorised =
+      stun_typed(0x0113, attr(0x0009, t::bytes({0, 0, 4, 1})) + attr(0x0015, "nonce") +
+                             attr(0x0014, "example.org"));
+  const std::string binding_4000 = stun_typed(0x0001, attr(0x4000, "opaque"));
+  for (const auto& m : {allocate, unauthorised, binding_4000, stun_typed(0x07ff, ""),
+                        stun_typed(0x0806, ""), stun_typed(0x0901, "")}) {
+    t::Probe st;
+    const auto r = t::probe_udp(c, st, m);
+    CHECK_FALSE(std::holds_alternative<Match>(r));
+  }
+}
+
+namespace {
+const imguard::packet::Address kClient = imguard::packet::Address::parse("10.0.0.1");
+const imguard::packet::Address kRelay = imguard::packet::Address::parse("10.0.0.2");
+}  // namespace
+
+TEST_CASE("Plain TURN to a relay its client reached as Signal's is Signal by cross-flow",
+          "[stun]") {
+  Stun c(Signatures::builtin());
+  PeerCache cache;
+  remember_call_relay(cache, kClient, kRelay, AppId::kSignal, imguard::packet::Timestamp{});
+  t::Probe st;
+  st.ctx.peers = &cache;
+  const std::string allocate = stun_typed(0x0003, attr(0x0019, t::bytes({17, 0, 0, 0})));
+  const auto r = t::probe_udp(c, st, allocate);
+  REQUIRE(std::holds_alternative<Match>(r));
+  CHECK(std::get<Match>(r).app == AppId::kSignal);
+  CHECK(std::get<Match>(r).evidence == Evidence::kCrossFlow);
+  // The relay's answer first (a capture that starts mid-flow): the client is the receiver.
+  t::Probe back;
+  back.ctx.peers = &cache;
+  const auto b = t::probe_udp(c, back, stun_typed(0x0113, ""), Direction::kServerToClient);
+  REQUIRE(std::holds_alternative<Match>(b));
+  CHECK(std::get<Match>(b).app == AppId::kSignal);
+}
+
+TEST_CASE("A relay learned by another client, or another address, is not a hint",
+          "[stun][negative]") {
+  Stun c(Signatures::builtin());
+  const auto other = imguard::packet::Address::parse("10.0.0.9");
+  const imguard::packet::Timestamp now{};
+  const std::string binding = stun_typed(0x0001, attr(0x0006, "a:b"));
+  PeerCache cache;
+  SECTION("another client's relay") {
+    remember_call_relay(cache, other, kRelay, AppId::kSignal, now);
+  }
+  SECTION("the client's relay at another address") {
+    remember_call_relay(cache, kClient, other, AppId::kSignal, now);
+  }
+  SECTION("a P2P entry for the same address") {
+    cache.remember(kClient, kRelay, 0, AppId::kBittorrent, now);
+  }
+  SECTION("after the cache's TTL") {
+    remember_call_relay(cache, kClient, kRelay, AppId::kSignal, now - std::chrono::seconds(301));
+  }
+  t::Probe st;
+  st.ctx.peers = &cache;
+  CHECK_FALSE(std::holds_alternative<Match>(t::probe_udp(c, st, binding)));
 }

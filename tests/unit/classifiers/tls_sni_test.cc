@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "classifiers/flow_limits.h"
+#include "classifiers/peer_cache.h"
 #include "classifiers/tls_sni.h"
 #include "im_test_util.h"
 
@@ -137,4 +138,25 @@ TEST_CASE("Attachment hosts set file_transfer, chat hosts of the same app do not
   t::Probe lookalike;  // only contains the host: not Discord at all
   CHECK(std::holds_alternative<NotMine>(
       t::probe_tcp(c, lookalike, t::client_hello_record("cdn.discordapp.com.example.net", {}))));
+}
+
+TEST_CASE("TLS to a call relay host teaches the client's relay, other hosts do not", "[tls_sni]") {
+  TlsSni c(Signatures::builtin());
+  const auto client = imguard::packet::Address::parse("10.0.0.1");
+  const auto server = imguard::packet::Address::parse("10.0.0.2");
+  const imguard::packet::Timestamp now{};
+  PeerCache relay_cache;
+  t::Probe a;
+  a.ctx.peers = &relay_cache;
+  CHECK(matched(t::probe_tcp(c, a, t::client_hello_record("turn3.voip.signal.org", {}),
+                             Direction::kClientToServer, 443)) == AppId::kSignal);
+  CHECK(call_relay_app(relay_cache, client, server, now) == AppId::kSignal);
+  CHECK_FALSE(call_relay_app(relay_cache, server, client, now));  // the client learned it
+  for (const char* name : {"chat.signal.org", "turn3.voip.signal.org.example.net"}) {
+    PeerCache cache;
+    t::Probe b;
+    b.ctx.peers = &cache;
+    t::probe_tcp(c, b, t::client_hello_record(name, {}), Direction::kClientToServer, 443);
+    CHECK_FALSE(call_relay_app(cache, client, server, now));
+  }
 }
