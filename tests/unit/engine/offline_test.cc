@@ -3,7 +3,9 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,10 @@ std::string jsonl(const FileReport& rep, const imguard::policy::Config& policy) 
 std::vector<std::string> run(const std::vector<std::string>& paths, unsigned jobs,
                              const imguard::policy::Config& policy) {
   std::vector<std::string> out;
-  const std::string err = analyze_files(paths, Analyzer::Config{}, &policy, jobs,
+  FilesOptions options;
+  options.jobs = jobs;
+  options.bytes_per_engine = 0;  // as many engines as asked for, whatever the files' sizes
+  const std::string err = analyze_files(paths, Analyzer::Config{}, &policy, options,
                                         [&](FileReport& r) { out.push_back(jsonl(r, policy)); });
   REQUIRE(err.empty());
   return out;
@@ -132,7 +137,8 @@ TEST_CASE("a missing file is an error in its report, the next file is still anal
   std::vector<FileReport> reps;
   const std::string err =
       analyze_files({"/nonexistent/x.pcap", pcap("background/dns.pcap")}, Analyzer::Config{},
-                    &policy, 2, [&](FileReport& r) { reps.push_back(std::move(r)); });
+                    &policy, FilesOptions{.jobs = 2, .bytes_per_engine = 0},
+                    [&](FileReport& r) { reps.push_back(std::move(r)); });
   CHECK(err.empty());
   REQUIRE(reps.size() == 2);
   CHECK_FALSE(reps[0].error.empty());
@@ -176,4 +182,56 @@ TEST_CASE("reading a file ahead on its own thread gives the same report", "[offl
   CHECK(jsonl(b, policy) == jsonl(a, policy));
   const FileReport missing = engine->analyze("/nonexistent/y.pcap", &policy);
   CHECK_FALSE(missing.error.empty());
+}
+
+TEST_CASE("engines running at once, sharing nDPI's tables, print what one engine prints",
+          "[offline]") {
+  // Every bundled capture, twice: two engines (two nDPI modules copied from one set of
+  // tables, in two threads) against one.
+  const auto policy = imguard::policy::default_config();
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(pcap(""))) {
+    if (e.path().extension() == ".pcap") {
+      paths.push_back(e.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  REQUIRE(paths.size() > 50);
+  const size_t n = paths.size();
+  paths.insert(paths.end(), paths.begin(), paths.end());
+  const auto one = run(paths, 1, policy);
+  const auto two = run(paths, 2, policy);
+  REQUIRE(one.size() == paths.size());
+  CHECK(two == one);
+  for (size_t i = 0; i < n; ++i) {
+    CHECK(one[i + n] == one[i]);
+  }
+}
+
+TEST_CASE("a second engine only for input that gives it work", "[offline]") {
+  const std::string dir = "/tmp/imguard-engines-for-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto file = [&](const char* name, std::uintmax_t bytes) {
+    const std::string p = dir + "/" + name;
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+    std::filesystem::resize_file(p, bytes);  // sparse: only the size is read
+    return p;
+  };
+  const auto tiny1 = file("tiny1.pcap", 4000);
+  const auto tiny2 = file("tiny2.pcap", 4000);
+  const auto big1 = file("big1.pcap", 3u << 20);
+  const auto big2 = file("big2.pcap", 3u << 20);
+  const FilesOptions two{.jobs = 2};
+  CHECK(engines_for({tiny1, tiny2}, two) == 1);
+  CHECK(engines_for({tiny1, big1}, two) == 2);
+  CHECK(engines_for({big1}, two) == 1);                                    // one file, one engine
+  CHECK(engines_for({tiny1, tiny2, big1}, FilesOptions{.jobs = 8}) == 2);  // by work
+  CHECK(engines_for({big1, big2, tiny1}, FilesOptions{.jobs = 8}) == 3);   // one per file
+  CHECK(engines_for({big1, big2}, FilesOptions{.jobs = 1}) == 1);
+  CHECK(engines_for({tiny1, tiny2}, FilesOptions{.jobs = 2, .bytes_per_engine = 0}) == 2);
+  CHECK(engines_for({"/nonexistent/x.pcap", tiny1}, two) == 1);
+  CHECK(engines_for({}, two) == 1);
+  std::filesystem::remove_all(dir);
 }
