@@ -198,7 +198,8 @@ TEST_CASE("engines running at once, sharing nDPI's tables, print what one engine
   std::sort(paths.begin(), paths.end());
   REQUIRE(paths.size() > 50);
   const size_t n = paths.size();
-  paths.insert(paths.end(), paths.begin(), paths.end());
+  const std::vector<std::string> once = paths;
+  paths.insert(paths.end(), once.begin(), once.end());
   const auto one = run(paths, 1, policy);
   const auto two = run(paths, 2, policy);
   REQUIRE(one.size() == paths.size());
