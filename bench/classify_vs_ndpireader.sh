@@ -47,7 +47,7 @@ small=("$work"/small/*.pcap)
 printf '%s\n' "${small[@]}" >"$work/playlist"
 echo "big:   ${#inputs[@]} captures x $replicas replicas in one file = $big_pk packets, $big_ipb IP bytes"
 echo "small: $small_n files (${#inputs[@]} captures x $small_replicas) = $small_pk packets, $small_ipb IP bytes"
-echo "imguard classify uses $(nproc) engine(s) (one per CPU); ndpiReader one thread (-n is ignored for files)"
+echo "imguard classify: up to $(nproc) engine(s) (one per CPU, one per 2 MiB of input); ndpiReader one thread (-n is ignored for files)"
 
 # One line "WALL_NS CPU_NS" per measurement, appended to $work/<name>.
 timed() { local out=$1; shift; /usr/bin/python3 bench/timed.py "$@" >>"$work/$out"; }
