@@ -236,3 +236,41 @@ TEST_CASE("a second engine only for input that gives it work", "[offline]") {
   CHECK(engines_for({}, two) == 1);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a capture of many read-ahead batches gives the same report as read inline",
+          "[offline]") {
+  // 5,000 frames: ten batches of the read-ahead thread, so used batches are given back and
+  // filled again; raw-IP pcap, 100 UDP flows of varying sizes.
+  const std::string path = "/tmp/imguard-read-ahead-" + std::to_string(::getpid()) + ".pcap";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 101};  // LINKTYPE_RAW
+    std::fwrite(header, sizeof(header), 1, f);
+    for (uint32_t i = 0; i < 5000; ++i) {
+      const t::Endpoints e{.src = "10.7.0.1",
+                           .dst = "10.7.0.2",
+                           .sport = static_cast<uint16_t>(40000 + i % 100),
+                           .dport = 9999};
+      const auto pkt = t::ipv4_udp(e, std::string(20 + (i * 37) % 900, static_cast<char>(i)));
+      const uint32_t rec[4] = {1000 + i / 100, (i % 100) * 1000, static_cast<uint32_t>(pkt.size()),
+                               static_cast<uint32_t>(pkt.size())};
+      std::fwrite(rec, sizeof(rec), 1, f);
+      std::fwrite(pkt.data(), 1, pkt.size(), f);
+    }
+    std::fclose(f);
+  }
+  const auto policy = imguard::policy::default_config();
+  std::string error;
+  auto engine = OfflineEngine::create(Analyzer::Config{}, error);
+  REQUIRE(engine);
+  engine->set_read_ahead_bytes(int64_t{1} << 40);
+  const FileReport inline_read = engine->analyze(path, &policy);
+  engine->set_read_ahead_bytes(0);
+  const FileReport read_ahead = engine->analyze(path, &policy);
+  std::remove(path.c_str());
+  CHECK(inline_read.error.empty());
+  CHECK(inline_read.stats.packets == 5000);
+  CHECK(inline_read.flows.size() == 100);
+  CHECK(jsonl(read_ahead, policy) == jsonl(inline_read, policy));
+}
