@@ -16,9 +16,11 @@
 #
 #   bench/conn_rate.sh [BUILD_DIR]   (root; BUILD_DIR defaults to ./build, built if missing)
 # Environment: CONN_SECONDS (5), CONN_ROUNDS (3), CONN_THREADS (4), CONN_LATENCY (1000),
-#   CONN_VARIANTS (default "allow:1 allow:2 real:1 real:2"), CONN_IMGUARD (another imguard
-#   binary, e.g. an older build to compare), CONN_PROFILE=DIR (perf record -e cpu-clock -g
-#   of the daemon during each variant's last rate run, with a report per variant in DIR).
+#   CONN_VARIANTS (default "allow:1 allow:2 real:1 real:2"; KIND:QUEUES[:NICE], where NICE
+#   overrides the daemon's nice value, by default the one the shipped systemd unit sets,
+#   e.g. "allow:1 allow:1:0" compares it with an unprioritised daemon), CONN_IMGUARD
+#   (another imguard binary, e.g. an older build to compare), CONN_PROFILE=DIR (perf record
+#   -e cpu-clock -g of the daemon during each variant's last rate run, a report per variant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -63,7 +65,13 @@ actions:
 EOF
 }
 
-start_imguard() { bench_start_imguard "$1"; }
+start_imguard() { bench_start_imguard "$1" "$2"; }
+# variant KIND:QUEUES[:NICE] -> kind, queues, nice, tag (file names)
+split_variant() {
+  IFS=: read -r kind queues nice <<<"$1"
+  nice=${nice:-$BENCH_NICE}
+  tag="$kind$queues${nice:+n$nice}"
+}
 stop_imguard() { bench_stop_imguard; }
 
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
@@ -78,14 +86,14 @@ echo "   (2 shared cores: client, server, router and imguard all run on them; ot
 declare -A RATIOS BASE CAND STATS_LINE
 for ((round = 1; round <= ROUNDS; round++)); do
   for v in $VARIANTS; do
-    kind=${v%%:*} queues=${v##*:}
-    config "$LAB_TMP/$kind$queues.yaml" "$kind" "$queues"
+    split_variant "$v"
+    config "$LAB_TMP/$tag.yaml" "$kind" "$queues"
     b=$(rate)
-    start_imguard "$LAB_TMP/$kind$queues.yaml"
+    start_imguard "$LAB_TMP/$tag.yaml" "$nice"
     perf_pid=""
     if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then
       mkdir -p "$PROFILE"
-      perf record -q -e cpu-clock -g -p "$IMGUARD_PID" -o "$PROFILE/$kind$queues.data" -- sleep "$SECS" >/dev/null 2>&1 &
+      perf record -q -e cpu-clock -g -p "$IMGUARD_PID" -o "$PROFILE/$tag.data" -- sleep "$SECS" >/dev/null 2>&1 &
       perf_pid=$!
     fi
     c=$(rate)
@@ -100,7 +108,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     BASE[$v]="${BASE[$v]:-} $br"
     CAND[$v]="${CAND[$v]:-} $cr"
     STATS_LINE[$v]=$s
-    printf '  round %d %-8s conntrack %6.0f/s  imguard %6.0f/s  ratio %s  (failed %s/%s)  queued: %s\n' \
+    printf '  round %d %-10s conntrack %6.0f/s  imguard %6.0f/s  ratio %s  (failed %s/%s)  queued: %s\n' \
       "$round" "$v" "$br" "$cr" "$r" "$(field failed "$b")" "$(field failed "$c")" "$split"
   done
 done
@@ -110,8 +118,8 @@ declare -A LAT LAT_B
 LAT_BASE=$(latency)
 echo "  conntrack only:       $LAT_BASE"
 for v in $VARIANTS; do
-  kind=${v%%:*} queues=${v##*:}
-  start_imguard "$LAB_TMP/$kind$queues.yaml"
+  split_variant "$v"
+  start_imguard "$LAB_TMP/$tag.yaml" "$nice"
   LAT[$v]=$(latency)
   stop_imguard >/dev/null
   b2=$(latency)  # a baseline right after, so load changes show
@@ -120,14 +128,14 @@ for v in $VARIANTS; do
 done
 
 name() {
-  case $1 in
-    allow:*) echo "allow-all, ${1##*:} queue(s)" ;;
-    real:*) echo "P2P drop/IM allow, ${1##*:} queue(s)" ;;
-  esac
+  split_variant "$1"
+  local what="allow-all"
+  [ "$kind" = real ] && what="P2P drop/IM allow"
+  echo "$what, $queues queue(s), nice ${nice:-0}"
 }
 echo
 echo "== summary (ratios against conntrack-only in the same invocation; goal >= 0.80, added p50 <= 100 us)"
-printf '  %-32s %10s %10s %8s %8s %14s %14s\n' "imguard" "ct conn/s" "ig conn/s" "median" "best" "added p50 us" "added p99 us"
+printf '  %-40s %10s %10s %8s %8s %14s %14s\n' "imguard" "ct conn/s" "ig conn/s" "median" "best" "added p50 us" "added p99 us"
 for v in $VARIANTS; do
   # shellcheck disable=SC2086
   med=$(median ${RATIOS[$v]})
@@ -139,7 +147,7 @@ for v in $VARIANTS; do
   cmed=$(median ${CAND[$v]})
   lb50=$(( ($(field p50_us "$LAT_BASE") + $(field p50_us "${LAT_B[$v]}")) / 2 ))
   lb99=$(( ($(field p99_us "$LAT_BASE") + $(field p99_us "${LAT_B[$v]}")) / 2 ))
-  printf '  %-32s %10.0f %10.0f %8s %8s %14d %14d\n' "$(name "$v")" "$bmed" "$cmed" "$med" "$bst" \
+  printf '  %-40s %10.0f %10.0f %8s %8s %14d %14d\n' "$(name "$v")" "$bmed" "$cmed" "$med" "$bst" \
     $(($(field p50_us "${LAT[$v]}") - lb50)) $(($(field p99_us "${LAT[$v]}") - lb99))
 done
 echo
@@ -153,7 +161,8 @@ if [ -n "$PROFILE" ]; then
   echo
   echo "== where the daemon's time goes (perf cpu-clock of each variant's last rate run; bench/perf_summary.py)"
   for v in $VARIANTS; do
-    f="$PROFILE/${v%%:*}${v##*:}.data"
+    split_variant "$v"
+    f="$PROFILE/$tag.data"
     [ -f "$f" ] || continue
     echo "  $(name "$v"):"
     "$PY" "$ROOT/bench/perf_summary.py" "$f" "$(field connections "${STATS_LINE[$v]}")" | sed 's/^/  /'

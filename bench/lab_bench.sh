@@ -13,12 +13,17 @@ table inet bench_ct {
 NFT
 }
 
-# bench_start_imguard CONFIG : imguard on the router, its own control socket; waits until
-# its workers run. Sets IMGUARD_PID.
+# The daemon runs at the priority the shipped unit gives it (systemd/imguard.service, Nice=):
+# on shared cores the workers' wake-up latency is what every queued packet pays.
+BENCH_NICE=$(sed -n 's/^Nice=\(-\{0,1\}[0-9]*\)$/\1/p' "$ROOT/systemd/imguard.service")
+
+# bench_start_imguard CONFIG [NICE] : imguard on the router (at NICE, default BENCH_NICE),
+# its own control socket; waits until its workers run. Sets IMGUARD_PID.
 IMGUARD_PID=""
 bench_start_imguard() {
   : >"$LAB_TMP/imguard.log"
-  lab_bg "$LAB_R" "$IMGUARD" run --config "$1" --control "$LAB_TMP/x.sock" 2>"$LAB_TMP/imguard.log"
+  lab_bg "$LAB_R" nice -n "${2:-${BENCH_NICE:-0}}" "$IMGUARD" run --config "$1" \
+    --control "$LAB_TMP/x.sock" 2>"$LAB_TMP/imguard.log"
   IMGUARD_PID=$LAB_LAST_PID
   lab_wait_for 10 grep -q "worker(s) running" "$LAB_TMP/imguard.log" ||
     { cat "$LAB_TMP/imguard.log" >&2; exit 1; }

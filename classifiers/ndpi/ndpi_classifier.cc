@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "classifiers/signatures.h"
@@ -73,6 +74,81 @@ bool microsoft_address(const ndpi_flow_struct* flow) noexcept {
 /// connections (nDPI 4.2: WhatsAppFiles, the media hosts of WhatsApp) carry files.
 uint8_t features_of(uint16_t app_protocol) noexcept {
   return app_protocol == NDPI_PROTOCOL_WHATSAPP_FILES ? kFeatureFileTransfer : kFeatureNone;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+/// Whether an HTTP header block holds a header named `name` (case-insensitive), i.e. a line
+/// starting with `name` followed by ':'.
+bool has_header(std::string_view head, std::string_view name) noexcept {
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos) {
+    const std::string_view line = head.substr(pos + 2, head.find("\r\n", pos + 2) - pos - 2);
+    if (line.size() > name.size() && line[name.size()] == ':') {
+      bool same = true;
+      for (size_t i = 0; i < name.size() && same; ++i) {
+        same = std::tolower(static_cast<unsigned char>(line[i])) ==
+               std::tolower(static_cast<unsigned char>(name[i]));
+      }
+      if (same) {
+        return true;
+      }
+    }
+    pos = head.find("\r\n", pos + 2);
+  }
+  return false;
+}
+
+/// nDPI 4.2 keeps a plain HTTP answer open until the response status (http.c's extra
+/// dissection), for metadata only: the status code, the response's content type and server
+/// line feed its risks and categories, never a different application. The request is what
+/// names the application (Host, URL, User-Agent are matched when nDPI parses it), so a
+/// request that is complete in this one segment is final without the response:
+/// - a GET or HEAD, client to server, whose whole header block ends in this segment;
+/// - no body (no Content-Length, no Transfer-Encoding) and no Upgrade (what follows an
+///   upgrade is another protocol), nothing after the header block but another request;
+/// - nDPI parsed its Host line (host_server_name), so name-based answers were tried.
+/// Anything else (POST bodies that BOSH and other tunnels use, split headers, CONNECT,
+/// HTTP/1.0 without Host) keeps the hold. Our own classifiers run before nDPI on this same
+/// packet, so an application they name from the request still wins.
+bool final_http_request(const packet::PacketView& pkt, const FlowContext& ctx,
+                        const ndpi_protocol& p, const ndpi_flow_struct* flow) noexcept {
+  if (p.master_protocol != NDPI_PROTOCOL_HTTP && p.app_protocol != NDPI_PROTOCOL_HTTP) {
+    return false;
+  }
+  if (ctx.direction != Direction::kClientToServer || pkt.l4 != packet::L4::kTcp ||
+      flow->host_server_name[0] == '\0') {
+    return false;
+  }
+  const std::string_view t(reinterpret_cast<const char*>(pkt.payload.data()), pkt.payload.size());
+  if (!starts_with(t, "GET /") && !starts_with(t, "HEAD /")) {
+    return false;
+  }
+  const size_t end = t.find("\r\n\r\n");
+  if (end == std::string_view::npos) {
+    return false;
+  }
+  const std::string_view head = t.substr(0, end + 2);
+  return !has_header(head, "Content-Length") && !has_header(head, "Transfer-Encoding") &&
+         !has_header(head, "Upgrade");
+}
+
+/// nDPI 4.2 holds a DNS answer for the response (dns.c's extra dissection: the response
+/// code and the first answer's address, both metadata). The query names the looked-up host,
+/// which is all nDPI uses to name the service (and a lookup of an IM service is DNS
+/// traffic, not IM traffic: map()), so a well-formed query over UDP - client to server, the
+/// QR bit clear, one question - is final without the response. A gateway sees one such
+/// flow per name lookup; this halves the packets they queue.
+bool final_dns_query(const packet::PacketView& pkt, const FlowContext& ctx,
+                     const ndpi_protocol& p) noexcept {
+  if (p.master_protocol != NDPI_PROTOCOL_DNS && p.app_protocol != NDPI_PROTOCOL_DNS) {
+    return false;
+  }
+  const auto q = pkt.payload;
+  return ctx.direction == Direction::kClientToServer && pkt.l4 == packet::L4::kUdp &&
+         q.size() >= 12 && (q[2] & 0x80) == 0 && q[4] == 0 && q[5] == 1;
 }
 
 std::string lower(const char* s) {
@@ -253,7 +329,7 @@ class NdpiClassifier final : public Classifier {
         .tcp = true, .udp = true, .needs_payload = false, .state_bytes = sizeof(NdpiSlot)};
   }
 
-  Result inspect(const packet::PacketView& pkt, const FlowContext& /*ctx*/,
+  Result inspect(const packet::PacketView& pkt, const FlowContext& ctx,
                  FlowSlot slot) noexcept override {
     auto& s = slot.as<NdpiSlot>();
     if (s.flow == nullptr) {
@@ -284,8 +360,10 @@ class NdpiClassifier final : public Classifier {
     // and a generic answer (TLS, HTTP, QUIC) that later packets may refine (certificate,
     // Host header) while nDPI says more dissection is possible. The budget ends the wait.
     const bool weak = ev <= Evidence::kAddressList;
-    const bool refinable =
-        app_category(app) == Category::kOther && ndpi_extra_dissection_possible(mod_, s.flow) != 0;
+    const bool refinable = app_category(app) == Category::kOther &&
+                           ndpi_extra_dissection_possible(mod_, s.flow) != 0 &&
+                           !(ev >= Evidence::kDpi && (final_http_request(pkt, ctx, p, s.flow) ||
+                                                      final_dns_query(pkt, ctx, p)));
     if (weak || refinable) {
       s.held_master = p.master_protocol;
       s.held_app = p.app_protocol;

@@ -85,3 +85,89 @@ TEST_CASE("a decided flow keeps no classifier state and is re-decided from what 
   REQUIRE(sink.records.size() == 1);
   CHECK(sink.records[0].decision.decision.enforced == imguard::policy::Action::kDrop);
 }
+
+namespace {
+// Client (10.9.0.1) to a web server on port 80: the handshake, then each request segment;
+// returns whether the last one made the classification final.
+bool http_final(Analyzer& an, const t::Endpoints& c, const std::vector<std::string>& segments) {
+  an.on_packet(t::ipv4_tcp(c, "", 0x02), Timestamp{1});
+  bool last = false;
+  int64_t ts = 2;
+  for (const auto& seg : segments) {
+    last = an.on_packet(t::ipv4_tcp(c, seg, 0x18), Timestamp{ts++}).decided_now;
+  }
+  return last;
+}
+const t::Endpoints kWebFlow{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41001, .dport = 80};
+}  // namespace
+
+TEST_CASE("a complete GET is decided on the request, not held for the response",
+          "[analyzer][ndpi]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  const std::string get =
+      "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88.1\r\n"
+      "Accept: */*\r\n\r\n";
+  CHECK(http_final(*an, kWebFlow, {get}));
+  an->flush();
+  REQUIRE(sink.records.size() == 1);
+  CHECK(sink.records[0].result.app == AppId::kHttp);
+  CHECK(sink.records[0].classifier == "ndpi");
+}
+
+TEST_CASE("HTTP requests that may still say more are held: bodies, split headers, upgrades",
+          "[analyzer][ndpi]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  t::Endpoints c = kWebFlow;
+  SECTION("a POST whose body follows in the next segment") {
+    CHECK(!http_final(*an, c,
+                      {"POST /bind HTTP/1.1\r\nHost: chat.example.com\r\nContent-Length: 40\r\n"
+                       "\r\n"}));
+  }
+  SECTION("a GET whose header block is not complete in the segment") {
+    CHECK(!http_final(*an, c, {"GET / HTTP/1.1\r\nHost: www.example.com\r\n"}));
+  }
+  SECTION("a GET that asks for an upgrade") {
+    CHECK(!http_final(*an, c,
+                      {"GET /ws HTTP/1.1\r\nHost: www.example.com\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\n\r\n"}));
+  }
+  SECTION("a GET with a body length") {
+    CHECK(!http_final(*an, c,
+                      {"GET / HTTP/1.1\r\nHost: www.example.com\r\ncontent-length: 3\r\n\r\n"}));
+  }
+}
+
+namespace {
+// A DNS query (id 0x1234, recursion desired, one question: IN A `name`).
+std::string dns_query(std::string_view name) {
+  std::string m("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    m += static_cast<char>(dot - start);
+    m += name.substr(start, dot - start);
+    start = dot + 1;
+  }
+  m += std::string("\x00\x00\x01\x00\x01", 5);  // the root label, type A, class IN
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a DNS query over UDP is decided on the query, not held for the response",
+          "[analyzer][ndpi]") {
+  Sink sink;
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  REQUIRE(an);
+  const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41002, .dport = 53};
+  const auto out = an->on_packet(t::ipv4_udp(c, dns_query("www.example.org")), Timestamp{1});
+  REQUIRE(out.flow != nullptr);
+  CHECK(out.decided_now);
+  CHECK(out.flow->chain.result.app == AppId::kDns);
+}
