@@ -4,7 +4,6 @@
 #include "classifiers/ndpi/ndpi_classifier.h"
 
 #include <malloc.h>
-#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <memory>
@@ -159,21 +158,12 @@ std::string lower(const char* s) {
   return out;
 }
 
+/// A module built in full. Called only under SharedTables' lock, which also keeps the
+/// first ndpi_init_detection_module() to one thread: it initialises libgcrypt, which is not
+/// thread-safe (two threads making their first modules at once end in an abort inside
+/// libgcrypt).
 ndpi_detection_module_struct* init_module() noexcept {
-  // The first ndpi_init_detection_module() initialises libgcrypt, which is not
-  // thread-safe (two threads making their first modules at once end in an abort inside
-  // libgcrypt). The first module is made alone; later ones find libgcrypt initialised and
-  // may be made in parallel.
-  static std::mutex first;
-  static std::atomic<bool> initialised{false};
-  ndpi_detection_module_struct* mod = nullptr;
-  if (initialised.load(std::memory_order_acquire)) {
-    mod = ndpi_init_detection_module(ndpi_no_prefs);
-  } else {
-    const std::lock_guard lock(first);
-    mod = ndpi_init_detection_module(ndpi_no_prefs);
-    initialised.store(true, std::memory_order_release);
-  }
+  ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
   if (mod == nullptr) {
     return nullptr;
   }
@@ -315,7 +305,7 @@ class NdpiClassifier final : public Classifier {
       : mod_(mod),
         tables_(std::move(tables)),
         sigs_(std::move(sigs)),
-        clearable_(tables_ != nullptr || layout_matches(mod)) {
+        clearable_(tables_ != nullptr) {
     build_app_map();
   }
   ~NdpiClassifier() override { SharedTables::free_module(mod_, tables_); }
@@ -521,7 +511,7 @@ class NdpiClassifier final : public Classifier {
   ndpi_detection_module_struct* mod_;
   std::shared_ptr<const SharedTables> tables_;  // set when mod_ is a copy sharing them
   std::shared_ptr<const Signatures> sigs_;
-  bool clearable_;  // layout_matches(): reset() may clear the caches in place
+  bool clearable_;  // the layout is known (mod_ is a copy): reset() clears the caches in place
   std::vector<AppId> by_id_;
 };
 
