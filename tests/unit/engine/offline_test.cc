@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/offline.h"
@@ -49,6 +50,17 @@ std::vector<std::string> run(const std::vector<std::string>& paths, unsigned job
                                         [&](FileReport& r) { out.push_back(jsonl(r, policy)); });
   REQUIRE(err.empty());
   return out;
+}
+
+/// One file analysed twice by one engine: read inline, then read ahead on a thread.
+std::pair<FileReport, FileReport> inline_then_read_ahead(OfflineEngine& engine,
+                                                         const std::string& path,
+                                                         const imguard::policy::Config& policy) {
+  engine.set_read_ahead_bytes(int64_t{1} << 40);
+  FileReport inline_read = engine.analyze(path, &policy);
+  engine.set_read_ahead_bytes(0);
+  FileReport read_ahead = engine.analyze(path, &policy);
+  return {std::move(inline_read), std::move(read_ahead)};
 }
 
 struct Sink final : FlowSink {
@@ -153,11 +165,8 @@ TEST_CASE("reading a file ahead on its own thread gives the same report", "[offl
   REQUIRE(engine);
   for (const char* f : {"bittorrent/libtorrent-utp-dht.pcap", "background/http-sll.pcap",
                         "regression/tcp-after-close.pcap"}) {
-    engine->set_read_ahead_bytes(int64_t{1} << 40);
-    const std::string inline_read = jsonl(engine->analyze(pcap(f), &policy), policy);
-    engine->set_read_ahead_bytes(0);
-    const std::string read_ahead = jsonl(engine->analyze(pcap(f), &policy), policy);
-    CHECK(read_ahead == inline_read);
+    const auto [inline_read, read_ahead] = inline_then_read_ahead(*engine, pcap(f), policy);
+    CHECK(jsonl(read_ahead, policy) == jsonl(inline_read, policy));
   }
   // A damaged file: the same flows before the damage, the same error.
   const std::string cut = "/tmp/imguard-offline-test-" + std::to_string(::getpid()) + ".pcap";
@@ -172,10 +181,7 @@ TEST_CASE("reading a file ahead on its own thread gives the same report", "[offl
     std::fwrite(head.data(), 1, head.size(), out);
     std::fclose(out);
   }
-  engine->set_read_ahead_bytes(int64_t{1} << 40);
-  const FileReport a = engine->analyze(cut, &policy);
-  engine->set_read_ahead_bytes(0);
-  const FileReport b = engine->analyze(cut, &policy);
+  const auto [a, b] = inline_then_read_ahead(*engine, cut, policy);
   std::remove(cut.c_str());
   CHECK_FALSE(a.error.empty());
   CHECK(b.error == a.error);
@@ -264,10 +270,7 @@ TEST_CASE("a capture of many read-ahead batches gives the same report as read in
   std::string error;
   auto engine = OfflineEngine::create(Analyzer::Config{}, error);
   REQUIRE(engine);
-  engine->set_read_ahead_bytes(int64_t{1} << 40);
-  const FileReport inline_read = engine->analyze(path, &policy);
-  engine->set_read_ahead_bytes(0);
-  const FileReport read_ahead = engine->analyze(path, &policy);
+  const auto [inline_read, read_ahead] = inline_then_read_ahead(*engine, path, policy);
   std::remove(path.c_str());
   CHECK(inline_read.error.empty());
   CHECK(inline_read.stats.packets == 5000);
