@@ -35,18 +35,34 @@ Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget
                  classifiers.size(), kMaxClassifiers);
     std::abort();
   }
+  // A flow is TCP or UDP, never both: the slots of TCP-only and of UDP-only classifiers
+  // share the bytes after those of the classifiers that see both.
+  const auto size_of = [](const Interest& i) { return (size_t{i.state_bytes} + 7) & ~size_t{7}; };
+  const auto both = [](const Interest& i) { return i.tcp == i.udp; };
+  size_t shared = 0;
+  for (const auto& c : classifiers) {
+    if (const Interest i = c->interest(); both(i)) {
+      shared += size_of(i);
+    }
+  }
   size_t offset = 0;
+  size_t tcp_offset = shared;
+  size_t udp_offset = shared;
   for (auto& c : classifiers) {
     const Interest interest = c->interest();
-    const size_t size = (size_t{interest.state_bytes} + 7) & ~size_t{7};
-    if (offset + size > kFlowStateBytes) {
+    size_t& at = both(interest) ? offset : (interest.tcp ? tcp_offset : udp_offset);
+    if (at + size_of(interest) > kFlowStateBytes) {
       std::fprintf(stderr, "imguard: classifier state exceeds %zu bytes at '%.*s'\n",
                    kFlowStateBytes, static_cast<int>(c->name().size()), c->name().data());
       std::abort();
     }
-    entries_.push_back(Entry{std::move(c), interest, offset});
-    offset += size;
+    entries_.push_back(Entry{std::move(c), interest, at});
+    at += size_of(interest);
   }
+}
+
+bool Chain::sees(const Entry& e, const ChainScratch& s) noexcept {
+  return s.udp ? e.interest.udp : e.interest.tcp;
 }
 
 FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
@@ -114,6 +130,7 @@ bool Chain::inspect(const packet::PacketView& pkt, const FlowContext& flow_ctx,
       finish(flow_ctx, state);  // out of memory: settled as unknown
       return true;
     }
+    state.scratch->udp = pkt.l4 != packet::L4::kTcp;
   }
   // A decided flow needs no classifier state: nDPI's flow struct and any reassembly
   // buffer go as soon as the answer is known, not when the flow leaves the table.
@@ -141,8 +158,7 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     const uint32_t bit = uint32_t{1} << i;
-    if ((s.done & bit) != 0 || (tcp ? !e.interest.tcp : !e.interest.udp) ||
-        (e.interest.needs_payload && !has_payload)) {
+    if ((s.done & bit) != 0 || !sees(e, s) || (e.interest.needs_payload && !has_payload)) {
       continue;
     }
     const Result r = e.classifier->inspect(pkt, ctx, slot_of(e, s));
@@ -164,6 +180,12 @@ bool Chain::inspect_packet(const packet::PacketView& pkt, const FlowContext& ctx
         }
         if (before && !outranks(*m, *before)) {
           decide(state, s.hint_classifier, *before);  // a carrier under a specific app
+          return true;
+        }
+        if (weak && !outranks(*m, *weak)) {
+          // The same, guessed by a classifier before this one on this very packet (a
+          // cross-flow hint that became known just now): the carrier does not contradict it.
+          decide(state, weak_index, *weak);
           return true;
         }
         decide(state, static_cast<uint8_t>(i), *m);
@@ -226,6 +248,9 @@ void Chain::finish(const FlowContext& flow_ctx, ChainFlowState& state) noexcept 
   for (size_t i = 0; i < entries_.size(); ++i) {
     // A classifier that said NotMine may still hold a weak answer (nDPI's port guess).
     const Entry& e = entries_[i];
+    if (!sees(e, s)) {
+      continue;  // its slot bytes belong to a classifier of the other transport
+    }
     auto m = e.classifier->give_up(ctx, slot_of(e, s));
     if (m && (!best || outranks(*m, *best))) {
       best = m;
@@ -246,7 +271,9 @@ void Chain::release(ChainFlowState& state) noexcept {
     return;
   }
   for (const Entry& e : entries_) {
-    e.classifier->release(slot_of(e, *state.scratch));
+    if (sees(e, *state.scratch)) {
+      e.classifier->release(slot_of(e, *state.scratch));
+    }
   }
   state.scratch.reset();
 }

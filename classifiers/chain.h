@@ -13,8 +13,9 @@
 
 namespace imguard::classifiers {
 
-/// Bytes of per-flow classifier state every flow carries (all slots together). The chain
-/// refuses, at construction, a set of classifiers that needs more.
+/// Bytes of per-flow classifier state every flow carries (all slots together; TCP-only and
+/// UDP-only classifiers share the bytes after those of the classifiers that see both). The
+/// chain refuses, at construction, a set of classifiers that needs more.
 inline constexpr size_t kFlowStateBytes = 128;
 /// Most classifiers one chain can hold (one bit each in ChainScratch::done).
 inline constexpr size_t kMaxClassifiers = 32;
@@ -52,6 +53,8 @@ struct ChainScratch {
   uint8_t hint_features : 4 = kFeatureNone;
   uint8_t hint_evidence : 4 = static_cast<uint8_t>(Evidence::kNone);
   uint8_t hint_classifier = kNoClassifier;
+  /// The flow is not TCP: only classifiers interested in UDP own a slot of it.
+  bool udp = false;
 };
 
 /// Per-flow chain state, embedded in each flow-table entry: the classification and, while
@@ -117,6 +120,8 @@ class Chain {
     size_t offset = 0;
   };
   FlowSlot slot_of(const Entry& e, ChainScratch& s) const noexcept;
+  /// Whether the classifier is shown the flow (and so owns its slot bytes in it).
+  static bool sees(const Entry& e, const ChainScratch& s) noexcept;
   void decide(ChainFlowState& state, uint8_t index, const Match& m) const noexcept;
   /// The held weak Match of the flow, if any.
   static std::optional<Match> held(const ChainScratch& s) noexcept;

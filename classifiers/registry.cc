@@ -4,6 +4,7 @@
 
 #include "classifiers/bittorrent.h"
 #include "classifiers/bittorrent_udp.h"
+#include "classifiers/bittorrent_webseed.h"
 #include "classifiers/directconnect.h"
 #include "classifiers/discord_voice.h"
 #include "classifiers/edonkey.h"
@@ -47,6 +48,7 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers(
   list.push_back(std::make_unique<Tox>());
   list.push_back(std::make_unique<Bittorrent>());
   list.push_back(std::make_unique<BittorrentUdp>());
+  list.push_back(std::make_unique<BittorrentWebseed>());
   list.push_back(std::make_unique<Edonkey>());
   list.push_back(std::make_unique<Gnutella>());
   list.push_back(std::make_unique<DirectConnect>());

@@ -35,6 +35,7 @@
 
 #include "classifiers/flow_limits.h"
 #include "classifiers/im_text.h"
+#include "classifiers/stream_prefix.h"
 
 namespace imguard::classifiers {
 namespace {
@@ -50,12 +51,7 @@ constexpr std::string_view kStreamsNs = "http://etherx.jabber.org/streams";
 constexpr std::string_view kBoshNs = "http://jabber.org/protocol/httpbind";
 
 // The client's opening bytes so far, on the heap only while they are incomplete.
-struct Opening {
-  FlowLimits* limits;  // the budget this is charged to, nullptr: unbounded
-  uint32_t next_seq;
-  uint16_t have;
-  char data[kMaxOpening];
-};
+using Opening = StreamPrefix<kMaxOpening>;
 
 // One word, so that flows do not grow: 0 on a new flow; while the opening is reassembled,
 // the pointer to its buffer (heap blocks are aligned, so bit 0 is clear); otherwise bit 0
@@ -368,10 +364,7 @@ Match xmpp(uint8_t features) noexcept {
 // Frees the reassembly buffer, if any; the slot then says `phase`.
 void drop_opening(XmppSlot& s, uint8_t phase) noexcept {
   if (Opening* o = s.opening(); o != nullptr) {
-    if (o->limits != nullptr) {
-      o->limits->release(sizeof(Opening));
-    }
-    delete o;
+    Opening::release(o);
     s.set(phase);
   }
 }
@@ -379,20 +372,10 @@ void drop_opening(XmppSlot& s, uint8_t phase) noexcept {
 // Keeps an incomplete first segment for reassembly; false when the budget refuses.
 bool keep_opening(XmppSlot& s, FlowLimits* limits, std::span<const uint8_t> p,
                   uint32_t seq) noexcept {
-  if (p.size() > kMaxOpening || (limits != nullptr && !limits->reserve(sizeof(Opening)))) {
-    return false;
-  }
-  auto* o = new (std::nothrow) Opening;
+  Opening* o = Opening::start(limits, p, seq);
   if (o == nullptr) {
-    if (limits != nullptr) {
-      limits->release(sizeof(Opening));
-    }
     return false;
   }
-  o->limits = limits;
-  o->next_seq = seq + static_cast<uint32_t>(p.size());
-  o->have = static_cast<uint16_t>(p.size());
-  std::memcpy(o->data, p.data(), p.size());
   s.hold(o);
   return true;
 }
@@ -452,21 +435,15 @@ Result Xmpp::inspect(const packet::PacketView& pkt, const FlowContext& ctx,
       }
       Opening& o = *s.opening();
       // Bytes already kept (a retransmission) are skipped; a gap ends the attempt.
-      const uint32_t behind = o.next_seq - pkt.tcp_seq;
-      if (behind > o.have) {
-        return settle(Verdict::kNo, s);
+      switch (o.append(p, pkt.tcp_seq)) {
+        case Opening::Append::kOld:
+          return NeedMore{};
+        case Opening::Append::kRefused:
+          return settle(Verdict::kNo, s);
+        case Opening::Append::kAdded:
+          break;
       }
-      if (p.size() <= behind) {
-        return NeedMore{};
-      }
-      const auto fresh = p.subspan(behind);
-      if (fresh.size() > kMaxOpening - o.have) {
-        return settle(Verdict::kNo, s);
-      }
-      std::memcpy(o.data + o.have, fresh.data(), fresh.size());
-      o.have = static_cast<uint16_t>(o.have + fresh.size());
-      o.next_seq += static_cast<uint32_t>(fresh.size());
-      return settle(opening(std::string_view(o.data, o.have)), s);
+      return settle(opening(o.text()), s);
     }
     case kStream:
       if (is_tls_record(p) || (client && contains(text, "<starttls"))) {

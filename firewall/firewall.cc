@@ -79,6 +79,29 @@ struct Firewall::Impl {
   /// quota_used changed since `parts` were rendered (the counts change every second; the
   /// script is rendered again only when it is needed).
   bool stale = false;
+  /// The ruleset generation at the start of the last check that found every part present
+  /// (nullopt: none since the last install or removal, or not readable).
+  std::optional<uint32_t> verified_generation;
+  /// Whether `iptables`/`ip6tables` are the nf_tables variant (`-V` says "nf_tables"), so
+  /// that their rules advance the generation too; asked once, when first needed.
+  std::optional<bool> iptables_nft;
+
+  /// Whether the generation covers every part of this ruleset.
+  bool generation_covers_parts() {
+    for (const Part& p : parts) {
+      if (p.tool == Tool::kNft) {
+        continue;
+      }
+      if (!iptables_nft) {
+        const auto v = run({p.tool == Tool::kIp6tables ? "ip6tables" : "iptables", "-V"}, "");
+        iptables_nft = v.exit_code == 0 && v.text.find("nf_tables") != std::string::npos;
+      }
+      if (!*iptables_nft) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   void refresh() {
     if (stale) {
@@ -285,6 +308,7 @@ std::string Firewall::render() const {
 }
 
 std::variant<std::monostate, Error> Firewall::install() {
+  impl_->verified_generation.reset();
   impl_->refresh();
   // Queueing parts go last: enforcement must be in place before connections are marked.
   for (const Part& p : impl_->parts) {
@@ -305,6 +329,7 @@ std::variant<std::monostate, Error> Firewall::install() {
 }
 
 std::variant<std::monostate, Error> Firewall::remove() {
+  impl_->verified_generation.reset();
   // Queueing first, so no connection is queued while its enforcement disappears.
   std::vector<std::string> errors;
   for (Tool t : {Tool::kIptables, Tool::kIp6tables, Tool::kNft}) {
@@ -330,11 +355,21 @@ std::variant<std::monostate, Error> Firewall::remove() {
 }
 
 bool Firewall::installed() const {
-  for (const Part& p : impl_->parts) {
-    if (!impl_->part_present(p)) {
+  Impl& m = *impl_;
+  const std::optional<uint32_t> generation =
+      m.generation_covers_parts() ? m.runner->ruleset_generation() : std::nullopt;
+  if (generation && generation == m.verified_generation) {
+    return true;  // no nf_tables change since every part was last seen in place
+  }
+  m.verified_generation.reset();
+  for (const Part& p : m.parts) {
+    if (!m.part_present(p)) {
       return false;
     }
   }
+  // Read before the check: a change during it advances the generation, so the next call
+  // checks again.
+  m.verified_generation = generation;
   return true;
 }
 

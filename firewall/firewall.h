@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,6 +45,10 @@ class Runner {
   /// Runs argv[0] (looked up in /usr/sbin, /sbin, /usr/bin, /bin only) with `stdin_text`
   /// as its standard input.
   virtual Output run(const std::vector<std::string>& argv, const std::string& stdin_text) = 0;
+  /// The kernel's nf_tables ruleset generation (NFT_MSG_GETGEN): every committed nftables
+  /// change, iptables-nft's included, advances it. nullopt when it cannot be read; the
+  /// default reads nothing, so every check then reads the rules themselves.
+  virtual std::optional<uint32_t> ruleset_generation() { return std::nullopt; }
 };
 /// The real runner: posix_spawn by absolute path, no shell, a clean environment, an empty
 /// signal mask and default dispositions in the child, killed after 15 s. Sets SIGPIPE to
@@ -88,7 +93,10 @@ class Firewall {
   /// error when nothing is installed.
   std::variant<std::monostate, Error> remove();
   /// True when every part of the ruleset is present (table/chains exist and the jump
-  /// rules are in place). Reads the kernel state with `nft list` / `iptables-save`.
+  /// rules are in place). Reads the kernel state with `nft list` / `iptables-save`, unless
+  /// nothing can have changed since the last check found it whole: the ruleset generation
+  /// is the one seen then, and every part lives in nf_tables (nft, or iptables-nft; not
+  /// iptables-legacy, which the generation does not cover).
   bool installed() const;
   /// Reinstalls when installed() is false (someone flushed the table or chains). Returns
   /// true when it reinstalled.

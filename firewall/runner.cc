@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -45,6 +51,60 @@ std::string find_tool(const std::string& name) {
 /// string, stdout+stderr are captured together.
 class SystemRunner final : public Runner {
  public:
+  SystemRunner() = default;
+  ~SystemRunner() override {
+    if (nl_ >= 0) {
+      close(nl_);
+    }
+  }
+  SystemRunner(const SystemRunner&) = delete;
+  SystemRunner& operator=(const SystemRunner&) = delete;
+
+  /// One NFT_MSG_GETGEN request on a netlink socket kept open between calls; the answer
+  /// (NFT_MSG_NEWGEN) carries NFTA_GEN_ID. Bounded: a 1 s receive timeout, one datagram.
+  std::optional<uint32_t> ruleset_generation() override {
+    if (nl_ < 0) {
+      nl_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+      if (nl_ < 0) {
+        return std::nullopt;
+      }
+      const timeval tv{.tv_sec = 1, .tv_usec = 0};
+      setsockopt(nl_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    struct {
+      nlmsghdr nh;
+      nfgenmsg nf;
+    } req{};
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN);
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.nh.nlmsg_seq = ++seq_;
+    req.nf.nfgen_family = AF_UNSPEC;
+    req.nf.version = NFNETLINK_V0;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(nl_, &req, sizeof req, 0, reinterpret_cast<const sockaddr*>(&kernel),
+               sizeof kernel) != static_cast<ssize_t>(sizeof req)) {
+      return std::nullopt;
+    }
+    alignas(nlmsghdr) char buf[512];
+    for (int tries = 0; tries < 4; ++tries) {  // skip stale answers to earlier requests
+      const ssize_t n = recv(nl_, buf, sizeof buf, 0);
+      if (n < static_cast<ssize_t>(sizeof(nlmsghdr) + sizeof(nfgenmsg))) {
+        return std::nullopt;
+      }
+      const auto* nh = reinterpret_cast<const nlmsghdr*>(buf);
+      if (nh->nlmsg_len > static_cast<size_t>(n) || nh->nlmsg_seq != seq_) {
+        continue;
+      }
+      if (nh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) {
+        return std::nullopt;  // an error answer (e.g. no CAP_NET_ADMIN)
+      }
+      return gen_id(buf + sizeof(nlmsghdr) + sizeof(nfgenmsg), buf + nh->nlmsg_len);
+    }
+    return std::nullopt;
+  }
+
   Output run(const std::vector<std::string>& argv, const std::string& stdin_text) override {
     Output out;
     if (argv.empty()) {
@@ -174,6 +234,31 @@ class SystemRunner final : public Runner {
     close(out_fd);
     return finished;
   }
+
+  /// NFTA_GEN_ID (big-endian u32) among the attributes in [p, end).
+  static std::optional<uint32_t> gen_id(const char* p, const char* end) noexcept {
+    while (end - p >= static_cast<ptrdiff_t>(sizeof(nlattr))) {
+      nlattr a;
+      std::memcpy(&a, p, sizeof a);
+      if (a.nla_len < sizeof(nlattr) || a.nla_len > end - p) {
+        return std::nullopt;
+      }
+      if ((a.nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID && a.nla_len >= sizeof(nlattr) + 4) {
+        uint32_t be;
+        std::memcpy(&be, p + sizeof(nlattr), sizeof be);  // NLA_HDRLEN: 4, aligned
+        return ntohl(be);
+      }
+      const size_t step = (a.nla_len + 3u) & ~size_t{3};  // NLA_ALIGN
+      if (step > static_cast<size_t>(end - p)) {
+        return std::nullopt;
+      }
+      p += step;
+    }
+    return std::nullopt;
+  }
+
+  int nl_ = -1;
+  uint32_t seq_ = 0;
 };
 
 }  // namespace

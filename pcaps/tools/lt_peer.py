@@ -4,7 +4,11 @@
 usage: lt_peer.py --listen IP:PORT --save DIR [--torrent FILE | --magnet URI | --dht-only]
                   [--enc plain|rc4|any] [--transport tcp|utp|both] [--dht] [--lsd]
                   [--bootstrap IP:PORT,...] [--peer IP:PORT] [--time SECS] [--exit-when-done]
+                  [--user-agent UA] [--http-seed URL]
 Runs for at most --time seconds; prints progress.  All addresses are lab addresses.
+--user-agent "" keeps libtorrent's own default ("libtorrent/<version>"); --http-seed adds a
+BEP 17 (Hoffman-style) HTTP seed to the torrent (BEP 19 web seeds come from the torrent's
+url-list).
 """
 import argparse, sys, time, warnings
 warnings.simplefilter("ignore", DeprecationWarning)
@@ -18,6 +22,7 @@ ap.add_argument("--transport", default="both", choices=["tcp", "utp", "both"])
 ap.add_argument("--dht", action="store_true"); ap.add_argument("--lsd", action="store_true")
 ap.add_argument("--bootstrap", default=""); ap.add_argument("--peer")
 ap.add_argument("--time", type=float, default=40); ap.add_argument("--exit-when-done", action="store_true")
+ap.add_argument("--user-agent", default="lab-libtorrent/" + lt.__version__); ap.add_argument("--http-seed")
 a = ap.parse_args()
 
 tcp = a.transport in ("tcp", "both"); utp = a.transport in ("utp", "both")
@@ -42,8 +47,9 @@ s = {
     "announce_to_all_trackers": True, "local_service_announce_interval": 5,
     "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
                   | lt.alert.category_t.peer_notification,
-    "user_agent": "lab-libtorrent/" + lt.__version__,
 }
+if a.user_agent:
+    s["user_agent"] = a.user_agent
 ses = lt.session(s)
 h = None
 if a.torrent:
@@ -52,6 +58,8 @@ if a.torrent:
 elif a.magnet:
     p = lt.parse_magnet_uri(a.magnet); p.save_path = a.save
     h = ses.add_torrent(p)
+if h is not None and a.http_seed:
+    h.add_http_seed(a.http_seed)
 if h is not None and a.peer:
     ip, port = a.peer.rsplit(":", 1)
     time.sleep(0.5)

@@ -20,10 +20,17 @@ struct Scripted final : Classifier {
   std::optional<Match> weak;
   bool payload_only = true;
   int* released = nullptr;
+  int* release_calls = nullptr;
+  bool tcp = true;
+  bool udp = true;
+  uint16_t extra_bytes = 0;  // state beyond State (untouched)
 
   std::string_view name() const noexcept override { return nm; }
   Interest interest() const noexcept override {
-    return {.tcp = true, .udp = true, .needs_payload = payload_only, .state_bytes = sizeof(State)};
+    return {.tcp = tcp,
+            .udp = udp,
+            .needs_payload = payload_only,
+            .state_bytes = static_cast<uint16_t>(sizeof(State) + extra_bytes)};
   }
   Result inspect(const PacketView&, const FlowContext&, FlowSlot slot) noexcept override {
     auto& s = slot.as<State>();
@@ -32,6 +39,9 @@ struct Scripted final : Classifier {
   }
   std::optional<Match> give_up(const FlowContext&, FlowSlot) noexcept override { return weak; }
   void release(FlowSlot slot) noexcept override {
+    if (release_calls != nullptr) {
+      ++*release_calls;
+    }
     if (released != nullptr) {
       *released += static_cast<int>(slot.as<State>().calls);
     }
@@ -343,4 +353,66 @@ TEST_CASE("a weak guess made first never outranks dpi on a later packet", "[chai
     CHECK(st.result.app == AppId::kEdonkey);
     CHECK(st.result.evidence == Evidence::kCrossFlow);
   }
+}
+
+TEST_CASE("TCP-only and UDP-only classifiers share slot bytes, each sees only its flows",
+          "[chain]") {
+  int tcp_releases = 0;
+  int udp_releases = 0;
+  auto a = std::make_unique<Scripted>();
+  a->nm = "tcp-only";
+  a->udp = false;
+  a->extra_bytes = kFlowStateBytes - 8 - sizeof(Scripted::State);
+  a->release_calls = &tcp_releases;
+  auto b = std::make_unique<Scripted>();
+  b->nm = "udp-only";
+  b->tcp = false;
+  b->extra_bytes = a->extra_bytes;
+  b->release_calls = &udp_releases;
+  b->weak = Match{AppId::kBittorrent, Evidence::kPortGuess, kFeatureNone};
+  auto c = std::make_unique<Scripted>();  // both: 8 bytes before the shared part
+  c->nm = "both";
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  list.push_back(std::move(c));
+  Chain chain(std::move(list), Budget{});  // 8 + 2 * 120 bytes would not fit one after another
+
+  ChainFlowState st;
+  FlowContext ctx;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_tcp({}, "data")), ctx, st));
+  chain.finish(ctx, st);
+  // The UDP-only classifier's give_up (a port guess) and release never saw the TCP flow.
+  CHECK(st.result.app == AppId::kUnknown);
+  CHECK(tcp_releases == 1);
+  CHECK(udp_releases == 0);
+
+  ChainFlowState udp;
+  CHECK_FALSE(chain.inspect(view_of(t::ipv4_udp({}, "data")), ctx, udp));
+  chain.finish(ctx, udp);
+  CHECK(udp.result.app == AppId::kBittorrent);
+  CHECK(chain.classifier_name(udp.result.classifier) == "udp-only");
+  CHECK(tcp_releases == 1);
+  CHECK(udp_releases == 1);
+}
+
+TEST_CASE("a generic carrier on the same packet does not displace a specific guess",
+          "[chain][evidence]") {
+  auto a = std::make_unique<Scripted>();
+  a->nm = "hint";
+  a->answers = {Match{AppId::kBittorrent, Evidence::kCrossFlow, kFeatureFileTransfer}};
+  auto b = std::make_unique<Scripted>();
+  b->nm = "carrier";
+  b->answers = {Match{AppId::kHttp, Evidence::kDpi, kFeatureNone}};
+  std::vector<std::unique_ptr<Classifier>> list;
+  list.push_back(std::move(a));
+  list.push_back(std::move(b));
+  Chain chain(std::move(list), Budget{});
+  ChainFlowState st;
+  FlowContext ctx;
+  CHECK(chain.inspect(view_of(t::ipv4_tcp({}, "GET / HTTP/1.1\r\n\r\n")), ctx, st));
+  CHECK(st.result.app == AppId::kBittorrent);
+  CHECK(st.result.evidence == Evidence::kCrossFlow);
+  CHECK(st.result.features == kFeatureFileTransfer);
+  CHECK(chain.classifier_name(st.result.classifier) == "hint");
 }

@@ -519,6 +519,85 @@ TEST_CASE("installed() compares owned rule counts; a failing tool is an error va
             "process rule"));
 }
 
+namespace {
+/// A FakeRunner whose kernel reports a ruleset generation.
+class GenerationRunner final : public Runner {
+ public:
+  FakeRunner tools;
+  std::optional<uint32_t> generation = 7;
+  Output run(const std::vector<std::string>& argv, const std::string& input) override {
+    return tools.run(argv, input);
+  }
+  std::optional<uint32_t> ruleset_generation() override { return generation; }
+};
+}  // namespace
+
+TEST_CASE("installed() reads the rules again only when the ruleset generation moved",
+          "[firewall]") {
+  const auto c = load("version: 1\n");
+  auto runner = std::make_unique<GenerationRunner>();
+  GenerationRunner* fake = runner.get();
+  SECTION("nftables only") {
+    auto fw = Firewall::create_for_plan(*c, Plan::kNftables, std::move(runner));
+    fake->tools.answers["nft list"] =
+        Runner::Output{0, render_parts(*c, Plan::kNftables)[0].script};
+    CHECK(fw->installed());
+    const size_t after_first = fake->tools.calls.size();
+    CHECK(after_first == 1);
+    CHECK(fw->installed());  // same generation: nothing run
+    CHECK(fake->tools.calls.size() == after_first);
+    // Someone flushed the table: the generation moves, and the check sees it.
+    fake->generation = 8;
+    fake->tools.answers["nft list"] = Runner::Output{1, "Error: No such file or directory"};
+    CHECK_FALSE(fw->installed());
+    CHECK_FALSE(fw->installed());  // a failed check is never remembered as good
+    CHECK(fake->tools.calls.size() == after_first + 2);
+    // Our own install moves the generation too; the next check reads the rules.
+    fake->tools.answers["nft list"] =
+        Runner::Output{0, render_parts(*c, Plan::kNftables)[0].script};
+    REQUIRE(std::holds_alternative<std::monostate>(fw->install()));
+    const size_t after_install = fake->tools.calls.size();
+    CHECK(fw->installed());
+    CHECK(fake->tools.calls.size() == after_install + 1);
+  }
+  SECTION("no generation (not readable): every check reads the rules") {
+    fake->generation.reset();
+    auto fw = Firewall::create_for_plan(*c, Plan::kNftables, std::move(runner));
+    fake->tools.answers["nft list"] =
+        Runner::Output{0, render_parts(*c, Plan::kNftables)[0].script};
+    CHECK(fw->installed());
+    CHECK(fw->installed());
+    CHECK(fake->tools.calls.size() == 2);
+  }
+  SECTION("iptables rules count only when iptables is the nf_tables variant") {
+    const auto parts = render_parts(*c, Plan::kNftablesIptablesQueue);
+    for (const auto& part : parts) {  // every part present, as its own tool lists it
+      const char* lister = part.tool == Tool::kNft        ? "nft list"
+                           : part.tool == Tool::kIptables ? "iptables-save"
+                                                          : "ip6tables-save";
+      std::string listing = part.script;  // as a listing shows it: inserted jumps appended
+      for (size_t at = listing.find("\n-I "); at != std::string::npos;
+           at = listing.find("\n-I ", at + 1)) {
+        listing[at + 2] = 'A';
+      }
+      fake->tools.answers[lister] = Runner::Output{0, listing};
+    }
+    const bool legacy = GENERATE(false, true);
+    const std::string variant = legacy ? "legacy" : "nf_tables";
+    fake->tools.answers["iptables -V"] = Runner::Output{0, "iptables v1.8.9 (" + variant + ")\n"};
+    fake->tools.answers["ip6tables -V"] = Runner::Output{0, "ip6tables v1.8.9 (" + variant + ")\n"};
+    auto fw = Firewall::create_for_plan(*c, Plan::kNftablesIptablesQueue, std::move(runner));
+    REQUIRE(fw->installed());
+    const size_t first = fake->tools.calls.size();
+    REQUIRE(fw->installed());
+    if (legacy) {
+      CHECK(fake->tools.calls.size() > first);  // the generation does not cover them
+    } else {
+      CHECK(fake->tools.calls.size() == first);
+    }
+  }
+}
+
 TEST_CASE("ownership parsing ignores foreign rules", "[firewall]") {
   const std::string save =
       "*filter\n:IMGUARD-ENFORCE - [0:0]\n:OTHER - [0:0]\n"
