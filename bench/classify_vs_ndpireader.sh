@@ -6,17 +6,23 @@
 #          one file each), given to imguard as arguments and to ndpiReader as a playlist.
 # Rounds are interleaved (big pair, small pair; the order inside each pair alternates), so
 # machine noise hits both programs alike; the ratio is computed per round (paired) and the
-# median is reported. Wall time of the whole process (setup included) for both programs.
+# median is reported. Times are of the whole process (setup included) for both programs.
 # Then the bytes per undecided and per decided flow (build/bench/flow_memory).
 #
-#   bench/classify_vs_ndpireader.sh [--runs N] [--replicas N] [--small-replicas N] [PCAP...]
+# Both the wall time and the CPU time (user + system, all threads) of each process are
+# measured: on this shared machine the wall time follows the load, the CPU time much less.
+# --baseline BIN times another imguard binary (e.g. main's) in the same rounds, paired.
+#
+#   bench/classify_vs_ndpireader.sh [--runs N] [--replicas N] [--small-replicas N]
+#                                   [--baseline BIN] [PCAP...]
 # Without PCAPs it uses every bundled capture under pcaps/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=7 replicas=30 small_replicas=10
+runs=7 replicas=30 small_replicas=10 baseline=
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
+    --baseline) baseline=$(realpath "$2"); shift 2 ;;
     --replicas) replicas=$2; shift 2 ;;
     --small-replicas) small_replicas=$2; shift 2 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
@@ -41,33 +47,53 @@ small=("$work"/small/*.pcap)
 printf '%s\n' "${small[@]}" >"$work/playlist"
 echo "big:   ${#inputs[@]} captures x $replicas replicas in one file = $big_pk packets, $big_ipb IP bytes"
 echo "small: $small_n files (${#inputs[@]} captures x $small_replicas) = $small_pk packets, $small_ipb IP bytes"
-echo "imguard classify uses $(nproc) engine(s) (one per CPU); ndpiReader one thread (-n is ignored for files)"
+echo "imguard classify: up to $(nproc) engine(s) (one per CPU, one per 2 MiB of input); ndpiReader one thread (-n is ignored for files)"
 
-now() { date +%s%N; }
-timed() { local t; t=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t )); }
-ig_big=() nd_big=() ig_small=() nd_small=()
+# One line "WALL_NS CPU_NS" per measurement, appended to $work/<name>.
+timed() { local out=$1; shift; /usr/bin/python3 bench/timed.py "$@" >>"$work/$out"; }
+ig_big() { timed "$1" "$2" classify --format jsonl "$big"; }
+ig_small() { timed "$1" "$2" classify --format jsonl "${small[@]}"; }
+nd_big() { timed nd_big ndpiReader -q -i "$big"; }
+nd_small() { timed nd_small ndpiReader -q -i "$work/playlist"; }
+read -r load_before _ </proc/loadavg
 for ((i = 0; i <= runs; i++)); do   # run 0 is a warm-up
   if ((i % 2 == 0)); then
-    a=$(timed "$imguard" classify --format jsonl "$big"); b=$(timed ndpiReader -q -i "$big")
-    c=$(timed "$imguard" classify --format jsonl "${small[@]}"); d=$(timed ndpiReader -q -i "$work/playlist")
+    ig_big ig_big "$imguard"; [ -z "$baseline" ] || ig_big base_big "$baseline"; nd_big
+    ig_small ig_small "$imguard"; [ -z "$baseline" ] || ig_small base_small "$baseline"; nd_small
   else
-    b=$(timed ndpiReader -q -i "$big"); a=$(timed "$imguard" classify --format jsonl "$big")
-    d=$(timed ndpiReader -q -i "$work/playlist"); c=$(timed "$imguard" classify --format jsonl "${small[@]}")
+    nd_big; [ -z "$baseline" ] || ig_big base_big "$baseline"; ig_big ig_big "$imguard"
+    nd_small; [ -z "$baseline" ] || ig_small base_small "$baseline"; ig_small ig_small "$imguard"
   fi
-  if [ "$i" -gt 0 ]; then ig_big+=("$a"); nd_big+=("$b"); ig_small+=("$c"); nd_small+=("$d"); fi
+  if [ "$i" -eq 0 ]; then rm -f "$work"/ig_* "$work"/nd_* "$work"/base_*; fi
 done
-/usr/bin/python3 - "$big_pk" "$small_pk" "${ig_big[*]}" "${nd_big[*]}" "${ig_small[*]}" "${nd_small[*]}" <<'PY'
-import statistics, sys
-big_pk, small_pk = int(sys.argv[1]), int(sys.argv[2])
-ig_big, nd_big, ig_small, nd_small = ([int(x) / 1e9 for x in a.split()] for a in sys.argv[3:7])
-print(f"{'':24} {'median s':>9} {'kpkt/s':>9}")
-for name, pk, ig, nd in (("big", big_pk, ig_big, nd_big), ("small", small_pk, ig_small, nd_small)):
-    for who, t in (("imguard classify", ig), ("ndpiReader", nd)):
-        m = statistics.median(t)
-        print(f"{name + ' ' + who:24} {m:9.3f} {pk / m / 1e3:9.1f}")
-for name, ig, nd in (("big capture", ig_big, nd_big), ("many small files", ig_small, nd_small)):
-    r = [y / x for x, y in zip(ig, nd)]   # same packets: packets/s ratio = time ratio
-    print(f"packets/s ratio imguard/ndpiReader, {name}: median {statistics.median(r):.2f} "
-          f"(min {min(r):.2f}, max {max(r):.2f}, {len(r)} paired rounds; goal >= 2)")
+read -r load_after _ </proc/loadavg
+/usr/bin/python3 - "$work" "$big_pk" "$small_pk" "$load_before" "$load_after" <<'PY'
+import os, statistics, sys
+work, big_pk, small_pk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def load(name):
+    path = os.path.join(work, name)
+    if not os.path.exists(path):
+        return None
+    rows = [tuple(int(x) / 1e9 for x in line.split()) for line in open(path)]
+    return [r[0] for r in rows], [r[1] for r in rows]   # wall, cpu
+print(f"load average (1 min): {sys.argv[4]} before, {sys.argv[5]} after")
+print(f"{'':26} {'wall s':>8} {'kpkt/s':>8} {'cpu s':>8}   (medians)")
+for name, pk in (("big", big_pk), ("small", small_pk)):
+    for who, key in (("imguard", "ig"), ("baseline", "base"), ("ndpiReader", "nd")):
+        m = load(f"{key}_{name}")
+        if m:
+            w, c = statistics.median(m[0]), statistics.median(m[1])
+            print(f"{name + ' ' + who:26} {w:8.3f} {pk / w / 1e3:8.1f} {c:8.3f}")
+def ratios(label, a, b):
+    # Same packets: packets/s ratio = time ratio; paired per round.
+    for kind, i in (("wall", 0), ("cpu", 1)):
+        r = [y / x for x, y in zip(a[i], b[i])]
+        print(f"{label} ({kind}): median {statistics.median(r):.2f} "
+              f"(min {min(r):.2f}, max {max(r):.2f}, {len(r)} paired rounds)")
+for name, label in (("big", "big capture"), ("small", "many small files")):
+    ig, nd, base = load(f"ig_{name}"), load(f"nd_{name}"), load(f"base_{name}")
+    ratios(f"packets/s ratio imguard/ndpiReader, {label}; goal >= 2", ig, nd)
+    if base:
+        ratios(f"speed-up imguard/baseline, {label}", ig, base)
 PY
 "$memory"

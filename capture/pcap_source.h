@@ -44,10 +44,12 @@ class PcapSource {
   std::string link_type_name() const;
 
  private:
-  PcapSource(pcap* handle, int link_type) noexcept : handle_(handle), link_type_(link_type) {}
+  PcapSource(pcap* handle, int link_type, std::unique_ptr<char[]> buffer) noexcept
+      : handle_(handle), link_type_(link_type), buffer_(std::move(buffer)) {}
 
   pcap* handle_;
   int link_type_;
+  std::unique_ptr<char[]> buffer_;  // the stdio buffer of the file handle_ reads
   std::string error_;
 };
 

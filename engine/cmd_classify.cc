@@ -46,8 +46,13 @@ int cmd_classify(const ClassifyOptions& options) {
   // Without --config the built-in policy still resolves which end is local, so
   // `serving` means the same as under a policy; only the policy fields are left out.
   const policy::Config* decide_under = policy ? policy.get() : &builtin;
+  // The process exits right after the files: its exit frees the engines' memory faster
+  // than tearing them down would.
+  FilesOptions run;
+  run.jobs = options.jobs;
+  run.after = EnginesAfterRun::kKeepUntilExit;
   const std::string setup_error =
-      analyze_files(files, config, decide_under, options.jobs, [&](FileReport& rep) {
+      analyze_files(files, config, decide_under, run, [&](FileReport& rep) {
         if (!rep.error.empty()) {
           std::fprintf(stderr, "imguard classify: %s\n", rep.error.c_str());
           rc = 1;

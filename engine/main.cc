@@ -42,8 +42,9 @@ int run(int argc, char** argv) {
   c->add_option("--udp-budget", classify.udp_budget, "UDP payload packets inspected per flow")
       ->check(CLI::Range(1, 1000));
   c->add_option("--jobs,-j", classify.jobs,
-                "files analysed in parallel, each with its own engine (0: one per CPU); "
-                "the output is the same for any value")
+                "most files analysed in parallel, each with its own engine (0: one per "
+                "CPU; one engine more per 2 MiB of input); the output is the same for any "
+                "value")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   c->callback([&] {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -65,6 +66,19 @@ class ReadAhead {
     changed_.notify_all();
     return b;
   }
+  /// Gives a used batch back, so that its buffers are filled again rather than allocated
+  /// (a batch is ~150 KB: fresh ones cost the reader reallocations and page faults).
+  void recycle(Batch&& b) noexcept {
+    b.bytes.clear();
+    b.items.clear();
+    const std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.size() < kBatchesAhead) {
+      try {
+        spare_.push_back(std::move(b));
+      } catch (const std::bad_alloc&) {  // the batch is freed instead
+      }
+    }
+  }
   /// The source's error message; valid once a kError item was returned.
   const std::string& error() const noexcept { return error_; }
 
@@ -78,6 +92,10 @@ class ReadAhead {
     ready_.push_back(std::move(b));
     changed_.notify_all();
     b = Batch{};
+    if (!spare_.empty()) {
+      b = std::move(spare_.back());
+      spare_.pop_back();
+    }
     return true;
   }
 
@@ -127,6 +145,7 @@ class ReadAhead {
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<Batch> ready_;
+  std::vector<Batch> spare_;  // batches given back, empty, with their capacity
   bool stop_ = false;
   std::string error_;   // written before the kError item is handed over
   std::thread thread_;  // last: starts once the members above exist
@@ -185,7 +204,7 @@ FileReport OfflineEngine::analyze(const std::string& path, const policy::Config*
   if (::stat(path.c_str(), &st) == 0 && st.st_size >= read_ahead_bytes_) {
     ReadAhead reader(*source);
     for (bool more = true; more;) {
-      const Batch b = reader.next();
+      Batch b = reader.next();
       for (const Item& it : b.items) {
         const auto l3 = std::span<const uint8_t>(b.bytes).subspan(it.offset, it.length);
         if (!step(it.status, it.why, l3, it.ts, it.src_mac, reader.error())) {
@@ -193,6 +212,7 @@ FileReport OfflineEngine::analyze(const std::string& path, const policy::Config*
           break;
         }
       }
+      reader.recycle(std::move(b));
     }
   } else {
     capture::Frame frame;
@@ -226,32 +246,69 @@ FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
   return engine->analyze(path, policy);
 }
 
+unsigned engines_for(const std::vector<std::string>& paths, const FilesOptions& options) {
+  size_t n = std::min<size_t>(
+      options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency()),
+      paths.size());
+  if (options.bytes_per_engine > 0) {
+    int64_t bytes = 0;
+    for (const auto& p : paths) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0) {
+        bytes += st.st_size;
+      }
+    }
+    n = std::min(n, static_cast<size_t>(1 + bytes / options.bytes_per_engine));
+  }
+  return static_cast<unsigned>(std::max<size_t>(n, 1));
+}
+
+namespace {
+
+/// Engines handed over by EnginesAfterRun::kKeepUntilExit: deliberately never destroyed.
+void keep_until_exit(std::vector<std::unique_ptr<OfflineEngine>>& engines) {
+  static std::mutex mu;
+  static auto* kept = new std::vector<std::unique_ptr<OfflineEngine>>();
+  const std::lock_guard<std::mutex> lock(mu);
+  for (auto& e : engines) {
+    kept->push_back(std::move(e));
+  }
+  engines.clear();
+}
+
+}  // namespace
+
 std::string analyze_files(const std::vector<std::string>& paths, const Analyzer::Config& config,
-                          const policy::Config* policy, unsigned jobs,
+                          const policy::Config* policy, const FilesOptions& options,
                           const std::function<void(FileReport&)>& emit) {
   if (paths.empty()) {
     return {};
   }
-  if (jobs == 0) {
-    jobs = std::max(1u, std::thread::hardware_concurrency());
-  }
-  jobs = static_cast<unsigned>(std::min<size_t>(jobs, paths.size()));
+  const unsigned jobs = engines_for(paths, options);
+  std::vector<std::unique_ptr<OfflineEngine>> engines(jobs);  // slot w: worker w's engine
+  auto finish = [&] {
+    if (options.after == EnginesAfterRun::kKeepUntilExit) {
+      keep_until_exit(engines);
+    }
+  };
   if (jobs == 1) {
     std::string error;
-    auto engine = OfflineEngine::create(config, error);
-    if (!engine) {
+    engines[0] = OfflineEngine::create(config, error);
+    if (!engines[0]) {
       return error;
     }
     for (const auto& p : paths) {
-      FileReport rep = engine->analyze(p, policy);
+      FileReport rep = engines[0]->analyze(p, policy);
       emit(rep);
     }
+    finish();
     return {};
   }
-  // Each worker builds its engine (nDPI's setup is most of a small run, so they build in
-  // parallel), then takes the next file in command-line order; this thread prints report
-  // i once it is done, so memory holds at most the reports that finished ahead of it. A
-  // worker whose engine cannot be built leaves the files to the others.
+  // Each worker builds its engine (nDPI's tables are built by the first and shared by the
+  // others, which wait for them), then takes the next file in command-line order; this
+  // thread prints report i once it is done, so memory holds at most the reports that
+  // finished ahead of it. A worker whose engine cannot be built leaves the files to the
+  // others.
   std::vector<std::optional<FileReport>> done(paths.size());
   std::mutex mu;
   std::condition_variable ready;
@@ -260,9 +317,10 @@ std::string analyze_files(const std::vector<std::string>& paths, const Analyzer:
   std::string setup_error;
   std::vector<std::thread> workers;
   for (unsigned w = 0; w < jobs; ++w) {
-    workers.emplace_back([&] {
+    workers.emplace_back([&, w] {
       std::string error;
-      auto engine = OfflineEngine::create(config, error);
+      auto& engine = engines[w];
+      engine = OfflineEngine::create(config, error);
       if (!engine) {
         const std::lock_guard<std::mutex> lock(mu);
         setup_error = error;
@@ -309,6 +367,7 @@ std::string analyze_files(const std::vector<std::string>& paths, const Analyzer:
     throw;
   }
   join();
+  finish();
   const std::lock_guard<std::mutex> lock(mu);
   return alive == 0 ? setup_error : std::string{};
 }

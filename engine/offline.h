@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,12 +45,38 @@ class OfflineEngine {
 FileReport analyze_pcap(const std::string& path, const Analyzer::Config& config,
                         const policy::Config* policy = nullptr);
 
-/// Analyses `paths` with up to `jobs` engines in parallel threads (0: one per CPU) and
-/// hands each report to `emit` on the calling thread, in the order of `paths`, as soon as
-/// it and all before it are done. The output is the same for any `jobs`. Setup errors
-/// (no engine could be built) are returned; per-file errors are in the reports.
+/// What analyze_files() does with its engines once the files are done.
+enum class EnginesAfterRun {
+  kFree,  ///< destroyed before it returns
+  /// kept, unreachable, until the process exits: for a command that exits next. Tearing
+  /// down nDPI's tables and the flow tables costs a tiny file's run about a quarter of its
+  /// CPU, and the process's exit returns that memory at once.
+  kKeepUntilExit,
+};
+
+/// How analyze_files() spreads the files over engines.
+struct FilesOptions {
+  /// At most this many engines, each in a thread of its own (0: one per CPU).
+  unsigned jobs = 0;
+  /// One engine more for each this many bytes of input (0: as many as `jobs` and the
+  /// number of files allow). An engine costs a thread, a flow table and a copy of nDPI's
+  /// module (~1 ms of CPU with nDPI's tables shared, SharedTables in the nDPI adapter):
+  /// a few small files are done before a second engine would be ready.
+  int64_t bytes_per_engine = int64_t{2} << 20;
+  EnginesAfterRun after = EnginesAfterRun::kFree;
+};
+
+/// How many engines analyze_files() builds for `paths` under `options`: at least one, at
+/// most `jobs` and one per file.
+unsigned engines_for(const std::vector<std::string>& paths, const FilesOptions& options);
+
+/// Analyses `paths` with engines_for() engines in parallel threads and hands each report
+/// to `emit` on the calling thread, in the order of `paths`, as soon as it and all before
+/// it are done. Each engine starts on the next file as soon as it is built, while the
+/// others are still being built. The output is the same for any options. Setup errors (no
+/// engine could be built) are returned; per-file errors are in the reports.
 std::string analyze_files(const std::vector<std::string>& paths, const Analyzer::Config& config,
-                          const policy::Config* policy, unsigned jobs,
+                          const policy::Config* policy, const FilesOptions& options,
                           const std::function<void(FileReport&)>& emit);
 
 }  // namespace imguard::engine

@@ -3,20 +3,24 @@
 // present). The only file in imguard that includes nDPI.
 #include "classifiers/ndpi/ndpi_classifier.h"
 
-#include <atomic>
+#include <malloc.h>
 #include <cctype>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <string_view>
 #include <vector>
 
 #include "classifiers/signatures.h"
 
-// The module struct is visible only with NDPI_LIB_COMPILATION. It is read for one purpose:
+// The module struct is visible only with NDPI_LIB_COMPILATION. It is read for two purposes:
 // reset() empties the caches nDPI fills from earlier flows (BitTorrent peers, STUN and
-// Teams endpoints, TLS certificates, ...), which ndpi_api.h offers no call for. The layout
-// is checked against the library when the module is made (layout_matches()); on a
-// mismatch reset() rebuilds the module instead, which is correct but ~100 ms slower.
+// Teams endpoints, TLS certificates, ...), which ndpi_api.h offers no call for, and the
+// modules alive at a time share nDPI's read-only tables (SharedTables). The layout is
+// checked against the library when the first module is made (layout_matches()); on a
+// mismatch every module is built in full and reset() rebuilds it, which is correct but
+// ~25 ms of CPU slower each.
 #define NDPI_LIB_COMPILATION
 extern "C" {
 #include <ndpi/ndpi_api.h>
@@ -154,21 +158,12 @@ std::string lower(const char* s) {
   return out;
 }
 
-ndpi_detection_module_struct* new_module() noexcept {
-  // The first ndpi_init_detection_module() initialises libgcrypt, which is not
-  // thread-safe (two threads making their first modules at once end in an abort inside
-  // libgcrypt). The first module is made alone; later ones find libgcrypt initialised and
-  // may be made in parallel.
-  static std::mutex first;
-  static std::atomic<bool> initialised{false};
-  ndpi_detection_module_struct* mod = nullptr;
-  if (initialised.load(std::memory_order_acquire)) {
-    mod = ndpi_init_detection_module(ndpi_no_prefs);
-  } else {
-    const std::lock_guard lock(first);
-    mod = ndpi_init_detection_module(ndpi_no_prefs);
-    initialised.store(true, std::memory_order_release);
-  }
+/// A module built in full. Called only under SharedTables' lock, which also keeps the
+/// first ndpi_init_detection_module() to one thread: it initialises libgcrypt, which is not
+/// thread-safe (two threads making their first modules at once end in an abort inside
+/// libgcrypt).
+ndpi_detection_module_struct* init_module() noexcept {
+  ndpi_detection_module_struct* mod = ndpi_init_detection_module(ndpi_no_prefs);
   if (mod == nullptr) {
     return nullptr;
   }
@@ -220,13 +215,100 @@ void clear_caches(ndpi_detection_module_struct* mod) noexcept {
   }
 }
 
+/// What ndpi_init_detection_module() + ndpi_finalize_initialization() build, once for all
+/// the modules alive at a time. Almost all of a module's setup (~25 ms of CPU here, most
+/// of it inserting nDPI's IP lists into its patricia trees and building its host-name
+/// automata) makes tables that detection only reads: the patricia trees, the Aho-Corasick
+/// automata, the default-port trees, the protocol defaults. A module made by copying the
+/// struct of a pristine module (one that never sees a packet) shares those tables and
+/// owns everything detection writes: the struct itself (the current packet, counters,
+/// preferences) and the caches, which nDPI 4.2 creates on first use and which are NULL in
+/// the pristine module. Read-only sharing is safe across threads: nDPI 4.2's lookups
+/// (ac_automata_search, ndpi_patricia_search_best/exact, ndpi_tfind) write only to the
+/// caller's match state and the stack (checked in libndpi.so.4.2's code). The copy is
+/// made only when layout_matches() says the struct compiled here is the library's.
+class SharedTables {
+ public:
+  /// A module for one classifier: a copy sharing the tables of the modules alive now
+  /// (`tables` is set), or, when the struct layout is not known here, a module of its own
+  /// (`tables` stays empty). nullptr when nDPI cannot be initialised.
+  static ndpi_detection_module_struct* new_module(
+      std::shared_ptr<const SharedTables>& tables) noexcept {
+    static std::mutex mu;
+    static std::weak_ptr<const SharedTables> live;  // the tables of the modules alive now
+    const std::lock_guard lock(mu);
+    std::shared_ptr<const SharedTables> t = live.lock();
+    if (!t) {
+      ndpi_detection_module_struct* pristine = init_module();
+      if (pristine == nullptr || !layout_matches(pristine)) {
+        return pristine;  // a module of its own (or none)
+      }
+      t = make_shared_nothrow(pristine);
+      if (!t) {
+        ndpi_exit_detection_module(pristine);
+        return nullptr;
+      }
+      live = t;
+    }
+    auto* copy = static_cast<ndpi_detection_module_struct*>(ndpi_malloc(t->bytes_));
+    if (copy == nullptr) {
+      return nullptr;
+    }
+    std::memcpy(copy, t->pristine_, t->bytes_);
+    tables = std::move(t);
+    return copy;
+  }
+
+  /// Frees a module new_module() made: a copy frees its caches and its struct, never the
+  /// shared tables (the last SharedTables reference frees those).
+  static void free_module(ndpi_detection_module_struct* mod,
+                          std::shared_ptr<const SharedTables>& tables) noexcept {
+    if (mod == nullptr) {
+      return;
+    }
+    if (tables) {
+      clear_caches(mod);
+      ndpi_free(mod);
+      tables.reset();
+    } else {
+      ndpi_exit_detection_module(mod);
+    }
+  }
+
+  ~SharedTables() { ndpi_exit_detection_module(pristine_); }
+  SharedTables(const SharedTables&) = delete;
+  SharedTables& operator=(const SharedTables&) = delete;
+
+ private:
+  // The library allocates the struct with ndpi_calloc (malloc): its usable size covers the
+  // library's own sizeof, so the copy holds all of it even if this header's struct were
+  // shorter than the library's.
+  explicit SharedTables(ndpi_detection_module_struct* pristine) noexcept
+      : pristine_(pristine), bytes_(malloc_usable_size(pristine)) {}
+  static std::shared_ptr<const SharedTables> make_shared_nothrow(
+      ndpi_detection_module_struct* pristine) noexcept {
+    try {
+      return std::shared_ptr<const SharedTables>(new SharedTables(pristine));
+    } catch (const std::bad_alloc&) {
+      return nullptr;
+    }
+  }
+
+  ndpi_detection_module_struct* pristine_;  // never given a packet
+  size_t bytes_;
+};
+
 class NdpiClassifier final : public Classifier {
  public:
-  NdpiClassifier(ndpi_detection_module_struct* mod, std::shared_ptr<const Signatures> sigs)
-      : mod_(mod), sigs_(std::move(sigs)), clearable_(layout_matches(mod)) {
+  NdpiClassifier(ndpi_detection_module_struct* mod, std::shared_ptr<const SharedTables> tables,
+                 std::shared_ptr<const Signatures> sigs)
+      : mod_(mod),
+        tables_(std::move(tables)),
+        sigs_(std::move(sigs)),
+        clearable_(tables_ != nullptr) {
     build_app_map();
   }
-  ~NdpiClassifier() override { ndpi_exit_detection_module(mod_); }
+  ~NdpiClassifier() override { SharedTables::free_module(mod_, tables_); }
   NdpiClassifier(const NdpiClassifier&) = delete;
   NdpiClassifier& operator=(const NdpiClassifier&) = delete;
 
@@ -324,12 +406,15 @@ class NdpiClassifier final : public Classifier {
     }
     // Unknown layout: a new module is the only state known to be clean. The protocol ids
     // of one nDPI build are fixed, so the app map stays valid.
-    ndpi_detection_module_struct* fresh = new_module();
+    std::shared_ptr<const SharedTables> tables;
+    ndpi_detection_module_struct* fresh = SharedTables::new_module(tables);
     if (fresh == nullptr) {
       return false;
     }
-    ndpi_exit_detection_module(mod_);
+    SharedTables::free_module(mod_, tables_);
     mod_ = fresh;
+    tables_ = std::move(tables);
+    clearable_ = tables_ != nullptr;
     return true;
   }
 
@@ -424,8 +509,9 @@ class NdpiClassifier final : public Classifier {
   }
 
   ndpi_detection_module_struct* mod_;
+  std::shared_ptr<const SharedTables> tables_;  // set when mod_ is a copy sharing them
   std::shared_ptr<const Signatures> sigs_;
-  bool clearable_;  // layout_matches(): reset() may clear the caches in place
+  bool clearable_;  // the layout is known (mod_ is a copy): reset() clears the caches in place
   std::vector<AppId> by_id_;
 };
 
@@ -433,12 +519,13 @@ class NdpiClassifier final : public Classifier {
 
 std::unique_ptr<Classifier> make_ndpi_classifier(std::shared_ptr<const Signatures> sigs,
                                                  std::string& error) {
-  ndpi_detection_module_struct* mod = new_module();
+  std::shared_ptr<const SharedTables> tables;
+  ndpi_detection_module_struct* mod = SharedTables::new_module(tables);
   if (mod == nullptr) {
     error = "nDPI: ndpi_init_detection_module failed (out of memory?)";
     return nullptr;
   }
-  return std::make_unique<NdpiClassifier>(mod, std::move(sigs));
+  return std::make_unique<NdpiClassifier>(mod, std::move(tables), std::move(sigs));
 }
 
 size_t ndpi_flow_bytes() noexcept {

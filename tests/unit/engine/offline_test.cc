@@ -3,8 +3,11 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/offline.h"
@@ -40,10 +43,24 @@ std::string jsonl(const FileReport& rep, const imguard::policy::Config& policy) 
 std::vector<std::string> run(const std::vector<std::string>& paths, unsigned jobs,
                              const imguard::policy::Config& policy) {
   std::vector<std::string> out;
-  const std::string err = analyze_files(paths, Analyzer::Config{}, &policy, jobs,
+  FilesOptions options;
+  options.jobs = jobs;
+  options.bytes_per_engine = 0;  // as many engines as asked for, whatever the files' sizes
+  const std::string err = analyze_files(paths, Analyzer::Config{}, &policy, options,
                                         [&](FileReport& r) { out.push_back(jsonl(r, policy)); });
   REQUIRE(err.empty());
   return out;
+}
+
+/// One file analysed twice by one engine: read inline, then read ahead on a thread.
+std::pair<FileReport, FileReport> inline_then_read_ahead(OfflineEngine& engine,
+                                                         const std::string& path,
+                                                         const imguard::policy::Config& policy) {
+  engine.set_read_ahead_bytes(int64_t{1} << 40);
+  FileReport inline_read = engine.analyze(path, &policy);
+  engine.set_read_ahead_bytes(0);
+  FileReport read_ahead = engine.analyze(path, &policy);
+  return {std::move(inline_read), std::move(read_ahead)};
 }
 
 struct Sink final : FlowSink {
@@ -132,7 +149,8 @@ TEST_CASE("a missing file is an error in its report, the next file is still anal
   std::vector<FileReport> reps;
   const std::string err =
       analyze_files({"/nonexistent/x.pcap", pcap("background/dns.pcap")}, Analyzer::Config{},
-                    &policy, 2, [&](FileReport& r) { reps.push_back(std::move(r)); });
+                    &policy, FilesOptions{.jobs = 2, .bytes_per_engine = 0},
+                    [&](FileReport& r) { reps.push_back(std::move(r)); });
   CHECK(err.empty());
   REQUIRE(reps.size() == 2);
   CHECK_FALSE(reps[0].error.empty());
@@ -147,11 +165,8 @@ TEST_CASE("reading a file ahead on its own thread gives the same report", "[offl
   REQUIRE(engine);
   for (const char* f : {"bittorrent/libtorrent-utp-dht.pcap", "background/http-sll.pcap",
                         "regression/tcp-after-close.pcap"}) {
-    engine->set_read_ahead_bytes(int64_t{1} << 40);
-    const std::string inline_read = jsonl(engine->analyze(pcap(f), &policy), policy);
-    engine->set_read_ahead_bytes(0);
-    const std::string read_ahead = jsonl(engine->analyze(pcap(f), &policy), policy);
-    CHECK(read_ahead == inline_read);
+    const auto [inline_read, read_ahead] = inline_then_read_ahead(*engine, pcap(f), policy);
+    CHECK(jsonl(read_ahead, policy) == jsonl(inline_read, policy));
   }
   // A damaged file: the same flows before the damage, the same error.
   const std::string cut = "/tmp/imguard-offline-test-" + std::to_string(::getpid()) + ".pcap";
@@ -166,14 +181,99 @@ TEST_CASE("reading a file ahead on its own thread gives the same report", "[offl
     std::fwrite(head.data(), 1, head.size(), out);
     std::fclose(out);
   }
-  engine->set_read_ahead_bytes(int64_t{1} << 40);
-  const FileReport a = engine->analyze(cut, &policy);
-  engine->set_read_ahead_bytes(0);
-  const FileReport b = engine->analyze(cut, &policy);
+  const auto [a, b] = inline_then_read_ahead(*engine, cut, policy);
   std::remove(cut.c_str());
   CHECK_FALSE(a.error.empty());
   CHECK(b.error == a.error);
   CHECK(jsonl(b, policy) == jsonl(a, policy));
   const FileReport missing = engine->analyze("/nonexistent/y.pcap", &policy);
   CHECK_FALSE(missing.error.empty());
+}
+
+TEST_CASE("engines running at once, sharing nDPI's tables, print what one engine prints",
+          "[offline]") {
+  // Every bundled capture, twice: two engines (two nDPI modules copied from one set of
+  // tables, in two threads) against one.
+  const auto policy = imguard::policy::default_config();
+  std::vector<std::string> paths;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(pcap(""))) {
+    if (e.path().extension() == ".pcap") {
+      paths.push_back(e.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  REQUIRE(paths.size() > 50);
+  const size_t n = paths.size();
+  const std::vector<std::string> once = paths;
+  paths.insert(paths.end(), once.begin(), once.end());
+  const auto one = run(paths, 1, policy);
+  const auto two = run(paths, 2, policy);
+  REQUIRE(one.size() == paths.size());
+  CHECK(two == one);
+  for (size_t i = 0; i < n; ++i) {
+    CHECK(one[i + n] == one[i]);
+  }
+}
+
+TEST_CASE("a second engine only for input that gives it work", "[offline]") {
+  const std::string dir = "/tmp/imguard-engines-for-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto file = [&](const char* name, std::uintmax_t bytes) {
+    const std::string p = dir + "/" + name;
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+    std::filesystem::resize_file(p, bytes);  // sparse: only the size is read
+    return p;
+  };
+  const auto tiny1 = file("tiny1.pcap", 4000);
+  const auto tiny2 = file("tiny2.pcap", 4000);
+  const auto big1 = file("big1.pcap", 3u << 20);
+  const auto big2 = file("big2.pcap", 3u << 20);
+  const FilesOptions two{.jobs = 2};
+  CHECK(engines_for({tiny1, tiny2}, two) == 1);
+  CHECK(engines_for({tiny1, big1}, two) == 2);
+  CHECK(engines_for({big1}, two) == 1);                                    // one file, one engine
+  CHECK(engines_for({tiny1, tiny2, big1}, FilesOptions{.jobs = 8}) == 2);  // by work
+  CHECK(engines_for({big1, big2, tiny1}, FilesOptions{.jobs = 8}) == 3);   // one per file
+  CHECK(engines_for({big1, big2}, FilesOptions{.jobs = 1}) == 1);
+  CHECK(engines_for({tiny1, tiny2}, FilesOptions{.jobs = 2, .bytes_per_engine = 0}) == 2);
+  CHECK(engines_for({"/nonexistent/x.pcap", tiny1}, two) == 1);
+  CHECK(engines_for({}, two) == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a capture of many read-ahead batches gives the same report as read inline",
+          "[offline]") {
+  // 5,000 frames: ten batches of the read-ahead thread, so used batches are given back and
+  // filled again; raw-IP pcap, 100 UDP flows of varying sizes.
+  const std::string path = "/tmp/imguard-read-ahead-" + std::to_string(::getpid()) + ".pcap";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 101};  // LINKTYPE_RAW
+    std::fwrite(header, sizeof(header), 1, f);
+    for (uint32_t i = 0; i < 5000; ++i) {
+      const t::Endpoints e{.src = "10.7.0.1",
+                           .dst = "10.7.0.2",
+                           .sport = static_cast<uint16_t>(40000 + i % 100),
+                           .dport = 9999};
+      const auto pkt = t::ipv4_udp(e, std::string(20 + (i * 37) % 900, static_cast<char>(i)));
+      const uint32_t rec[4] = {1000 + i / 100, (i % 100) * 1000, static_cast<uint32_t>(pkt.size()),
+                               static_cast<uint32_t>(pkt.size())};
+      std::fwrite(rec, sizeof(rec), 1, f);
+      std::fwrite(pkt.data(), 1, pkt.size(), f);
+    }
+    std::fclose(f);
+  }
+  const auto policy = imguard::policy::default_config();
+  std::string error;
+  auto engine = OfflineEngine::create(Analyzer::Config{}, error);
+  REQUIRE(engine);
+  const auto [inline_read, read_ahead] = inline_then_read_ahead(*engine, path, policy);
+  std::remove(path.c_str());
+  CHECK(inline_read.error.empty());
+  CHECK(inline_read.stats.packets == 5000);
+  CHECK(inline_read.flows.size() == 100);
+  CHECK(jsonl(read_ahead, policy) == jsonl(inline_read, policy));
 }
