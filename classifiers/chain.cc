@@ -29,8 +29,10 @@ std::string_view evidence_name(Evidence e) noexcept {
 }
 
 Chain::Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget,
-             PeerCache::Config peers)
-    : budget_(budget), peers_(peers) {
+             PeerCache::Config peers, std::shared_ptr<PeerCache> shared_peers)
+    : budget_(budget),
+      peers_(shared_peers != nullptr ? std::move(shared_peers)
+                                     : std::make_shared<PeerCache>(peers)) {
   if (classifiers.size() > kMaxClassifiers) {
     std::fprintf(stderr, "imguard: %zu classifiers registered, at most %zu fit\n",
                  classifiers.size(), kMaxClassifiers);
@@ -76,7 +78,7 @@ bool Chain::sees(const Entry& e, const ChainScratch& s) noexcept {
 
 FlowContext Chain::with_peers(const FlowContext& ctx) noexcept {
   FlowContext c = ctx;
-  c.peers = &peers_;
+  c.peers = peers_.get();
   c.limits = &limits_;
   return c;
 }
@@ -296,7 +298,7 @@ void Chain::release(ChainFlowState& state) noexcept {
 }
 
 bool Chain::reset() noexcept {
-  peers_.clear();
+  peers_->clear();
   limits_.reset();
   bool ok = true;
   for (const Entry& e : entries_) {

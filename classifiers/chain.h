@@ -83,10 +83,12 @@ struct Budget {
 class Chain {
  public:
   /// Aborts (programming error) if the classifiers' state does not fit kFlowStateBytes or
-  /// there are more than kMaxClassifiers. The chain owns the worker's PeerCache and hands it
-  /// to every classifier through FlowContext::peers.
+  /// there are more than kMaxClassifiers. The chain hands its PeerCache to every classifier
+  /// through FlowContext::peers: `shared_peers` when given (the daemon's workers share one, so a
+  /// hint learned on one worker reaches a connection steered to another), else its own,
+  /// made with `peers`.
   Chain(std::vector<std::unique_ptr<Classifier>> classifiers, Budget budget,
-        PeerCache::Config peers = {});
+        PeerCache::Config peers = {}, std::shared_ptr<PeerCache> shared_peers = nullptr);
 
   /// Shows one packet to every interested classifier that has not given up on the flow.
   /// Returns true when the flow's classification is final (match or budget spent).
@@ -107,7 +109,7 @@ class Chain {
   std::string_view classifier_name(uint8_t index) const noexcept;
   size_t size() const noexcept { return entries_.size(); }
   const Budget& budget() const noexcept { return budget_; }
-  const PeerCache& peers() const noexcept { return peers_; }
+  const PeerCache& peers() const noexcept { return *peers_; }
   /// The worker's reassembly/derivation bounds, handed to classifiers via FlowContext.
   /// Configure before the first packet (replacing it later loses the bytes in use).
   FlowLimits& limits() noexcept { return limits_; }
@@ -132,7 +134,7 @@ class Chain {
 
   std::vector<Entry> entries_;
   Budget budget_;
-  PeerCache peers_;
+  std::shared_ptr<PeerCache> peers_;
   FlowLimits limits_;
 };
 

@@ -35,18 +35,63 @@ bool starts_with(std::span<const uint8_t> p, std::string_view s) noexcept {
 
 PeerCache::PeerCache(Config config)
     : entries_(round_up_ways(config.capacity)),
+      locks_(new std::mutex[entries_.size() / kWays]),
       ttl_(std::chrono::duration_cast<std::chrono::microseconds>(config.ttl)) {
   touched_.reserve(entries_.size());
 }
 
+PeerCache::PeerCache(const PeerCache& other)
+    : entries_(other.entries_),
+      locks_(new std::mutex[entries_.size() / kWays]),
+      touched_(other.touched_),
+      ttl_(other.ttl_),
+      used_(other.used_.load(std::memory_order_relaxed)),
+      inserted_(other.inserted_.load(std::memory_order_relaxed)),
+      refreshed_(other.refreshed_.load(std::memory_order_relaxed)),
+      evicted_live_(other.evicted_live_.load(std::memory_order_relaxed)),
+      evicted_expired_(other.evicted_expired_.load(std::memory_order_relaxed)) {
+  touched_.reserve(entries_.size());
+}
+
+PeerCache& PeerCache::operator=(const PeerCache& other) {
+  if (this != &other) {
+    if (entries_.size() != other.entries_.size()) {
+      locks_.reset(new std::mutex[other.entries_.size() / kWays]);
+    }
+    entries_ = other.entries_;
+    touched_ = other.touched_;
+    touched_.reserve(entries_.size());
+    ttl_ = other.ttl_;
+    used_.store(other.used_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    inserted_.store(other.inserted_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    refreshed_.store(other.refreshed_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    evicted_live_.store(other.evicted_live_.load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+    evicted_expired_.store(other.evicted_expired_.load(std::memory_order_relaxed),
+                           std::memory_order_relaxed);
+  }
+  return *this;
+}
+
 void PeerCache::clear() noexcept {
   // Only the buckets entries were stored in: a run that learned little clears little.
+  const std::lock_guard touched(touched_lock_);
   for (const uint32_t first : touched_) {
+    const std::lock_guard bucket(locks_[first / kWays]);
     std::fill_n(entries_.begin() + first, kWays, Entry{});
   }
   touched_.clear();
-  used_ = 0;
-  stats_ = Stats{};
+  used_.store(0, std::memory_order_relaxed);
+  for (auto* c : {&inserted_, &refreshed_, &evicted_live_, &evicted_expired_}) {
+    c->store(0, std::memory_order_relaxed);
+  }
+}
+
+PeerCache::Stats PeerCache::stats() const noexcept {
+  return Stats{.inserted = inserted_.load(std::memory_order_relaxed),
+               .refreshed = refreshed_.load(std::memory_order_relaxed),
+               .evicted_live = evicted_live_.load(std::memory_order_relaxed),
+               .evicted_expired = evicted_expired_.load(std::memory_order_relaxed)};
 }
 
 size_t PeerCache::bucket_of(const packet::Address& learner, const packet::Address& addr,
@@ -73,6 +118,7 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
     return;
   }
   const size_t first = bucket_of(learner, addr, port);
+  const std::lock_guard bucket(locks_[first / kWays]);
   Entry* victim = nullptr;
   bool same = false;
   for (size_t i = first; i < first + kWays; ++i) {
@@ -91,16 +137,18 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
     }
   }
   if (same) {
-    ++stats_.refreshed;
+    refreshed_.fetch_add(1, std::memory_order_relaxed);
   } else if (!victim->used) {
-    ++used_;
-    ++stats_.inserted;
+    used_.fetch_add(1, std::memory_order_relaxed);
+    inserted_.fetch_add(1, std::memory_order_relaxed);
     // Each entry turns used at most once between clears: `touched_` (reserved to the
     // capacity) never reallocates.
+    const std::lock_guard touched(touched_lock_);
     touched_.push_back(static_cast<uint32_t>(first));
   } else {
-    ++stats_.inserted;
-    ++(victim->expires >= now ? stats_.evicted_live : stats_.evicted_expired);
+    inserted_.fetch_add(1, std::memory_order_relaxed);
+    (victim->expires >= now ? evicted_live_ : evicted_expired_)
+        .fetch_add(1, std::memory_order_relaxed);
   }
   const auto lifetime = ttl.count() > 0 ? std::min(ttl_, std::chrono::microseconds(ttl)) : ttl_;
   *victim = Entry{learner, addr, port, app, now + lifetime, true, features};
@@ -138,6 +186,7 @@ std::optional<PeerCache::Hit> PeerCache::find(const packet::Address& learner,
     return std::nullopt;
   }
   const size_t first = bucket_of(learner, addr, port);
+  const std::lock_guard bucket(locks_[first / kWays]);
   for (size_t i = first; i < first + kWays; ++i) {
     const Entry& e = entries_[i];
     if (e.used && e.port == port && e.addr == addr && e.learner == learner) {

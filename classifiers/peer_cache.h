@@ -9,8 +9,11 @@
 // for the host that learned it, and a payload match of that service still wins).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -29,8 +32,10 @@ namespace imguard::classifiers {
 /// kWays entries; a full bucket evicts its entry closest to expiry, so memory is fixed at
 /// construction and every call is O(kWays) with no allocation.
 ///
-/// One instance per worker (it lives in the worker's Chain); not thread-safe. Times are
-/// packet timestamps, so offline runs are deterministic. The hash is unkeyed: a peer
+/// Thread-safe: the daemon's workers share one instance (a hint learned on one worker
+/// must reach a connection another worker is given), each bucket under its own mutex; an
+/// offline engine owns one (its Chain's). Times are packet timestamps, so offline runs are
+/// deterministic. The hash is unkeyed: a peer
 /// flooding crafted endpoints can only evict entries of its own bucket, which costs recall,
 /// never correctness; stats() counts the evictions so an operator (and the tests) can see it.
 class PeerCache {
@@ -43,7 +48,7 @@ class PeerCache {
     /// DCC offer after 300 s (weechat xfer.network.timeout, irssi dcc_timeout).
     std::chrono::seconds ttl{300};
   };
-  /// What the cache did, for metrics and tests. Single writer (the worker).
+  /// What the cache did, for metrics and tests (a snapshot).
   struct Stats {
     uint64_t inserted = 0;         // new entries stored
     uint64_t refreshed = 0;        // existing entries seen again
@@ -54,6 +59,9 @@ class PeerCache {
 
   PeerCache() : PeerCache(Config{}) {}
   explicit PeerCache(Config config);
+  /// A copy of the entries and counts (only while nobody changes `other`).
+  PeerCache(const PeerCache& other);
+  PeerCache& operator=(const PeerCache& other);
 
   /// Remembers, on behalf of `learner`, `app` at (addr, port), refreshing the expiry.
   /// `features`: what the learner knows the connection there will carry (an IRC DCC CHAT
@@ -89,12 +97,13 @@ class PeerCache {
                                    packet::Timestamp now) const noexcept {
     return lookup(host, host, 0, now);
   }
-  /// Forgets every entry (capacity, TTL and statistics start over).
+  /// Forgets every entry (capacity, TTL and statistics start over). Only while nobody else
+  /// uses the cache (an offline engine between files).
   void clear() noexcept;
   /// Entries currently stored (expired ones included until they are overwritten).
-  uint32_t size() const noexcept { return used_; }
+  uint32_t size() const noexcept { return used_.load(std::memory_order_relaxed); }
   uint32_t capacity() const noexcept { return static_cast<uint32_t>(entries_.size()); }
-  const Stats& stats() const noexcept { return stats_; }
+  Stats stats() const noexcept;
 
  private:
   struct Entry {
@@ -110,10 +119,15 @@ class PeerCache {
                    uint16_t port) const noexcept;
 
   std::vector<Entry> entries_;
+  std::unique_ptr<std::mutex[]> locks_;  // one per bucket (entries_.size() / kWays)
+  std::mutex touched_lock_;
   std::vector<uint32_t> touched_;  // first entry of each bucket an entry was stored in
   std::chrono::microseconds ttl_;
-  uint32_t used_ = 0;
-  Stats stats_;
+  std::atomic<uint32_t> used_{0};
+  std::atomic<uint64_t> inserted_{0};
+  std::atomic<uint64_t> refreshed_{0};
+  std::atomic<uint64_t> evicted_live_{0};
+  std::atomic<uint64_t> evicted_expired_{0};
 };
 
 /// An IM app's call relay, learned by `client` from a TLS handshake naming one of the app's

@@ -66,7 +66,8 @@ std::vector<std::unique_ptr<Classifier>> custom_classifiers(
 
 }  // namespace
 
-std::unique_ptr<Chain> make_chain(Budget budget, std::string& error) {
+std::unique_ptr<Chain> make_chain(Budget budget, std::string& error,
+                                  std::shared_ptr<PeerCache> peers) {
   const auto sigs = Signatures::builtin();
   auto list = custom_classifiers(sigs);
   auto ndpi = make_ndpi_classifier(sigs, error);
@@ -74,7 +75,7 @@ std::unique_ptr<Chain> make_chain(Budget budget, std::string& error) {
     return nullptr;
   }
   list.push_back(std::move(ndpi));
-  return std::make_unique<Chain>(std::move(list), budget);
+  return std::make_unique<Chain>(std::move(list), budget, PeerCache::Config{}, std::move(peers));
 }
 
 std::vector<std::string> registered_classifier_names() {

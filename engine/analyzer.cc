@@ -13,7 +13,7 @@ constexpr std::chrono::milliseconds kExpiryInterval{100};
 
 std::unique_ptr<Analyzer> Analyzer::create(const Config& config, FlowSink& sink,
                                            std::string& error) {
-  auto chain = classifiers::make_chain(config.budget, error);
+  auto chain = classifiers::make_chain(config.budget, error, config.peers);
   if (!chain) {
     return nullptr;
   }

@@ -57,6 +57,9 @@ class Analyzer {
     FlowTable::Config flows;
     classifiers::Budget budget;
     classifiers::FlowLimits::Config limits;
+    /// The cross-flow hint cache, shared by the daemon's workers; nullptr: the analyzer's
+    /// own (offline engines, whose results must not depend on other engines).
+    std::shared_ptr<classifiers::PeerCache> peers;
   };
   /// `sink` must outlive the analyzer (it is called from the destructor too). nullptr and
   /// `error` if the classifiers cannot be set up.

@@ -432,6 +432,9 @@ std::unique_ptr<Daemon> Daemon::create(std::shared_ptr<const policy::Config> con
   ac.budget.tcp_data_packets = c.tcp_budget;
   ac.budget.udp_data_packets = c.udp_budget;
   Analyzer::apply_flow_settings(c, ac);
+  // One cross-flow hint cache for every worker: connections are steered round-robin, so the
+  // connection a hint names is usually another worker's.
+  ac.peers = std::make_shared<classifiers::PeerCache>();
   for (uint32_t i = 0; i < c.queue_count; ++i) {
     auto w = std::make_unique<Worker>(d->store_, c, d->options_.log_decisions);
     nfq::QueueOptions qo;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <catch2/catch.hpp>
 
+#include <thread>
+
+#include "classifiers/chain.h"
 #include "classifiers/peer_cache.h"
 #include "packet_builder.h"
 
@@ -112,4 +115,71 @@ TEST_CASE("known_peers matches flows to cached endpoints only", "[peer_cache]") 
   // Another host's flow to the same endpoint: 10.0.0.1's hint does not speak for it.
   CHECK(std::holds_alternative<NotMine>(
       run(t::ipv4_tcp({.src = "10.0.0.8", .dst = "198.51.100.7", .dport = 51413}, blob))));
+}
+
+TEST_CASE("one peer cache serves several threads: every hint learned is found by the others",
+          "[peer_cache]") {
+  // The daemon's workers share one cache (a hint is usually learned on another worker than
+  // the one the hinted connection is steered to); run under the thread sanitizer too.
+  PeerCache cache(PeerCache::Config{.capacity = 4096, .ttl = std::chrono::seconds(60)});
+  constexpr int kPerThread = 400;
+  auto learner = [&](int id) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const uint8_t b[4] = {198, 51, static_cast<uint8_t>(id), static_cast<uint8_t>(i % 250)};
+      cache.remember(kMe, Address::v4(b), static_cast<uint16_t>(20000 + i), AppId::kBittorrent,
+                     secs(0));
+      // Reads of what the other thread writes, interleaved with the writes.
+      const uint8_t o[4] = {198, 51, static_cast<uint8_t>(1 - id), static_cast<uint8_t>(i % 250)};
+      (void)cache.lookup(kMe, Address::v4(o), static_cast<uint16_t>(20000 + i), secs(1));
+    }
+  };
+  std::thread a(learner, 0);
+  std::thread b(learner, 1);
+  a.join();
+  b.join();
+  size_t found = 0;
+  for (int id = 0; id < 2; ++id) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const uint8_t x[4] = {198, 51, static_cast<uint8_t>(id), static_cast<uint8_t>(i % 250)};
+      found += cache.lookup(kMe, Address::v4(x), static_cast<uint16_t>(20000 + i), secs(2)) ==
+               AppId::kBittorrent;
+    }
+  }
+  CHECK(found == 2 * kPerThread);
+  CHECK(cache.size() == 2 * kPerThread);
+  CHECK(cache.stats().inserted == 2 * kPerThread);
+}
+
+TEST_CASE("chains given one peer cache share their hints; chains without keep their own",
+          "[peer_cache][chain]") {
+  auto shared = std::make_shared<PeerCache>();
+  auto one = [](std::shared_ptr<PeerCache> peers) {
+    std::vector<std::unique_ptr<Classifier>> list;
+    list.push_back(std::make_unique<KnownPeers>());
+    return Chain(std::move(list), Budget{.tcp_data_packets = 1, .udp_data_packets = 1},
+                 PeerCache::Config{}, std::move(peers));
+  };
+  Chain learner = one(shared);
+  Chain other_worker = one(shared);
+  Chain alone = one(nullptr);
+  // Worker 1's chain learned that 10.0.0.1 was told of a BitTorrent peer...
+  const auto now = secs(5);
+  shared->remember(kMe, addr("198.51.100.7"), 51413, AppId::kBittorrent, now);
+  CHECK(&learner.peers() == &other_worker.peers());
+  // ...and the connection to it reaches worker 2.
+  const auto pkt =
+      t::ipv4_tcp({.src = "10.0.0.1", .dst = "198.51.100.7", .sport = 40000, .dport = 51413},
+                  std::string(68, '\x5a'));
+  const auto view = std::get<PacketView>(imguard::packet::parse_ip(pkt, now));
+  FlowContext ctx;
+  ctx.payload_packets[0] = 1;
+  ChainFlowState s2;
+  other_worker.inspect(view, ctx, s2);
+  other_worker.finish(ctx, s2);
+  CHECK(s2.result.app == AppId::kBittorrent);
+  CHECK(s2.result.evidence == Evidence::kCrossFlow);
+  ChainFlowState s3;
+  alone.inspect(view, ctx, s3);
+  alone.finish(ctx, s3);
+  CHECK(s3.result.app == AppId::kUnknown);
 }
