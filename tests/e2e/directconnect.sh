@@ -20,15 +20,15 @@ HUB_PORT=$((20000 + RANDOM % 10000))
 BOB_PORT=$((30000 + RANDOM % 10000))
 ALICE_PORT=$((40000 + RANDOM % 10000))
 
-# write_config FILE ACTION : the cross_flow rule's action. One worker: cross-flow hints live
-# in each worker's cache, and the hub session and the transfer are different connections
-# (classifiers/README.md).
+# write_config FILE ACTION : the cross_flow rule's action. Two workers: connections are
+# steered round-robin, so the hub session and the transfer it arranges usually reach
+# different workers; the hint reaches the transfer through the workers' shared cache.
 write_config() {
   cat >"$1" <<C
 version: 1
 engine:
   mode: gateway
-  queue: {first: 0, count: 1, maxlen: 2048, fail_open: true, bypass: true}
+  queue: {first: 0, count: 2, maxlen: 2048, fail_open: true, bypass: true}
   budget: {tcp_packets: 24, udp_packets: 8}
 rules:
   - name: dc-tls-transfers
