@@ -118,40 +118,47 @@ void PeerCache::remember(const packet::Address& learner, const packet::Address& 
     return;
   }
   const size_t first = bucket_of(learner, addr, port);
-  const std::lock_guard bucket(locks_[first / kWays]);
-  Entry* victim = nullptr;
-  bool same = false;
-  for (size_t i = first; i < first + kWays; ++i) {
-    Entry& e = entries_[i];
-    if (e.used && e.port == port && e.addr == addr && e.learner == learner) {
-      same = true;
-      victim = &e;
-      break;
-    }
-    if (!e.used) {
-      if (victim == nullptr || victim->used) {
+  bool newly_used = false;
+  {
+    const std::lock_guard bucket(locks_[first / kWays]);
+    Entry* victim = nullptr;
+    bool same = false;
+    for (size_t i = first; i < first + kWays; ++i) {
+      Entry& e = entries_[i];
+      if (e.used && e.port == port && e.addr == addr && e.learner == learner) {
+        same = true;
+        victim = &e;
+        break;
+      }
+      if (!e.used) {
+        if (victim == nullptr || victim->used) {
+          victim = &e;
+        }
+      } else if (victim == nullptr || (victim->used && e.expires < victim->expires)) {
         victim = &e;
       }
-    } else if (victim == nullptr || (victim->used && e.expires < victim->expires)) {
-      victim = &e;
     }
+    if (same) {
+      refreshed_.fetch_add(1, std::memory_order_relaxed);
+    } else if (!victim->used) {
+      used_.fetch_add(1, std::memory_order_relaxed);
+      inserted_.fetch_add(1, std::memory_order_relaxed);
+      newly_used = true;
+    } else {
+      inserted_.fetch_add(1, std::memory_order_relaxed);
+      (victim->expires >= now ? evicted_live_ : evicted_expired_)
+          .fetch_add(1, std::memory_order_relaxed);
+    }
+    const auto lifetime = ttl.count() > 0 ? std::min(ttl_, std::chrono::microseconds(ttl)) : ttl_;
+    *victim = Entry{learner, addr, port, app, now + lifetime, true, features};
   }
-  if (same) {
-    refreshed_.fetch_add(1, std::memory_order_relaxed);
-  } else if (!victim->used) {
-    used_.fetch_add(1, std::memory_order_relaxed);
-    inserted_.fetch_add(1, std::memory_order_relaxed);
+  if (newly_used) {
     // Each entry turns used at most once between clears: `touched_` (reserved to the
-    // capacity) never reallocates.
+    // capacity) never reallocates. Taken after the bucket's lock is released: clear()
+    // takes this one first, then the buckets'.
     const std::lock_guard touched(touched_lock_);
     touched_.push_back(static_cast<uint32_t>(first));
-  } else {
-    inserted_.fetch_add(1, std::memory_order_relaxed);
-    (victim->expires >= now ? evicted_live_ : evicted_expired_)
-        .fetch_add(1, std::memory_order_relaxed);
   }
-  const auto lifetime = ttl.count() > 0 ? std::min(ttl_, std::chrono::microseconds(ttl)) : ttl_;
-  *victim = Entry{learner, addr, port, app, now + lifetime, true, features};
 }
 
 bool PeerCache::remember_announced(const packet::Address& host, const packet::Address& announced,
