@@ -16,6 +16,15 @@ struct Sink final : FlowSink {
   void on_flow_end(const FlowRecord& r) override { records.push_back(r); }
 };
 
+// An analyzer with the default configuration, writing its ended flows to `sink`.
+std::unique_ptr<Analyzer> analyzer_for(Sink& sink) {
+  std::string error;
+  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
+  INFO(error);
+  REQUIRE(an);
+  return an;
+}
+
 // A BitTorrent peer connection on a random port and its plaintext handshake.
 const t::Endpoints kPeerFlow{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41000, .dport = 31337};
 std::string handshake() {
@@ -25,9 +34,7 @@ std::string handshake() {
 
 TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analyzer]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   const t::Endpoints c = kPeerFlow;
   const std::string hs = handshake();
   auto syn = t::ipv4_tcp(c, "", 0x02);
@@ -46,9 +53,7 @@ TEST_CASE("analyzer classifies a BitTorrent handshake on a random port", "[analy
 
 TEST_CASE("garbage is counted, not crashed on", "[analyzer]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   std::vector<uint8_t> junk = {0x45, 0x00, 0x00};
   const auto out = an->on_packet(junk, Timestamp{1});
   CHECK(out.flow == nullptr);
@@ -61,9 +66,7 @@ TEST_CASE("a decided flow keeps no classifier state and is re-decided from what 
   const auto drop = imguard::testing::load_config(
       "version: 1\nactions:\n  default: allow\n  categories: {p2p: drop}\n", "drop.yaml");
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   const t::Endpoints c = kPeerFlow;
   const std::string hs = handshake();
   const PolicyView first{allow.get(), 1, std::nullopt};
@@ -104,9 +107,7 @@ const t::Endpoints kWebFlow{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41001
 TEST_CASE("a complete GET is decided on the request, not held for the response",
           "[analyzer][ndpi]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   const std::string get =
       "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88.1\r\n"
       "Accept: */*\r\n\r\n";
@@ -120,9 +121,7 @@ TEST_CASE("a complete GET is decided on the request, not held for the response",
 TEST_CASE("HTTP requests that may still say more are held: bodies, split headers, upgrades",
           "[analyzer][ndpi]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   t::Endpoints c = kWebFlow;
   SECTION("a POST whose body follows in the next segment") {
     CHECK(!http_final(*an, c,
@@ -162,9 +161,7 @@ std::string dns_query(std::string_view name) {
 TEST_CASE("a DNS query over UDP is decided on the query, not held for the response",
           "[analyzer][ndpi]") {
   Sink sink;
-  std::string error;
-  auto an = Analyzer::create(Analyzer::Config{}, sink, error);
-  REQUIRE(an);
+  auto an = analyzer_for(sink);
   const t::Endpoints c{.src = "10.9.0.1", .dst = "10.9.0.2", .sport = 41002, .dport = 53};
   const auto out = an->on_packet(t::ipv4_udp(c, dns_query("www.example.org")), Timestamp{1});
   REQUIRE(out.flow != nullptr);
