@@ -238,9 +238,14 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     // The queue's receive time is CLOCK_MONOTONIC, as steady_clock: no clock read here.
     busy_since_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(pkt.ts).count(),
                         std::memory_order_relaxed);
-    const nfq::Verdict v =
+    nfq::Verdict v =
         settle_guarded([&] { return decide_packet(pkt); }, error_verdict, counters.packet_errors);
     busy_since_ns.store(0, std::memory_order_relaxed);
+    if (!v.mark && policy::has_new_conn_tag(pkt.mark, mask)) {
+      // The tag is for the engine only: an undecided verdict hands the window back empty,
+      // so nothing downstream takes it for a decision.
+      v.mark = pkt.mark & ~mask;
+    }
     return v;
   }
 
@@ -265,6 +270,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
                                 : Direction::kClientToServer;
       meta.start_seen = true;
     }
+    meta.new_conntrack = policy::has_new_conn_tag(pkt.mark, mask);
     const PolicyView view{config.get(), generation, store.schedules()};
     const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {
@@ -357,6 +363,8 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     queued.add(r.packets[0] + r.packets[1]);
     if (r.end == EndReason::kIdle) {
       bump(counters.ended_idle);
+    } else if (r.end == EndReason::kPortReused) {
+      bump(counters.port_reused);
     }
     if (r.decision.when == CachedDecision::When::kEnd && config != nullptr) {
       // Ended before the classification settled (e.g. a short connection whose few

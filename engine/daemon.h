@@ -44,7 +44,8 @@ struct QueuedHistogram {
   X(engine_errors)   /* packets that were not a trackable IP flow */                      \
   X(packet_errors)   /* packets whose handling failed (e.g. out of memory): on_anomaly */ \
   X(records_dropped) /* label records lost because the control thread fell behind */      \
-  X(ended_idle)      /* flows that ended idle (timeout; UDP: also a conntrack end) */
+  X(ended_idle)      /* flows that ended idle (timeout; UDP: also a conntrack end) */     \
+  X(port_reused)     /* flows ended by a new connection on their 5-tuple (ruleset tag) */
 
 struct WorkerCounters {
 #define IMGUARD_DECLARE(name) Counter name;

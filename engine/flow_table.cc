@@ -224,7 +224,9 @@ FlowTable::Hit FlowTable::track(const packet::PacketView& pkt, const PacketMeta&
   const size_t h = hash_(key);
   Flow* f = find(key, h);
   // A fresh SYN on a closed connection is a new connection reusing the port pair.
-  if (f != nullptr && f->tcp_closed() && pkt.has_flag(kSyn) && !pkt.has_flag(kAck)) {
+  if (f != nullptr &&
+      ((f->tcp_closed() && pkt.has_flag(kSyn) && !pkt.has_flag(kAck)) || meta.new_conntrack)) {
+    ++stats_.port_reused;
     end(*f, EndReason::kPortReused);
     f = nullptr;
   }

@@ -60,6 +60,12 @@ struct PacketMeta {
   /// Live: the connection was new to conntrack under imguard's ruleset, so it is seen from
   /// its start even though its SYN stayed in the kernel.
   bool start_seen = false;
+  /// Live: the ruleset tagged this packet as the first of its conntrack entry to reach the
+  /// queue (policy::new_conn_tag). A flow held under its 5-tuple belongs to an older
+  /// connection that reused the port pair, whose end conntrack reports only later: it
+  /// ends here, so the new connection is classified afresh instead of inheriting the old
+  /// one's decision.
+  bool new_conntrack = false;
 };
 
 /// When and how a flow's decision was taken (engine/decider.h), cached on the flow so
@@ -161,6 +167,7 @@ class FlowTable {
     uint64_t evicted = 0;
     uint64_t alloc_failed = 0;
     uint64_t ended_by_conntrack = 0;  // end_connection() found and ended the flow
+    uint64_t port_reused = 0;         // flows ended by a newer connection on their 5-tuple
     uint64_t after_close = 0;         // packets of closed TCP flows that had left the table
   };
   using EndFn = std::function<void(Flow&, EndReason)>;

@@ -457,6 +457,10 @@ Part nft_part(const Config& c, NftQueue queueing, const std::vector<uint64_t>& q
   // foreign bits to keep, the usual case), else one constant OR per window bit (width
   // rules, independent of users and buckets).
   chain("save", [&](NftChain& ch) {
+    // Only a verdict (the decided bit) is saved; a new-connection tag left on a packet
+    // nobody answered (queue bypass) is not.
+    const std::string decided = hex(policy::decided_bit(c.mark_mask));
+    ch.rule("meta mark & " + decided + " != " + decided + " return");
     ch.rule("ct mark == 0x00000000 ct mark set meta mark & " + w + " return");
     for (uint32_t bit = 1; bit != 0; bit <<= 1) {
       if ((c.mark_mask & bit) != 0) {
@@ -495,6 +499,10 @@ Part nft_part(const Config& c, NftQueue queueing, const std::vector<uint64_t>& q
   chain("labels", [&](NftChain& ch) { ch.rule("ct label set " + std::to_string(kLabelBit)); });
   if (with_queue) {
     chain("classify", [&](NftChain& ch) {  // "queue" is an nft keyword, not a chain name
+      // Every packet of an undecided connection is queued here, the SYN first: the
+      // connection's first packet carries the new-connection tag (policy/marks.h).
+      ch.rule("ct mark & " + w + " == 0x00000000 ct status & confirmed == 0 meta mark & " + w +
+              " == 0x00000000 meta mark set meta mark | " + hex(policy::new_conn_tag(c.mark_mask)));
       for (const ConnDir dir : {ConnDir::kOriginal, ConnDir::kReply}) {
         std::string q = "ct mark & " + w +
                         " == 0x00000000 meta l4proto { tcp, udp } ct direction " +
@@ -567,7 +575,8 @@ void ipt_queue_table(const Config& c, Tool tool, Steer steer, Part& p) {
   std::string& s = p.script;
   const std::string q = std::string(kQueueChain);
   const std::string sel = std::string(kQueueSelectChain);
-  s += "*mangle\n:" + q + " - [0:0]\n:" + sel + " - [0:0]\n";
+  s += "*mangle\n:" + q + " - [0:0]\n:" + std::string(kQueueDataChain) + " - [0:0]\n:" + sel +
+       " - [0:0]\n";
   // Only packets that can change a decision: TCP segments with payload (a SYN carrying
   // data included) and every UDP datagram, of connections whose ct window is still zero;
   // handshakes and pure ACKs stay in the kernel. A FIN or RST without data is queued only
@@ -581,16 +590,23 @@ void ipt_queue_table(const Config& c, Tool tool, Steer steer, Part& p) {
     s += "-A " + chain + " " + text + "\n";
     ++p.owned_rules;
   };
-  const std::string undecided = "-p tcp -m connmark --mark 0x0/" + w + " ";
-  const std::string payload = "-m bpf --bytecode \"" + std::string(bpf) + "\" ";
-  rule(q, undecided + payload + "-m connlabel --label " +
-              std::to_string(policy::kDataQueuedLabelBit) + " --set");
-  rule(q, undecided + payload + "-j " + sel);
-  for (const char* flag : {"FIN", "RST"}) {
-    rule(q, undecided + "-m connlabel --label " + std::to_string(policy::kDataQueuedLabelBit) +
-                " -m tcp --tcp-flags " + flag + " " + flag + " -j " + sel);
-  }
-  rule(q, "-p udp -m connmark --mark 0x0/" + w + " -j " + sel);
+  // Decided connections (most packets) leave after the first rule; undecided ones run the
+  // payload program once. The first packet of each conntrack entry that is queued (TCP:
+  // its first payload, before the data-queued bit is set; UDP: its unconfirmed first
+  // datagram) carries the new-connection tag in the window (policy/marks.h), so a flow the
+  // engine still holds under a reused 5-tuple is never mistaken for this connection.
+  const std::string data = std::string(kQueueDataChain);
+  const std::string label = std::to_string(policy::kDataQueuedLabelBit);
+  // Only a packet whose window is still empty is tagged.
+  const std::string tag = "-m mark --mark 0x0/" + w + " -j MARK --or-mark " +
+                          hex_short(policy::new_conn_tag(c.mark_mask));
+  rule(q, "-m connmark ! --mark 0x0/" + w + " -j RETURN");
+  rule(q, "-p tcp -m bpf --bytecode \"" + std::string(bpf) + "\" -j " + data);
+  rule(q, "-p tcp -m connlabel --label " + label + " -m tcp ! --tcp-flags FIN,RST NONE -j " + sel);
+  rule(q, "-p udp -m conntrack ! --ctstatus CONFIRMED " + tag);
+  rule(q, "-p udp -j " + sel);
+  rule(data, "-m connlabel ! --label " + label + " " + tag);
+  rule(data, "-m connlabel --label " + label + " --set -j " + sel);
   // The queue number tells the direction (the kernel here cannot attach conntrack info to
   // a queued packet); reply first, so the original direction is the catch-all.
   const std::string reply = "-m conntrack --ctdir REPLY ";
@@ -663,7 +679,10 @@ void ipt_enforce_table(const Config& c, Tool tool, Part& p) {
   // administrator's own rules after our jump.
   rule(mark_is(mark_of(Action::kAllow, 0, c.mark_mask)) + " -j RETURN");
   rule("-m conntrack --ctstate RELATED -j RETURN");  // reject answers, see nft_part
-  rule("-m connmark --mark 0x0/" + w + " -j CONNMARK --save-mark --nfmask " + w + " --ctmask " + w);
+  // Only a verdict (the decided bit) is saved, never a new-connection tag (see nft_part).
+  const std::string decided = hex_short(policy::decided_bit(c.mark_mask));
+  rule("-m connmark --mark 0x0/" + w + " -m mark --mark " + decided + "/" + decided +
+       " -j CONNMARK --save-mark --nfmask " + w + " --ctmask " + w);
   if (e.drop) {
     rule(mark_is(mark_of(Action::kDrop, 0, c.mark_mask)) + " -j DROP");
   }

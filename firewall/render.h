@@ -21,6 +21,9 @@ inline constexpr std::string_view kTag = "imguard";
 inline constexpr std::string_view kNftTable = "imguard";
 inline constexpr std::string_view kQueueChain = "IMGUARD-QUEUE";
 inline constexpr std::string_view kEnforceChain = "IMGUARD-ENFORCE";
+/// IMGUARD-QUEUE's TCP segments with payload: tags a connection's first, sets the
+/// data-queued label bit, queues.
+inline constexpr std::string_view kQueueDataChain = "IMGUARD-QDATA";
 /// Picks the queue (direction, worker) for a packet IMGUARD-QUEUE decided to queue.
 inline constexpr std::string_view kQueueSelectChain = "IMGUARD-QSELECT";
 /// Unreferenced; its one rule makes the kernel attach the ct labels extension.
@@ -40,7 +43,7 @@ struct Part {
 };
 
 /// The classic BPF program (xt_bpf `--bytecode` text) of the queue rule that is true for a
-/// TCP segment with payload, FIN or RST: IPv4 for kIptables, IPv6 for kIp6tables.
+/// TCP segment that carries payload: IPv4 for kIptables, IPv6 for kIp6tables.
 std::string_view tcp_payload_bpf(Tool tool) noexcept;
 
 /// Renders the ruleset for `plan`. Pure: no kernel access. Deterministic for a Config.

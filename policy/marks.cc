@@ -54,6 +54,19 @@ std::optional<MarkInfo> decode(uint32_t mark, uint32_t mask) noexcept {
   return info;
 }
 
+uint32_t new_conn_tag(uint32_t mask) noexcept {
+  return valid_mark_mask(mask) ? (kActionBits & 1u) << kActionShift << window_shift(mask) : 0;
+}
+
+bool has_new_conn_tag(uint32_t mark, uint32_t mask) noexcept {
+  const uint32_t tag = new_conn_tag(mask);
+  return tag != 0 && (mark & mask) == tag;
+}
+
+uint32_t decided_bit(uint32_t mask) noexcept {
+  return valid_mark_mask(mask) ? kDecidedBit << window_shift(mask) : 0;
+}
+
 uint32_t apply_mark(uint32_t old_mark, const Decision& d, uint32_t mask) noexcept {
   return (old_mark & ~mask) | encode(d, mask);
 }

@@ -19,6 +19,11 @@ namespace imguard::policy {
 ///   bits 1..2    action class: 0 allow, 1 drop, 2 reject, 3 throttle (policy::Action).
 ///   bits 3..     throttle bucket index (Decision::bucket); 0 for other actions.
 ///
+/// A window with bit 0 clear and bit 1 set is never a decision: on a queued *packet* (never
+/// a ct mark) it is the new-connection tag the ruleset puts on the first packet of each
+/// conntrack entry that reaches the queue (new_conn_tag). A flow the engine still holds
+/// under that packet's 5-tuple is then an older connection that reused the port pair.
+///
 /// With the default window 0x00ff0000 the value is (bucket << 19) | (action << 17) |
 /// 1 << 16, and up to 32 throttle buckets fit. Functions here never return a bit outside
 /// the window; writers combine with `(old & ~mask) | encode(...)` (see apply_mark).
@@ -48,6 +53,15 @@ struct MarkInfo {
   friend bool operator==(const MarkInfo&, const MarkInfo&) = default;
 };
 std::optional<MarkInfo> decode(uint32_t mark, uint32_t mask) noexcept;
+
+/// The new-connection tag's window bits (0x00020000 with the default window).
+uint32_t new_conn_tag(uint32_t mask) noexcept;
+/// True when the packet mark's window is exactly the new-connection tag.
+bool has_new_conn_tag(uint32_t mark, uint32_t mask) noexcept;
+/// The window bits that say "decided" (0x00010000 with the default window): the save
+/// rules copy a packet's window into its connection only when this bit is set, so a tag
+/// left on a packet nobody answered (queue bypass, fail-open) is never taken for a verdict.
+uint32_t decided_bit(uint32_t mask) noexcept;
 
 /// The full 32-bit mark to hand back for a packet whose current mark is `old_mark`: the
 /// bits outside the window are kept, the window holds encode(d, mask).

@@ -106,6 +106,41 @@ case_enforce() {
     fail "no drop decision logged"
 }
 
+# A new connection on a reused 5-tuple is classified afresh: a web request, a reset, and at
+# once BitTorrent from the same source port to the same server. The first connection's end
+# reaches the engine only later (conntrack's destroy event), so without the ruleset's
+# new-connection tag the second one would inherit the first one's "allow http".
+case_port_reuse() {
+  start_servers
+  write_config "$LAB_TMP/c.yaml"
+  # One worker: with two, round-robin steering would put the two connections on different
+  # workers (an attacker would open one more in between).
+  sed -i 's/count: 2,/count: 1,/' "$LAB_TMP/c.yaml"
+  grep -q "count: 1," "$LAB_TMP/c.yaml" || fail "config not switched to one queue"
+  start_imguard "$LAB_TMP/c.yaml"
+  local i rc
+  for i in 1 2 3 4 5; do
+    for server in "$LAB_SERVER" "$LAB_SERVER6"; do
+      rc=0
+      timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" reuse http bittorrent "$server" "$PORT" \
+        --timeout 2 || rc=$?
+      [ "$rc" -eq 3 ] || fail "round $i: bittorrent after http on the same 5-tuple to $server was not blocked (rc=$rc)"
+    done
+  done
+  pass "bittorrent on a reused 5-tuple blocked (10 of 10)"
+  for i in 1 2 3; do
+    rc=0
+    timeout 20 ip netns exec "$LAB_C" "$PY" "$TRAFFIC" reuse http xmpp "$LAB_SERVER" "$PORT" \
+      --timeout 2 || rc=$?
+    [ "$rc" -eq 0 ] || fail "round $i: xmpp after http on the same 5-tuple did not pass (rc=$rc)"
+  done
+  pass "xmpp on a reused 5-tuple passed (3 of 3)"
+  stop_imguard
+  echo "$STATS"
+  [ "$(stat_of port_reused)" -ge 10 ] || fail "expected >= 10 flows ended by port reuse: $STATS"
+  [ "$(stat_of app_bittorrent)" -ge 10 ] || fail "bittorrent flows not identified: $STATS"
+}
+
 # A claimed flow (IRC waits for later lines before it settles its features) whose app the
 # policy blocks is dropped from the claim on, not after the packet budget.
 case_early_block() {

@@ -28,6 +28,14 @@
                                          over [A, B] seconds after the request; FILE gets
                                          "recv T BYTES" for every chunk received
 
+  traffic.py reuse FIRST THEN HOST PORT [--timeout S]
+                                         one connection playing FIRST's opening, closed
+                                         with a reset as soon as its reply is in, then at
+                                         once a second one from the same source port (the
+                                         same 5-tuple) playing THEN; exit 0 when THEN got
+                                         its replies, 3 when it was blocked, 1 when FIRST
+                                         did not pass
+
 `--bind ADDR` picks the client's source address (one of the client namespace's).
 
 The openings are the ones imguard's classifiers recognise on any port: the BitTorrent
@@ -207,6 +215,54 @@ def talk(kind, host, port, rounds, timeout, bind=None):
     return 0
 
 
+def exchange(sock, kind):
+    """Plays KIND's opening on SOCK; True when every message got a reply."""
+    try:
+        for m in OPENINGS[kind]:
+            sock.sendall(m)
+            if not sock.recv(65536):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def reuse(first, then, host, port, timeout):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    a = socket.socket(family, socket.SOCK_STREAM)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    a.settimeout(timeout)
+    a.bind(("", 0))
+    source = a.getsockname()[1]
+    try:
+        a.connect((host, port))
+    except OSError as e:
+        print(f"{first} {host}:{port} failed (connect: {e})")
+        return 1
+    ok = exchange(a, first)
+    # A reset frees the source port at once (no TIME_WAIT) and leaves conntrack's entry
+    # in CLOSE, which the next SYN on the same 5-tuple replaces with a new connection.
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    a.close()
+    if not ok:
+        print(f"{first} {host}:{port} did not pass")
+        return 1
+    b = socket.socket(family, socket.SOCK_STREAM)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    b.settimeout(timeout)
+    b.bind(("", source))
+    try:
+        b.connect((host, port))
+    except OSError as e:
+        print(f"{then} {host}:{port} from port {source} blocked (connect: {e})")
+        return 3
+    ok = exchange(b, then)
+    b.close()
+    print(f"{then} {host}:{port} from port {source} after {first}: "
+          f"{'passed' if ok else 'blocked'}")
+    return 0 if ok else 3
+
+
 def hold(kind, host, port, rounds, interval, log, bind, keep=False):
     out = open(log, "a", buffering=1) if log else sys.stdout
     try:
@@ -355,6 +411,9 @@ def main(argv):
         return download(argv[2], int(argv[3]), seconds, o.get("bind"),
                         o.get("steady", [min(2.0, seconds / 2), seconds]), o.get("log"))
 
+    if len(argv) >= 6 and argv[1] == "reuse" and argv[2] in OPENINGS and argv[3] in OPENINGS:
+        o = options(argv[6:], {"--timeout": ("timeout", float, 1)})
+        return reuse(argv[2], argv[3], argv[4], int(argv[5]), o.get("timeout", 2.0))
     if len(argv) >= 3 and argv[1] == "serve":
         serve(int(argv[2]))
         return 0

@@ -106,14 +106,17 @@ lifecycle() {
     contains "$save4" "-A FORWARD -m comment --comment imguard -j IMGUARD-QUEUE" "v4 queue jump in FORWARD"
   fi
   # Undecided TCP goes to the queue only with payload (the BPF length match); UDP always.
-  contains "$save4" "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode" "v4 payload-only TCP queue rule"
-  contains "$save4" "-m connlabel --label \"70\" -m tcp --tcp-flags FIN FIN -j IMGUARD-QSELECT" "v4 FIN queued after data"
-  contains "$save6" "-A IMGUARD-QUEUE -p udp -m connmark --mark 0x0/0xff0000 -j IMGUARD-QSELECT" "v6 UDP queue rule"
+  contains "$save4" "-A IMGUARD-QUEUE -m connmark ! --mark 0x0/0xff0000 -j RETURN" "v4 decided connections leave first"
+  contains "$save4" "-A IMGUARD-QUEUE -p tcp -m bpf --bytecode" "v4 payload-only TCP queue rule"
+  contains "$save4" "-m connlabel --label \"70\" -m tcp ! --tcp-flags FIN,RST NONE -j IMGUARD-QSELECT" "v4 FIN/RST queued after data"
+  contains "$save4" "-A IMGUARD-QDATA -m connlabel ! --label \"70\" -m mark --mark 0x0/0xff0000 -j MARK --set-xmark 0x20000/0x20000" "v4 first payload tagged"
+  contains "$save6" "-A IMGUARD-QUEUE -p udp -m conntrack ! --ctstatus CONFIRMED -m mark --mark 0x0/0xff0000 -j MARK --set-xmark 0x20000/0x20000" "v6 first UDP datagram tagged"
+  contains "$save6" "-A IMGUARD-QUEUE -p udp -j IMGUARD-QSELECT" "v6 UDP queue rule"
   if [ "$plan" = iptables ]; then
     # No steering label without nftables: one balanced range per direction.
     contains "$save4" "-A IMGUARD-QSELECT -m conntrack --ctdir REPLY -j NFQUEUE --queue-balance 5:6 --queue-bypass" "v4 reply-direction queues"
     contains "$save6" "-A IMGUARD-QSELECT -j NFQUEUE --queue-balance 3:4 --queue-bypass" "v6 original-direction queues"
-    contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000" "v4 save-mark"
+    contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -m mark --mark 0x10000/0x10000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000" "v4 save-mark of verdicts only"
     contains "$save4" "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0xff0000 -j DROP" "v4 drop"
     contains "$save6" "--reject-with icmp6-port-unreachable" "v6 reject"
     contains "$save4" "-m conntrack --ctdir ORIGINAL -m hashlimit --hashlimit-above 64000b/s --hashlimit-name imguard-b" "v4 throttle bucket, original direction"

@@ -127,6 +127,34 @@ TEST_CASE("a new SYN on a closed connection starts a new flow", "[flow]") {
   CHECK(second.flow->id != first_id);
 }
 
+TEST_CASE("a packet tagged as its conntrack entry's first starts a new flow", "[flow]") {
+  // Live, the SYN stays in the kernel and the old connection's end comes later from
+  // conntrack: the ruleset's tag is what tells a reused 5-tuple from the same connection.
+  Ended ended;
+  auto table = make(ended);
+  Fixture fx;
+  const t::Endpoints c{.sport = 40000, .dport = 80};
+  PacketMeta first_packet;
+  first_packet.conn_direction = Direction::kClientToServer;
+  first_packet.start_seen = true;
+  first_packet.new_conntrack = true;
+  PacketMeta later = first_packet;
+  later.new_conntrack = false;
+  auto a = table.track(fx.pkt(t::ipv4_tcp(c, "GET", 0x18), Timestamp{1}), first_packet);
+  REQUIRE(a.flow != nullptr);
+  const uint64_t a_id = a.flow->id;
+  CHECK(ended.flows.empty());  // nothing to replace yet
+  auto same = table.track(fx.pkt(t::ipv4_tcp(c, "more", 0x18), Timestamp{2}), later);
+  CHECK(same.flow->id == a_id);  // untagged: the same connection
+  auto b = table.track(fx.pkt(t::ipv4_tcp(c, "BitTorrent", 0x18), Timestamp{3}), first_packet);
+  REQUIRE(b.flow != nullptr);
+  CHECK(b.flow->id != a_id);
+  REQUIRE(ended.flows.size() == 1);
+  CHECK(ended.flows[0] == std::pair<uint64_t, EndReason>{a_id, EndReason::kPortReused});
+  CHECK(table.stats().port_reused == 1);
+  CHECK(table.size() == 1);
+}
+
 TEST_CASE("stray packets of a closed TCP flow that left the table start no flow", "[flow]") {
   Ended ended;
   FlowTable::Config cfg;

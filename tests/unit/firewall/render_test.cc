@@ -127,9 +127,16 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   CHECK(has(s, "type filter hook forward priority filter; policy accept;"));
   // Saving: one rule when the ct mark is all zero, else one OR per window bit.
   CHECK(has(s, "ct mark & 0x00ff0000 == 0x00000000 jump save"));
+  // Only a verdict is saved (the decided bit), never the new-connection tag.
   CHECK(has(s,
-            "chain save {\n\t\tct mark == 0x00000000 ct mark set meta mark & 0x00ff0000 return "
+            "chain save {\n\t\tmeta mark & 0x00010000 != 0x00010000 return comment \"imguard\"\n"
+            "\t\tct mark == 0x00000000 ct mark set meta mark & 0x00ff0000 return "
             "comment \"imguard\"\n"));
+  // The queue chain tags each connection's first packet.
+  CHECK(has(s,
+            "chain classify {\n\t\tct mark & 0x00ff0000 == 0x00000000 ct status & confirmed == 0 "
+            "meta mark & 0x00ff0000 == 0x00000000 meta mark set meta mark | 0x00020000 comment "
+            "\"imguard\"\n"));
   CHECK(has(s, "meta mark & 0x00010000 == 0x00010000 ct mark set ct mark | 0x00010000"));
   CHECK(has(s, "meta mark & 0x00800000 == 0x00800000 ct mark set ct mark | 0x00800000"));
   CHECK(lines_with(s, "ct mark set ct mark | ") == 8);
@@ -160,8 +167,8 @@ TEST_CASE("nftables plan: queue, save and enforce in table inet imguard", "[fire
   CHECK_FALSE(has(s, "local4"));  // no per-host class
   CHECK_FALSE(has(s, "hook input"));
   CHECK(count_nft_owned(s) == parts[0].owned_rules);
-  // save 9, reject 2, throttle 1, enforce 4, labels 1, classify 2, two hook chains.
-  CHECK(parts[0].owned_rules == 21);
+  // save 10, reject 2, throttle 1, enforce 4, labels 1, classify 3, two hook chains.
+  CHECK(parts[0].owned_rules == 23);
 }
 
 TEST_CASE("nftables: one throttle chain per (key, rate) class, per-host sets", "[firewall]") {
@@ -249,12 +256,12 @@ TEST_CASE("rule count does not grow with users: 100 throttle rules x 1000 users"
   CHECK(buckets == 8 * 1001 + 92);
   const auto nft = render_parts(*big, Plan::kNftablesIptablesQueue);
   const std::string& s = nft[0].script;
-  // save 17, reject 2, enforce 4, labels 1, one hook; throttle chains: 10 rates x 3 keys
+  // save 18, reject 2, enforce 4, labels 1, one hook; throttle chains: 10 rates x 3 keys
   // (mark 1 rule, host 4, flow 1), only the (key, rate) pairs in use.
-  CHECK(nft[0].owned_rules == 25 + lines_with(s, "\tchain throttle_mark_") +
+  CHECK(nft[0].owned_rules == 26 + lines_with(s, "\tchain throttle_mark_") +
                                   4 * lines_with(s, "\tchain throttle_host_") +
                                   lines_with(s, "\tchain throttle_flow_"));
-  CHECK(nft[0].owned_rules <= 25 + 10 * 6);
+  CHECK(nft[0].owned_rules <= 26 + 10 * 6);
   CHECK(lines_with(s, " : jump throttle_") == buckets);
   // 1000 users' 10.x addresses sit inside networks.local's 10.0.0.0/8; the 198.51.x ones
   // are listed once each.
@@ -288,16 +295,27 @@ TEST_CASE("without nft queue, the queue rule moves to ip(6)tables", "[firewall]"
   for (int i : {1, 2}) {
     const std::string& s = parts[static_cast<size_t>(i)].script;
     INFO(s);
-    CHECK(has(s, "*mangle\n:IMGUARD-QUEUE - [0:0]\n:IMGUARD-QSELECT - [0:0]\n"));
+    CHECK(has(
+        s, "*mangle\n:IMGUARD-QUEUE - [0:0]\n:IMGUARD-QDATA - [0:0]\n:IMGUARD-QSELECT - [0:0]\n"));
     const std::string bpf(tcp_payload_bpf(i == 1 ? Tool::kIptables : Tool::kIp6tables));
-    CHECK(has(s, "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode \"" +
-                     bpf + "\" -m connlabel --label 70 --set\n"));
-    CHECK(has(s, "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode \"" +
-                     bpf + "\" -j IMGUARD-QSELECT\n"));
+    // Decided connections leave at the first rule; the payload program runs once.
     CHECK(has(s,
-              "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m connlabel --label 70 "
-              "-m tcp --tcp-flags FIN FIN -j IMGUARD-QSELECT\n"));
-    CHECK(has(s, "-A IMGUARD-QUEUE -p udp -m connmark --mark 0x0/0xff0000 -j IMGUARD-QSELECT\n"));
+              "-A IMGUARD-QUEUE -m connmark ! --mark 0x0/0xff0000 -j RETURN\n"
+              "-A IMGUARD-QUEUE -p tcp -m bpf --bytecode \"" +
+                  bpf + "\" -j IMGUARD-QDATA\n"));
+    CHECK(has(s,
+              "-A IMGUARD-QUEUE -p tcp -m connlabel --label 70 -m tcp ! --tcp-flags FIN,RST "
+              "NONE -j IMGUARD-QSELECT\n"));
+    // The first queued packet of each connection carries the new-connection tag.
+    CHECK(has(s,
+              "-A IMGUARD-QUEUE -p udp -m conntrack ! --ctstatus CONFIRMED -m mark --mark "
+              "0x0/0xff0000 -j MARK --or-mark 0x20000\n-A IMGUARD-QUEUE -p udp -j "
+              "IMGUARD-QSELECT\n"));
+    CHECK(has(s,
+              "-A IMGUARD-QDATA -m connlabel ! --label 70 -m mark --mark 0x0/0xff0000 -j MARK "
+              "--or-mark 0x20000\n"
+              "-A IMGUARD-QDATA -m connlabel --label 70 --set -j IMGUARD-QSELECT\n"));
+    CHECK(lines_with(s, "-m bpf") == 1);
     // Worker 0: both steering bits clear; worker 1: bit 93; worker 2 takes the rest.
     CHECK(has(s,
               "-A IMGUARD-QSELECT -m connlabel ! --label 93 -m connlabel ! --label 94 "
@@ -331,8 +349,8 @@ TEST_CASE("iptables plan: save-mark with masks, reject per family, hashlimit", "
             "*filter\n:IMGUARD-ENFORCE - [0:0]\n:IMGUARD-LABELS - [0:0]\n"
             "-A IMGUARD-ENFORCE -m connmark --mark 0x10000/0xff0000 -j RETURN\n"
             "-A IMGUARD-ENFORCE -m conntrack --ctstate RELATED -j RETURN\n"
-            "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -j CONNMARK --save-mark "
-            "--nfmask 0xff0000 --ctmask 0xff0000\n"
+            "-A IMGUARD-ENFORCE -m connmark --mark 0x0/0xff0000 -m mark --mark 0x10000/0x10000 "
+            "-j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
             "-A IMGUARD-ENFORCE -m connmark --mark 0x30000/0xff0000 -j DROP\n"
             "-A IMGUARD-ENFORCE -p tcp -m connmark --mark 0x50000/0xff0000 -j REJECT "
             "--reject-with tcp-reset\n"));
@@ -355,7 +373,7 @@ TEST_CASE("iptables plan: save-mark with masks, reject per family, hashlimit", "
   CHECK(has(v4,
             "-A IMGUARD-QSELECT -m conntrack --ctdir REPLY -j NFQUEUE --queue-balance 5:7 "
             "--queue-bypass\n-A IMGUARD-QSELECT -j NFQUEUE --queue-balance 2:4 --queue-bypass\n"));
-  CHECK(parts[0].owned_rules == 19);
+  CHECK(parts[0].owned_rules == 21);
   // The script inserts its jumps (-I); iptables-save lists them as -A.
   CHECK(count_ipt_owned(v4) + parts[0].jumps.size() == parts[0].owned_rules);
 }

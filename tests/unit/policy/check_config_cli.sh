@@ -44,7 +44,7 @@ out=$("$IMGUARD" check-config "$WORK/huge.yaml" 2>&1)
 out=$("$IMGUARD" rules --config "$SRC/systemd/imguard.yaml" --plan iptables 2>&1)
 rc=$?
 [ "$rc" -eq 0 ] || fail "rules --plan iptables: exit $rc: $out"
-grep -qF -- "-A IMGUARD-QUEUE -p tcp -m connmark --mark 0x0/0xff0000 -m bpf --bytecode" <<<"$out" ||
+grep -qF -- "-A IMGUARD-QUEUE -p tcp -m bpf --bytecode" <<<"$out" ||
   fail "rules: TCP queue rule missing: $out"
 grep -qF -- "-A IMGUARD-QSELECT -j NFQUEUE --queue-num 0 --queue-bypass" <<<"$out" ||
   fail "rules: NFQUEUE rule missing: $out"

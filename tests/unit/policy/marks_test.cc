@@ -72,3 +72,24 @@ TEST_CASE("policy/marks: an undecided window decodes to nothing", "[policy]") {
   CHECK_FALSE(decode(0x00fe0000, 0x00ff0000).has_value());  // decided bit clear
   CHECK_FALSE(decode(0x00ff0000, 0x00f0f000).has_value());  // invalid mask
 }
+
+TEST_CASE("policy/marks: the new-connection tag is never a decision", "[policy]") {
+  CHECK(new_conn_tag(0x00ff0000) == 0x00020000);
+  CHECK(decided_bit(0x00ff0000) == 0x00010000);
+  CHECK(new_conn_tag(0x7) == 0x2);
+  CHECK(new_conn_tag(0x00f0f000) == 0);  // invalid mask: no tag
+  for (uint32_t mask : {0x00ff0000u, 0x7u, 0xf0000000u}) {
+    const uint32_t tag = new_conn_tag(mask);
+    CHECK((tag & ~mask) == 0);
+    CHECK_FALSE(decode(tag, mask).has_value());  // the decided bit is clear
+    CHECK(has_new_conn_tag(tag | ~mask, mask));  // bits outside the window do not matter
+    CHECK_FALSE(has_new_conn_tag(0, mask));
+    // No verdict carries it: every decision has the decided bit.
+    for (Action a : {Action::kAllow, Action::kDrop, Action::kReject, Action::kThrottle}) {
+      Decision d;
+      d.action = d.enforced = a;
+      CHECK_FALSE(has_new_conn_tag(apply_mark(tag, d, mask), mask));
+      CHECK((encode(d, mask) & decided_bit(mask)) != 0);
+    }
+  }
+}
