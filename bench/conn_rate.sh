@@ -7,6 +7,9 @@
 #   conntrack only (no imguard; the baseline, a stateful firewall)
 #   imguard allow-all, 1 and 2 queues
 #   imguard realistic policy (P2P dropped, IM allowed, default allow), 1 and 2 queues
+#   the floor: imguard's own ruleset answered by bench/nfq_accept_loop (every connection
+#     decided "allow" on its first queued packet, no engine at all): what the kernel's
+#     queue round trip costs by itself, the bound any NFQUEUE engine works under
 #
 # Each candidate run is paired with a baseline run just before it (the machine is shared:
 # other builds come and go), and the paired ratio is reported as median and best over
@@ -16,7 +19,7 @@
 #
 #   bench/conn_rate.sh [BUILD_DIR]   (root; BUILD_DIR defaults to ./build, built if missing)
 # Environment: CONN_SECONDS (5), CONN_ROUNDS (3), CONN_THREADS (4), CONN_LATENCY (1000),
-#   CONN_VARIANTS (default "allow:1 allow:2 real:1 real:2"; KIND:QUEUES[:NICE], where NICE
+#   CONN_VARIANTS (default "floor:1 allow:1 allow:2 real:1 real:2"; KIND:QUEUES[:NICE], where NICE
 #   overrides the daemon's nice value, by default the one the shipped systemd unit sets,
 #   e.g. "allow:1 allow:1:0" compares it with an unprioritised daemon), CONN_IMGUARD
 #   (another imguard binary, e.g. an older build to compare), CONN_PROFILE=DIR (perf record
@@ -29,11 +32,13 @@ SECS=${CONN_SECONDS:-5}
 ROUNDS=${CONN_ROUNDS:-3}
 THREADS=${CONN_THREADS:-4}
 LAT_COUNT=${CONN_LATENCY:-1000}
-VARIANTS=${CONN_VARIANTS:-"allow:1 allow:2 real:1 real:2"}
-if [ ! -x "$BUILD/engine/imguard" ] || [ ! -x "$BUILD/bench/conn_rate" ]; then
+VARIANTS=${CONN_VARIANTS:-"floor:1 allow:1 allow:2 real:1 real:2"}
+if [ ! -x "$BUILD/engine/imguard" ] || [ ! -x "$BUILD/bench/conn_rate" ] ||
+  [ ! -x "$BUILD/bench/nfq_accept_loop" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target imguard conn_rate >/dev/null
+  cmake --build "$BUILD" -j"$(nproc)" --target imguard conn_rate nfq_accept_loop >/dev/null
 fi
+FLOOR_LOOP="$BUILD/bench/nfq_accept_loop"
 IMGUARD=${CONN_IMGUARD:-$BUILD/engine/imguard}
 PROFILE=${CONN_PROFILE:-}
 CONN="$BUILD/bench/conn_rate"
@@ -65,14 +70,17 @@ actions:
 EOF
 }
 
-start_imguard() { bench_start_imguard "$1" "$2"; }
+# start_imguard CONFIG NICE / stop_imguard: imguard, or the floor for KIND floor.
+start_imguard() {
+  if [ "$kind" = floor ]; then bench_start_floor "$1" "$2"; else bench_start_imguard "$1" "$2"; fi
+}
 # variant KIND:QUEUES[:NICE] -> kind, queues, nice, tag (file names)
 split_variant() {
   IFS=: read -r kind queues nice <<<"$1"
   nice=${nice:-$BENCH_NICE}
   tag="$kind$queues${nice:+n$nice}"
 }
-stop_imguard() { bench_stop_imguard; }
+stop_imguard() { if [ "$kind" = floor ]; then bench_stop_floor; else bench_stop_imguard; fi; }
 
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 rate() { ip netns exec "$LAB_C" timeout $((SECS + 30)) "$CONN" client "$LAB_SERVER" 8081 "$SECS" "$THREADS"; }
@@ -131,6 +139,7 @@ name() {
   split_variant "$1"
   local what="allow-all"
   [ "$kind" = real ] && what="P2P drop/IM allow"
+  [ "$kind" = floor ] && what="floor (accept loop, same rules)"
   echo "$what, $queues queue(s), nice ${nice:-0}"
 }
 echo

@@ -4,9 +4,13 @@
 // rate is measured against this loop in the same run (bench/run.sh). It talks to libmnl
 // directly on purpose, so the baseline shares no code with the engine it measures.
 //
-//   nfq_accept_loop QUEUE [--batch N]
+//   nfq_accept_loop QUEUE [--batch N] [--mark M]
 //     --batch N  answer up to N waiting packets with one NFQNL_MSG_VERDICT_BATCH
 //                (default 1: one verdict message per packet)
+//     --mark M   every verdict also sets the packet mark to M (e.g. 0x10000, imguard's
+//                "decided: allow" with the default window): in front of imguard's own
+//                ruleset it decides every connection on its first queued packet, the
+//                cheapest a verdict engine can be (bench/conn_rate.sh's floor variant)
 // Stops on SIGINT/SIGTERM and prints "packets=<n>" on stdout.
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -40,10 +44,13 @@ bool config(mnl_socket* nl, uint16_t queue, void (*fill)(nlmsghdr*)) {
   return n > 0 && mnl_cb_run(ack.data(), static_cast<size_t>(n), 0, 0, nullptr, nullptr) >= 0;
 }
 
-void send_verdict(mnl_socket* nl, uint16_t queue, uint32_t id, int type) {
+void send_verdict(mnl_socket* nl, uint16_t queue, uint32_t id, int type, const long long mark) {
   char buf[128];
   nlmsghdr* nlh = nfq_nlmsg_put(buf, type, queue);
   nfq_nlmsg_verdict_put(nlh, static_cast<int>(id), NF_ACCEPT);
+  if (mark >= 0) {
+    nfq_nlmsg_verdict_put_mark(nlh, static_cast<uint32_t>(mark));
+  }
   mnl_socket_sendto(nl, nlh, nlh->nlmsg_len);
 }
 
@@ -51,13 +58,21 @@ void send_verdict(mnl_socket* nl, uint16_t queue, uint32_t id, int type) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: nfq_accept_loop QUEUE [--batch N]\n");
+    std::fprintf(stderr, "usage: nfq_accept_loop QUEUE [--batch N] [--mark M]\n");
     return 2;
   }
   const auto queue = static_cast<uint16_t>(std::atoi(argv[1]));
   int batch = 1;
-  if (argc == 4 && std::strcmp(argv[2], "--batch") == 0) {
-    batch = std::max(1, std::atoi(argv[3]));
+  long long mark = -1;  // none
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--batch") == 0) {
+      batch = std::max(1, std::atoi(argv[i + 1]));
+    } else if (std::strcmp(argv[i], "--mark") == 0) {
+      mark = std::strtoll(argv[i + 1], nullptr, 0) & 0xffffffffLL;
+    } else {
+      std::fprintf(stderr, "nfq_accept_loop: unknown option %s\n", argv[i]);
+      return 2;
+    }
   }
   sigset_t set;
   sigemptyset(&set);
@@ -120,12 +135,12 @@ int main(int argc, char** argv) {
       ++packets;
       ++pending;
       if (batch == 1) {
-        send_verdict(nl, queue, last, NFQNL_MSG_VERDICT);
+        send_verdict(nl, queue, last, NFQNL_MSG_VERDICT, mark);
         pending = 0;
       }
     }
     if (pending > 0) {
-      send_verdict(nl, queue, last, NFQNL_MSG_VERDICT_BATCH);
+      send_verdict(nl, queue, last, NFQNL_MSG_VERDICT_BATCH, mark);
     }
   }
   config(nl, queue, [](nlmsghdr* n) { nfq_nlmsg_cfg_put_cmd(n, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND); });

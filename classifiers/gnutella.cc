@@ -130,13 +130,24 @@ bool has_gnutella_header(Bytes p) noexcept {
   constexpr std::string_view kEnd = "\r\n\r\n";
   const auto end = std::search(p.begin(), p.end(), kEnd.begin(), kEnd.end(),
                                [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
-  const auto ieq = [](uint8_t a, char b) {
-    return std::tolower(a) == std::tolower(static_cast<unsigned char>(b));
+  // One pass over the line starts (every HTTP request and answer reaches here), names
+  // compared case-insensitively in ASCII.
+  constexpr std::array<std::string_view, 4> kNames = {"x-gnutella-",
+                                                      "x-alt:", "x-nalt:", "x-queue:"};
+  const auto lower = [](uint8_t c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
   };
-  for (const std::string_view name :
-       {"\r\nX-Gnutella-", "\r\nX-Alt:", "\r\nX-NAlt:", "\r\nX-Queue:"}) {
-    if (std::search(p.begin(), end, name.begin(), name.end(), ieq) != end) {
-      return true;
+  for (auto it = p.begin(); end - it >= 2; ++it) {
+    if (it[0] != '\r' || it[1] != '\n') {
+      continue;
+    }
+    const auto line = it + 2;
+    for (const std::string_view name : kNames) {
+      if (end - line >= static_cast<std::ptrdiff_t>(name.size()) &&
+          std::equal(name.begin(), name.end(), line,
+                     [&](char n, uint8_t c) { return lower(c) == n; })) {
+        return true;
+      }
     }
   }
   return false;
