@@ -163,6 +163,11 @@ echo
 echo "== imguard stats of each variant's last run"
 for v in $VARIANTS; do
   s=${STATS_LINE[$v]}
+  split_variant "$v"
+  if [ "$kind" = floor ]; then
+    echo "  $(name "$v"): packets=$(field packets "$s") (the loop's whole output)"
+    continue
+  fi
   echo "  $(name "$v"): packets=$(field packets "$s") connections=$(field connections "$s") decided_flows=$(field decided_flows "$s") decided_at_end=$(field decided_at_end "$s") queued_per_conn_p50=$(field queued_per_conn_p50 "$s") queued_per_conn_max=$(field queued_per_conn_max "$s") kernel_queue_dropped=$(field kernel_queue_dropped "$s")"
 done
 
@@ -174,6 +179,8 @@ if [ -n "$PROFILE" ]; then
     f="$PROFILE/$tag.data"
     [ -f "$f" ] || continue
     echo "  $(name "$v"):"
-    "$PY" "$ROOT/bench/perf_summary.py" "$f" "$(field connections "${STATS_LINE[$v]}")" | sed 's/^/  /'
+    # The floor decides every connection on its one queued packet: packets = connections.
+    n=$(field connections "${STATS_LINE[$v]}")
+    "$PY" "$ROOT/bench/perf_summary.py" "$f" "${n:-$(field packets "${STATS_LINE[$v]}")}" | sed 's/^/  /'
   done
 fi

@@ -227,12 +227,17 @@ def exchange(sock, kind):
     return True
 
 
+def bound_socket(host, source_port, timeout):
+    """A TCP socket bound to SOURCE_PORT (0: any) that may take a port just reset."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(timeout)
+    s.bind(("", source_port))
+    return s
+
+
 def reuse(first, then, host, port, timeout):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    a = socket.socket(family, socket.SOCK_STREAM)
-    a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    a.settimeout(timeout)
-    a.bind(("", 0))
+    a = bound_socket(host, 0, timeout)
     source = a.getsockname()[1]
     try:
         a.connect((host, port))
@@ -247,10 +252,7 @@ def reuse(first, then, host, port, timeout):
     if not ok:
         print(f"{first} {host}:{port} did not pass")
         return 1
-    b = socket.socket(family, socket.SOCK_STREAM)
-    b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    b.settimeout(timeout)
-    b.bind(("", source))
+    b = bound_socket(host, source, timeout)
     try:
         b.connect((host, port))
     except OSError as e:
