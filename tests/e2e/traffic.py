@@ -227,23 +227,27 @@ def exchange(sock, kind):
     return True
 
 
-def bound_socket(host, source_port, timeout):
-    """A TCP socket bound to SOURCE_PORT (0: any) that may take a port just reset."""
+def open_from(host, port, source_port, timeout):
+    """A TCP connection from SOURCE_PORT (0: any; a port just reset may be taken again):
+    (socket, None), or (None, the error)."""
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(timeout)
-    s.bind(("", source_port))
-    return s
+    try:
+        s.bind(("", source_port))
+        s.connect((host, port))
+    except OSError as e:
+        s.close()
+        return None, e
+    return s, None
 
 
 def reuse(first, then, host, port, timeout):
-    a = bound_socket(host, 0, timeout)
-    source = a.getsockname()[1]
-    try:
-        a.connect((host, port))
-    except OSError as e:
-        print(f"{first} {host}:{port} failed (connect: {e})")
+    a, err = open_from(host, port, 0, timeout)
+    if a is None:
+        print(f"{first} {host}:{port} failed (connect: {err})")
         return 1
+    source = a.getsockname()[1]
     ok = exchange(a, first)
     # A reset frees the source port at once (no TIME_WAIT) and leaves conntrack's entry
     # in CLOSE, which the next SYN on the same 5-tuple replaces with a new connection.
@@ -252,11 +256,9 @@ def reuse(first, then, host, port, timeout):
     if not ok:
         print(f"{first} {host}:{port} did not pass")
         return 1
-    b = bound_socket(host, source, timeout)
-    try:
-        b.connect((host, port))
-    except OSError as e:
-        print(f"{then} {host}:{port} from port {source} blocked (connect: {e})")
+    b, err = open_from(host, port, source, timeout)
+    if b is None:
+        print(f"{then} {host}:{port} from port {source} blocked (connect: {err})")
         return 3
     ok = exchange(b, then)
     b.close()
