@@ -238,10 +238,11 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
     // The queue's receive time is CLOCK_MONOTONIC, as steady_clock: no clock read here.
     busy_since_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(pkt.ts).count(),
                         std::memory_order_relaxed);
-    nfq::Verdict v =
-        settle_guarded([&] { return decide_packet(pkt); }, error_verdict, counters.packet_errors);
+    const bool new_conntrack = policy::has_new_conn_tag(pkt.mark, mask);
+    nfq::Verdict v = settle_guarded([&] { return decide_packet(pkt, new_conntrack); },
+                                    error_verdict, counters.packet_errors);
     busy_since_ns.store(0, std::memory_order_relaxed);
-    if (!v.mark && policy::has_new_conn_tag(pkt.mark, mask)) {
+    if (!v.mark && new_conntrack) {
       // The tag is for the engine only: an undecided verdict hands the window back empty,
       // so nothing downstream takes it for a decision.
       v.mark = pkt.mark & ~mask;
@@ -250,7 +251,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
   }
 
   // May throw (std::bad_alloc, ...): on_packet settles the packet then.
-  nfq::Verdict decide_packet(const nfq::Packet& pkt) {
+  nfq::Verdict decide_packet(const nfq::Packet& pkt, bool new_conntrack) {
     if (const uint64_t g = store.generation(); g != generation) {
       config = store.current();
       generation = g;
@@ -270,7 +271,7 @@ struct Daemon::Worker final : nfq::PacketHandler, FlowSink {
                                 : Direction::kClientToServer;
       meta.start_seen = true;
     }
-    meta.new_conntrack = policy::has_new_conn_tag(pkt.mark, mask);
+    meta.new_conntrack = new_conntrack;
     const PolicyView view{config.get(), generation, store.schedules()};
     const Analyzer::Outcome out = analyzer->on_packet(pkt.l3, pkt.ts, meta, view);
     if (out.flow == nullptr) {

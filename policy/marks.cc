@@ -55,7 +55,8 @@ std::optional<MarkInfo> decode(uint32_t mark, uint32_t mask) noexcept {
 }
 
 uint32_t new_conn_tag(uint32_t mask) noexcept {
-  return valid_mark_mask(mask) ? (kActionBits & 1u) << kActionShift << window_shift(mask) : 0;
+  // Bit 1 of the window (the low action bit) with the decided bit clear.
+  return valid_mark_mask(mask) ? 1u << kActionShift << window_shift(mask) : 0;
 }
 
 bool has_new_conn_tag(uint32_t mark, uint32_t mask) noexcept {
