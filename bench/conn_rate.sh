@@ -79,6 +79,10 @@ split_variant() {
   IFS=: read -r kind queues nice <<<"$1"
   nice=${nice:-$BENCH_NICE}
   tag="$kind$queues${nice:+n$nice}"
+  if [ "$kind" = floor ] && [ "$queues" != 1 ]; then
+    echo "bench/conn_rate.sh: the floor runs one accept loop: use floor:1, not $1" >&2
+    exit 2
+  fi
 }
 stop_imguard() { if [ "$kind" = floor ]; then bench_stop_floor; else bench_stop_imguard; fi; }
 
